@@ -1,0 +1,226 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Values of the driver and mode keys.
+const (
+	DriverSQLite   = "sqlite"   // storage.driver: embedded, pure Go
+	DriverPostgres = "postgres" // storage.driver: PostgreSQL or a compatible database
+	DriverOutbox   = "outbox"   // notify.{sms,email}.driver: keep messages in the store only
+	DriverHTTP     = "http"     // notify.sms.driver: an SMS provider's HTTP API
+	DriverSMTP     = "smtp"     // notify.email.driver: a mail server
+
+	TLSStartTLS = "starttls" // notify.email.smtp.tls: plain connection upgraded with STARTTLS
+	TLSImplicit = "tls"      // notify.email.smtp.tls: TLS from the first byte (port 465)
+	TLSNone     = "none"     // notify.email.smtp.tls: no encryption (a local relay only)
+)
+
+// Config is everything `clau serve` needs to run. The yaml tags are the
+// keys; see the package documentation for how they map to environment
+// variables.
+type Config struct {
+	// Listen is the host:port the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// PublicURL is the issuer and the base of every link, without a
+	// trailing slash. Default: "http://" + Listen ("localhost" standing in
+	// for an empty or unspecified host).
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the SQLite database and the keyring by default.
+	DataDir  string   `yaml:"data_dir"`
+	Storage  Storage  `yaml:"storage"`
+	Server   Server   `yaml:"server"`
+	Log      Log      `yaml:"log"`
+	Security Security `yaml:"security"`
+	Notify   Notify   `yaml:"notify"`
+	Dev      Dev      `yaml:"dev"`
+}
+
+// Storage selects and tunes the store.
+type Storage struct {
+	// Driver is DriverSQLite or DriverPostgres.
+	Driver string `yaml:"driver"`
+	// DSN defaults to <data_dir>/clau.db for SQLite; PostgreSQL needs one,
+	// e.g. postgres://clau@127.0.0.1:5432/clau.
+	DSN string `yaml:"dsn"`
+	// MigrateOnStart applies pending migrations when the server starts.
+	MigrateOnStart bool `yaml:"migrate_on_start"`
+	// MaxOpenConns bounds the connection pool.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Server tunes the HTTP server.
+type Server struct {
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long in-flight requests get on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes caps every request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed; with
+	// none, the client address is the TCP peer.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is json or text.
+	Format string `yaml:"format"`
+}
+
+// Security holds key material locations and hashing cost.
+type Security struct {
+	// KeyringFile holds the server's keys; generated on first start.
+	// Default: <data_dir>/keyring.json.
+	KeyringFile string `yaml:"keyring_file"`
+	Argon2      Argon2 `yaml:"argon2"`
+	// MaxConcurrentHashes bounds simultaneous password hashes so a burst of
+	// logins cannot exhaust memory; 0 means the number of CPUs.
+	MaxConcurrentHashes int `yaml:"max_concurrent_hashes"`
+}
+
+// Argon2 is the argon2id cost for new password hashes. Raising it rehashes
+// each password at its next successful login.
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Notify configures SMS and email delivery.
+type Notify struct {
+	SMS   SMS   `yaml:"sms"`
+	Email Email `yaml:"email"`
+	// MaxAttempts is how many times a message is tried before it is given up.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBase is the first retry delay; each retry doubles it up to RetryMax.
+	RetryBase time.Duration `yaml:"retry_base"`
+	RetryMax  time.Duration `yaml:"retry_max"`
+}
+
+// SMS selects the SMS driver.
+type SMS struct {
+	// Driver is DriverOutbox or DriverHTTP.
+	Driver string  `yaml:"driver"`
+	HTTP   SMSHTTP `yaml:"http"`
+}
+
+// SMSHTTP describes an SMS provider's HTTP API.
+type SMSHTTP struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"`
+	Headers map[string]string `yaml:"headers"`
+	// ContentType is the request body's media type.
+	ContentType string `yaml:"content_type"`
+	// BodyTemplate is the request body, a template the notify package
+	// fills with the message; empty means its built-in body.
+	BodyTemplate string        `yaml:"body_template"`
+	Timeout      time.Duration `yaml:"timeout"`
+}
+
+// Email selects the email driver.
+type Email struct {
+	// Driver is DriverOutbox or DriverSMTP.
+	Driver string `yaml:"driver"`
+	SMTP   SMTP   `yaml:"smtp"`
+}
+
+// SMTP describes the mail server.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// TLS is TLSStartTLS, TLSImplicit or TLSNone.
+	TLS string `yaml:"tls"`
+	// From is the sender, e.g. "Clau <no-reply@example.org>".
+	From    string        `yaml:"from"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Dev holds switches meant for development and demos only.
+type Dev struct {
+	// OutboxAPI serves GET /dev/outbox with the sent messages.
+	OutboxAPI bool `yaml:"outbox_api"`
+}
+
+// Default returns the configuration `clau serve` runs on without a file or
+// environment variables.
+func Default() *Config {
+	c := base()
+	c.derive()
+	return c
+}
+
+// base returns the defaults of every key that has a fixed one. Loading
+// starts from it (so a boolean that defaults to true can still be set to
+// false) and refills zero values from it afterwards.
+func base() *Config {
+	return &Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./clau-data",
+		Storage: Storage{
+			Driver:         DriverSQLite,
+			MigrateOnStart: true,
+			MaxOpenConns:   20,
+		},
+		Server: Server{
+			ReadTimeout:       15 * time.Second,
+			ReadHeaderTimeout: 5 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   20 * time.Second,
+			MaxBodyBytes:      1 << 20,
+		},
+		Log: Log{Level: "info", Format: "json"},
+		Security: Security{
+			Argon2: Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
+		},
+		Notify: Notify{
+			SMS: SMS{
+				Driver: DriverOutbox,
+				HTTP: SMSHTTP{
+					Method:      "POST",
+					ContentType: "application/json",
+					Timeout:     10 * time.Second,
+				},
+			},
+			Email: Email{
+				Driver: DriverOutbox,
+				SMTP:   SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 15 * time.Second},
+			},
+			MaxAttempts: 8,
+			RetryBase:   30 * time.Second,
+			RetryMax:    time.Hour,
+		},
+	}
+}
+
+// derive fills the defaults computed from other keys and normalises
+// public_url.
+func (c *Config) derive() {
+	if c.PublicURL == "" {
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil {
+			// A wildcard address is not somewhere a browser can go.
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+				host = "localhost"
+			}
+			c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Storage.DSN == "" && c.Storage.Driver == DriverSQLite && c.DataDir != "" {
+		c.Storage.DSN = filepath.Join(c.DataDir, "clau.db")
+	}
+	if c.Security.KeyringFile == "" && c.DataDir != "" {
+		c.Security.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
+	}
+}

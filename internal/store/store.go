@@ -1,0 +1,261 @@
+// Package store defines what Clau keeps: one interface per domain (citizens,
+// offices, officers, audit trail, one-time codes, throttling counters,
+// outbox), the records that are not a domain's own types, and the errors
+// every driver returns. internal/store/sqlstore implements it on SQLite and
+// PostgreSQL; internal/store/storetest is the conformance suite both pass.
+//
+// It owns no logic beyond the contract: hashing chains, checking codes and
+// deciding lockouts belong to audit and secure, which call these methods.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clau-eid/clau/internal/identity"
+)
+
+// Errors every driver returns, wrapped with context.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrStale means an optimistic update lost a race: the record's version
+	// changed since it was read. Reload and decide again.
+	ErrStale = errors.New("record changed since it was read")
+)
+
+// DuplicateError says a unique field already holds the value.
+type DuplicateError struct {
+	Field string // "document", "mobile", "username", "code", ...
+}
+
+func (e *DuplicateError) Error() string { return fmt.Sprintf("duplicate %s", e.Field) }
+
+// IsDuplicate reports whether err is a DuplicateError, and on which field.
+func IsDuplicate(err error) (string, bool) {
+	var d *DuplicateError
+	if errors.As(err, &d) {
+		return d.Field, true
+	}
+	return "", false
+}
+
+// Store is the whole store. Every method on it runs in its own transaction;
+// InTx runs several in one.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction and commits if fn returns nil. On a
+	// serialization failure (PostgreSQL-compatible distributed SQL) or a busy
+	// SQLite it rolls back and runs fn again, so fn must have no effects
+	// outside the transaction it is given.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Ping(ctx context.Context) error
+	Close() error
+	// Driver names the driver: "sqlite" or "postgres".
+	Driver() string
+}
+
+// Tx is every domain's store, bound to one transaction (or, on Store, to
+// one implicit transaction per call).
+type Tx interface {
+	Citizens
+	Offices
+	Officers
+	AuditLog
+	Codes
+	Counters
+	Outbox
+	Sealed
+}
+
+// Page asks for a slice of a list ordered by a stable key.
+type Page struct {
+	After string // key of the last item of the previous page; "" for the first
+	Limit int    // at most this many; 0 means 100
+}
+
+// Citizens keeps the citizen registry.
+type Citizens interface {
+	// CreateCitizen inserts c (ID set by the caller); DuplicateError on
+	// "document" or "mobile" when another live record holds it.
+	CreateCitizen(ctx context.Context, c *identity.Citizen) error
+	// UpdateCitizen writes c if its Version is still current, then bumps
+	// c.Version; ErrStale otherwise.
+	UpdateCitizen(ctx context.Context, c *identity.Citizen) error
+	CitizenByID(ctx context.Context, id string) (*identity.Citizen, error)
+	// CitizenByDocument finds the live (not deregistered) record.
+	CitizenByDocument(ctx context.Context, number string) (*identity.Citizen, error)
+	// CitizenByMobile finds the live record holding a mobile number.
+	CitizenByMobile(ctx context.Context, e164 string) (*identity.Citizen, error)
+	ListCitizens(ctx context.Context, p Page) ([]identity.Citizen, error)
+	CountCitizens(ctx context.Context) (int64, error)
+}
+
+// Offices keeps registration offices.
+type Offices interface {
+	CreateOffice(ctx context.Context, o *identity.Office) error // DuplicateError on "code"
+	UpdateOffice(ctx context.Context, o *identity.Office) error // ErrStale on a lost race
+	OfficeByID(ctx context.Context, id string) (*identity.Office, error)
+	OfficeByCode(ctx context.Context, code string) (*identity.Office, error)
+	ListOffices(ctx context.Context, activeOnly bool) ([]identity.Office, error)
+}
+
+// Officers keeps office staff accounts.
+type Officers interface {
+	CreateOfficer(ctx context.Context, o *identity.Officer) error // DuplicateError on "username"
+	UpdateOfficer(ctx context.Context, o *identity.Officer) error // ErrStale on a lost race
+	OfficerByID(ctx context.Context, id string) (*identity.Officer, error)
+	OfficerByUsername(ctx context.Context, username string) (*identity.Officer, error)
+	ListOfficers(ctx context.Context, officeID string) ([]identity.Officer, error) // "" for all
+}
+
+// AuditEvent is one entry of the append-only, hash-chained audit trail.
+type AuditEvent struct {
+	Seq      int64 // 1, 2, 3… assigned by the store
+	At       time.Time
+	Actor    string            // who: "officer:<id>", "citizen:<id>", "system", "cli"
+	Action   string            // what: "citizen.register", "login.fail", ...
+	Subject  string            // whom: "citizen:<id>", "office:<code>", ...
+	Office   string            // office code, when an officer acted for one
+	Source   string            // from where: client IP, "cli"
+	Outcome  string            // "ok", "denied", "error", ...
+	Details  map[string]string // extra facts; never secrets, personal data masked
+	PrevHash string            // Hash of event Seq-1; "" for the first
+	Hash     string            // hex SHA-256 over PrevHash and the fields above
+}
+
+// AuditLog appends to and reads the audit trail. There is no update and no
+// delete.
+type AuditLog interface {
+	// AppendAudit locks the chain head, sets e.Seq and e.PrevHash, calls seal
+	// to fill e.Hash, and stores e, all in one transaction, so concurrent
+	// appenders from any number of processes form one chain.
+	AppendAudit(ctx context.Context, e *AuditEvent, seal func(e *AuditEvent) error) error
+	// ScanAudit calls fn for each event with Seq >= from, in order.
+	ScanAudit(ctx context.Context, from int64, fn func(e AuditEvent) error) error
+	// AuditHead returns the last sequence number and hash the store
+	// recorded as the chain head.
+	AuditHead(ctx context.Context) (seq int64, hash string, err error)
+	// ListAudit returns the newest events first, filtered.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// AuditFilter narrows ListAudit.
+type AuditFilter struct {
+	Subject string // exact match when set
+	Actor   string // exact match when set
+	Action  string // prefix match when set, e.g. "login."
+	Before  int64  // Seq below this when > 0 (paging)
+	Limit   int    // 0 means 100
+}
+
+// Code is a one-time secret (activation code, SMS code, PIN) kept only as
+// a keyed hash.
+type Code struct {
+	ID          string
+	Purpose     string // "activation", "sms_otp", ...
+	Subject     string // what it unlocks: a citizen ID, a transaction ID
+	Hash        string // keyring.Hash of the code
+	ExpiresAt   time.Time
+	Attempts    int
+	MaxAttempts int
+	CreatedAt   time.Time
+	ConsumedAt  time.Time // zero while unused
+}
+
+// Codes keeps one-time codes.
+type Codes interface {
+	// ReplaceCode kills every live code of the same purpose and subject and
+	// stores c: a new code always invalidates the old one.
+	ReplaceCode(ctx context.Context, c *Code) error
+	// LiveCode returns the unconsumed code for purpose and subject (it may
+	// be expired or out of attempts: the caller decides and says why).
+	LiveCode(ctx context.Context, purpose, subject string) (*Code, error)
+	// SpendCodeAttempt counts one attempt if the code is unconsumed and has
+	// attempts left, returning the new count; ErrStale if not.
+	SpendCodeAttempt(ctx context.Context, id string) (int, error)
+	// ConsumeCode marks the code used; ErrStale if it already was.
+	ConsumeCode(ctx context.Context, id string, at time.Time) error
+	// DeleteCodesBefore removes codes that expired before t.
+	DeleteCodesBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// Counter is a throttling counter shared by every process.
+type Counter struct {
+	Key         string    // e.g. "login:doc:12345678Z", "login:ip:203.0.113.9"
+	Count       int       // failures in the current window
+	WindowStart time.Time // when the current window began
+	LockedUntil time.Time // zero when not locked
+	Lockouts    int       // how many lockouts so far: drives growing delays
+	Version     int64
+}
+
+// Counters keeps throttling counters.
+type Counters interface {
+	// UpdateCounter reads the counter (a zero Counter with Key set when
+	// absent), lets fn change it, and writes it back atomically; a race with
+	// another process re-runs fn on the fresh value.
+	UpdateCounter(ctx context.Context, key string, fn func(c *Counter) error) (Counter, error)
+	Counter(ctx context.Context, key string) (Counter, error) // zero Counter when absent
+	DeleteCounter(ctx context.Context, key string) error
+	DeleteCountersBefore(ctx context.Context, t time.Time) (int64, error) // idle since t
+}
+
+// Message statuses in the outbox.
+const (
+	MsgPending = "pending" // waiting for (another) attempt
+	MsgSending = "sending" // claimed by a dispatcher until ClaimedUntil
+	MsgSent    = "sent"
+	MsgFailed  = "failed" // gave up; LastError says why
+)
+
+// OutboxMessage is a message recorded before it is sent.
+type OutboxMessage struct {
+	ID            string
+	Channel       string // "sms" or "email"
+	Recipient     string
+	Subject       string
+	Body          string
+	Language      string
+	EventKey      string // unique: one message per event
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  time.Time
+	LastError     string
+	Driver        string // driver that sent it
+	CreatedAt     time.Time
+	SentAt        time.Time
+}
+
+// Outbox keeps messages to send and sent.
+type Outbox interface {
+	// EnqueueMessage stores m unless a message with its EventKey exists, and
+	// reports whether it stored it.
+	EnqueueMessage(ctx context.Context, m *OutboxMessage) (bool, error)
+	// ClaimMessages marks up to limit due messages (pending with
+	// NextAttemptAt <= now, or sending with an expired claim) as sending
+	// until now+lease, and returns them. Two dispatchers never get the same
+	// message while a claim holds.
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// FinishMessage records an attempt's outcome: status MsgSent, MsgFailed,
+	// or MsgPending with the next attempt time.
+	FinishMessage(ctx context.Context, m *OutboxMessage) error
+	MessageByID(ctx context.Context, id string) (*OutboxMessage, error)
+	// ListMessages returns the newest first.
+	ListMessages(ctx context.Context, limit int) ([]OutboxMessage, error)
+}
+
+// SealedValue is one secret column value sealed by the keyring.
+type SealedValue struct {
+	Table, Column, RowID string
+	Value                string
+}
+
+// Sealed lets the key-rotation command re-seal every secret column.
+type Sealed interface {
+	// ResealAll calls fn for every sealed value and stores what it returns
+	// when that differs; it returns how many it rewrote.
+	ResealAll(ctx context.Context, fn func(v SealedValue) (string, error)) (int, error)
+}

@@ -1,0 +1,601 @@
+// Package storetest is the store conformance suite: every driver of
+// store.Store must pass Run. It checks the contract callers rely on, most
+// of all under concurrency: unique documents and mobiles, optimistic
+// versions, one audit chain from many appenders, code attempts that cannot
+// be overspent, counters that add up, and outbox claims that never hand one
+// message to two dispatchers.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// Opener returns a new, empty, migrated store for one test.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"CitizenCreateAndFind", testCitizenCreateAndFind},
+		{"CitizenDuplicates", testCitizenDuplicates},
+		{"CitizenDeregisteredFreesDocument", testCitizenDeregistered},
+		{"CitizenOptimisticUpdate", testCitizenOptimistic},
+		{"CitizenConcurrentRegistration", testCitizenConcurrent},
+		{"CitizenListPages", testCitizenList},
+		{"OfficesAndOfficers", testOfficesOfficers},
+		{"TxRollsBack", testTxRollback},
+		{"AuditChainConcurrent", testAuditConcurrent},
+		{"AuditList", testAuditList},
+		{"CodesReplaceSpendConsume", testCodes},
+		{"CodesConcurrentAttempts", testCodesConcurrent},
+		{"CountersConcurrent", testCounters},
+		{"OutboxEnqueueOnce", testOutboxEnqueue},
+		{"OutboxClaimsExclusive", testOutboxClaims},
+		{"Reseal", testReseal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func ctx() context.Context { return context.Background() }
+
+func mustCitizen(t *testing.T, s store.Citizens, i int) *identity.Citizen {
+	t.Helper()
+	c := seed.Citizen(i, store.NewID())
+	if err := s.CreateCitizen(ctx(), &c); err != nil {
+		t.Fatalf("create citizen %d: %v", i, err)
+	}
+	return &c
+}
+
+func mustOffice(t *testing.T, s store.Offices, code string) *identity.Office {
+	t.Helper()
+	o := identity.Office{ID: store.NewID(), Code: code, Name: "Oficina " + code, Address: "Plaça Major 1",
+		PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona", Active: true}
+	if err := s.CreateOffice(ctx(), &o); err != nil {
+		t.Fatalf("create office: %v", err)
+	}
+	return &o
+}
+
+func testCitizenCreateAndFind(t *testing.T, s store.Store) {
+	c := mustCitizen(t, s, 1)
+	if c.Version != 1 || c.CreatedAt.IsZero() {
+		t.Fatalf("after create: version %d created %v", c.Version, c.CreatedAt)
+	}
+	for name, find := range map[string]func() (*identity.Citizen, error){
+		"by id":       func() (*identity.Citizen, error) { return s.CitizenByID(ctx(), c.ID) },
+		"by document": func() (*identity.Citizen, error) { return s.CitizenByDocument(ctx(), c.Document.Number) },
+		"by mobile":   func() (*identity.Citizen, error) { return s.CitizenByMobile(ctx(), c.Mobile) },
+	} {
+		got, err := find()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.Document != c.Document || got.GivenName != c.GivenName || got.SecondSurname != c.SecondSurname ||
+			got.BirthDate != c.BirthDate || got.DocValidity != c.DocValidity || got.Mobile != c.Mobile ||
+			got.Email != c.Email || got.Level != c.Level || got.Status != c.Status || got.Language != c.Language ||
+			got.Version != 1 || !got.CreatedAt.Equal(c.CreatedAt.Truncate(time.Microsecond)) {
+			t.Fatalf("%s: got %+v, want %+v", name, got, c)
+		}
+	}
+	if _, err := s.CitizenByDocument(ctx(), "00000000T"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown document: err = %v, want ErrNotFound", err)
+	}
+	if n, err := s.CountCitizens(ctx()); err != nil || n != 1 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+}
+
+func testCitizenDuplicates(t *testing.T, s store.Store) {
+	a := mustCitizen(t, s, 1)
+	sameDoc := seed.Citizen(2, store.NewID())
+	sameDoc.Document = a.Document
+	if f, ok := store.IsDuplicate(s.CreateCitizen(ctx(), &sameDoc)); !ok || f != "document" {
+		t.Fatalf("same document: duplicate field %q, %v", f, ok)
+	}
+	sameMobile := seed.Citizen(3, store.NewID())
+	sameMobile.Mobile = a.Mobile
+	if f, ok := store.IsDuplicate(s.CreateCitizen(ctx(), &sameMobile)); !ok || f != "mobile" {
+		t.Fatalf("same mobile: duplicate field %q, %v", f, ok)
+	}
+	if n, _ := s.CountCitizens(ctx()); n != 1 {
+		t.Fatalf("a refused duplicate was saved: count %d", n)
+	}
+	// The first record is intact.
+	got, err := s.CitizenByDocument(ctx(), a.Document.Number)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("original lost: %v %v", got, err)
+	}
+}
+
+func testCitizenDeregistered(t *testing.T, s store.Store) {
+	a := mustCitizen(t, s, 1)
+	a.Status = identity.StatusDeregistered
+	if err := s.UpdateCitizen(ctx(), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CitizenByDocument(ctx(), a.Document.Number); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deregistered record still found by document: %v", err)
+	}
+	again := seed.Citizen(1, store.NewID())
+	if err := s.CreateCitizen(ctx(), &again); err != nil {
+		t.Fatalf("re-registration after deregistration: %v", err)
+	}
+	old, err := s.CitizenByID(ctx(), a.ID)
+	if err != nil || old.Status != identity.StatusDeregistered {
+		t.Fatalf("history lost: %v %v", old, err)
+	}
+}
+
+func testCitizenOptimistic(t *testing.T, s store.Store) {
+	c := mustCitizen(t, s, 1)
+	first, _ := s.CitizenByID(ctx(), c.ID)
+	second, _ := s.CitizenByID(ctx(), c.ID)
+	first.Email = "first@example.org"
+	if err := s.UpdateCitizen(ctx(), first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Version != 2 {
+		t.Fatalf("version after update = %d", first.Version)
+	}
+	second.Email = "second@example.org"
+	if err := s.UpdateCitizen(ctx(), second); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("stale update: err = %v, want ErrStale", err)
+	}
+	got, _ := s.CitizenByID(ctx(), c.ID)
+	if got.Email != "first@example.org" || got.Version != 2 {
+		t.Fatalf("stale write won: %+v", got)
+	}
+}
+
+// Many requests registering the same document at once: exactly one wins.
+func testCitizenConcurrent(t *testing.T, s store.Store) {
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := seed.Citizen(7, store.NewID())
+			c.Mobile = seed.Mobile(100 + i)
+			errs[i] = s.CreateCitizen(ctx(), &c)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if f, dup := store.IsDuplicate(err); !dup || f != "document" {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d registrations of one document succeeded, want 1", ok)
+	}
+}
+
+func testCitizenList(t *testing.T, s store.Store) {
+	for i := range 25 {
+		mustCitizen(t, s, i)
+	}
+	seen := map[string]bool{}
+	after := ""
+	for pages := 0; ; pages++ {
+		page, err := s.ListCitizens(ctx(), store.Page{After: after, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			if seen[c.ID] {
+				t.Fatalf("citizen %s listed twice", c.ID)
+			}
+			seen[c.ID] = true
+		}
+		after = page[len(page)-1].ID
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != 25 {
+		t.Fatalf("listed %d citizens, want 25", len(seen))
+	}
+}
+
+func testOfficesOfficers(t *testing.T, s store.Store) {
+	o := mustOffice(t, s, "BCN-01")
+	mustOffice(t, s, "GIR-01")
+	dup := identity.Office{ID: store.NewID(), Code: "BCN-01", Name: "x", Address: "x", PostalCode: "08001",
+		Municipality: "x", Province: "x"}
+	if f, ok := store.IsDuplicate(s.CreateOffice(ctx(), &dup)); !ok || f != "code" {
+		t.Fatalf("duplicate office code: %q %v", f, ok)
+	}
+	o.Active = false
+	if err := s.UpdateOffice(ctx(), o); err != nil {
+		t.Fatal(err)
+	}
+	active, err := s.ListOffices(ctx(), true)
+	if err != nil || len(active) != 1 || active[0].Code != "GIR-01" {
+		t.Fatalf("active offices = %v, %v", active, err)
+	}
+	all, _ := s.ListOffices(ctx(), false)
+	if len(all) != 2 {
+		t.Fatalf("all offices = %d", len(all))
+	}
+	got, err := s.OfficeByCode(ctx(), "BCN-01")
+	if err != nil || got.Active || got.Version != 2 {
+		t.Fatalf("office by code: %+v %v", got, err)
+	}
+
+	off := identity.Officer{ID: store.NewID(), Username: "mgarcia", DisplayName: "Maria Garcia",
+		PasswordHash: "$argon2id$x", OfficeID: o.ID, Role: identity.RoleOfficer, Status: identity.OfficerActive}
+	if err := s.CreateOfficer(ctx(), &off); err != nil {
+		t.Fatal(err)
+	}
+	again := off
+	again.ID = store.NewID()
+	if f, ok := store.IsDuplicate(s.CreateOfficer(ctx(), &again)); !ok || f != "username" {
+		t.Fatalf("duplicate username: %q %v", f, ok)
+	}
+	orphan := off
+	orphan.ID, orphan.Username, orphan.OfficeID = store.NewID(), "orphan", "no-such-office"
+	if err := s.CreateOfficer(ctx(), &orphan); err == nil {
+		t.Fatal("officer with an unknown office was saved")
+	}
+	off.TOTPSecretSealed, off.TOTPLastStep = "v1.k.sealed", 42
+	if err := s.UpdateOfficer(ctx(), &off); err != nil {
+		t.Fatal(err)
+	}
+	got2, err := s.OfficerByUsername(ctx(), "mgarcia")
+	if err != nil || got2.TOTPSecretSealed != "v1.k.sealed" || got2.TOTPLastStep != 42 || got2.Role != identity.RoleOfficer {
+		t.Fatalf("officer: %+v %v", got2, err)
+	}
+	list, _ := s.ListOfficers(ctx(), o.ID)
+	if len(list) != 1 {
+		t.Fatalf("officers of office = %d", len(list))
+	}
+}
+
+func testTxRollback(t *testing.T, s store.Store) {
+	boom := errors.New("boom")
+	err := s.InTx(ctx(), func(tx store.Tx) error {
+		c := seed.Citizen(1, store.NewID())
+		if err := tx.CreateCitizen(ctx(), &c); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx(), &store.AuditEvent{Action: "citizen.register"}, func(e *store.AuditEvent) error {
+			e.Hash = "h"
+			return nil
+		}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx err = %v", err)
+	}
+	if n, _ := s.CountCitizens(ctx()); n != 0 {
+		t.Fatal("citizen of a rolled-back transaction was saved")
+	}
+	if seq, _, _ := s.AuditHead(ctx()); seq != 0 {
+		t.Fatal("audit event of a rolled-back transaction was saved")
+	}
+	// And a committed one is all there.
+	err = s.InTx(ctx(), func(tx store.Tx) error {
+		c := seed.Citizen(2, store.NewID())
+		return tx.CreateCitizen(ctx(), &c)
+	})
+	if n, _ := s.CountCitizens(ctx()); err != nil || n != 1 {
+		t.Fatalf("committed tx: %v, count %d", err, n)
+	}
+}
+
+func sealWith(e *store.AuditEvent) error {
+	e.Hash = fmt.Sprintf("%s>%d", e.PrevHash, e.Seq)
+	return nil
+}
+
+func testAuditConcurrent(t *testing.T, s store.Store) {
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				e := &store.AuditEvent{Actor: fmt.Sprintf("w%d", w), Action: "test.append", Subject: fmt.Sprint(i),
+					Outcome: "ok", Details: map[string]string{"i": fmt.Sprint(i)}}
+				if err := s.AppendAudit(ctx(), e, sealWith); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var prev string
+	var n int64
+	err := s.ScanAudit(ctx(), 1, func(e store.AuditEvent) error {
+		n++
+		if e.Seq != n {
+			return fmt.Errorf("seq %d at position %d", e.Seq, n)
+		}
+		if e.PrevHash != prev || e.Hash != fmt.Sprintf("%s>%d", prev, e.Seq) {
+			return fmt.Errorf("event %d breaks the chain", e.Seq)
+		}
+		if e.Details["i"] == "" || e.At.IsZero() {
+			return fmt.Errorf("event %d lost fields: %+v", e.Seq, e)
+		}
+		prev = e.Hash
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != workers*each {
+		t.Fatalf("%d events, want %d", n, workers*each)
+	}
+	seq, hash, err := s.AuditHead(ctx())
+	if err != nil || seq != n || hash != prev {
+		t.Fatalf("head = %d %q, want %d %q (%v)", seq, hash, n, prev, err)
+	}
+}
+
+func testAuditList(t *testing.T, s store.Store) {
+	for i, a := range []string{"login.ok", "login.fail", "citizen.register", "login.ok"} {
+		e := &store.AuditEvent{Actor: "citizen:a", Action: a, Subject: fmt.Sprintf("citizen:%d", i%2)}
+		if err := s.AppendAudit(ctx(), e, sealWith); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logins, err := s.ListAudit(ctx(), store.AuditFilter{Action: "login."})
+	if err != nil || len(logins) != 3 || logins[0].Seq != 4 {
+		t.Fatalf("login events newest first: %+v %v", logins, err)
+	}
+	subj, _ := s.ListAudit(ctx(), store.AuditFilter{Subject: "citizen:1"})
+	if len(subj) != 2 {
+		t.Fatalf("by subject = %d", len(subj))
+	}
+	page, _ := s.ListAudit(ctx(), store.AuditFilter{Before: 3, Limit: 1})
+	if len(page) != 1 || page[0].Seq != 2 {
+		t.Fatalf("paging = %+v", page)
+	}
+}
+
+func testCodes(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	first := &store.Code{ID: store.NewID(), Purpose: "activation", Subject: "c1", Hash: "h1",
+		ExpiresAt: now.Add(time.Hour), MaxAttempts: 3}
+	if err := s.ReplaceCode(ctx(), first); err != nil {
+		t.Fatal(err)
+	}
+	second := &store.Code{ID: store.NewID(), Purpose: "activation", Subject: "c1", Hash: "h2",
+		ExpiresAt: now.Add(time.Hour), MaxAttempts: 3}
+	if err := s.ReplaceCode(ctx(), second); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.LiveCode(ctx(), "activation", "c1")
+	if err != nil || live.ID != second.ID || live.Hash != "h2" {
+		t.Fatalf("live code = %+v %v; a new code must kill the old", live, err)
+	}
+	for want := 1; want <= 3; want++ {
+		n, err := s.SpendCodeAttempt(ctx(), second.ID)
+		if err != nil || n != want {
+			t.Fatalf("attempt %d: %d %v", want, n, err)
+		}
+	}
+	if _, err := s.SpendCodeAttempt(ctx(), second.ID); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("attempt past the limit: %v", err)
+	}
+	other := &store.Code{ID: store.NewID(), Purpose: "sms_otp", Subject: "c1", Hash: "h3",
+		ExpiresAt: now.Add(-time.Minute), MaxAttempts: 3}
+	if err := s.ReplaceCode(ctx(), other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConsumeCode(ctx(), other.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConsumeCode(ctx(), other.ID, now); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("second consume: %v", err)
+	}
+	if _, err := s.LiveCode(ctx(), "sms_otp", "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("consumed code still live: %v", err)
+	}
+	n, err := s.DeleteCodesBefore(ctx(), now)
+	if err != nil || n != 1 {
+		t.Fatalf("delete expired = %d %v", n, err)
+	}
+}
+
+func testCodesConcurrent(t *testing.T, s store.Store) {
+	c := &store.Code{ID: store.NewID(), Purpose: "sms_otp", Subject: "tx", Hash: "h",
+		ExpiresAt: time.Now().Add(time.Hour), MaxAttempts: 3}
+	if err := s.ReplaceCode(ctx(), c); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.SpendCodeAttempt(ctx(), c.ID); err == nil {
+				mu.Lock()
+				granted++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrStale) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if granted != 3 {
+		t.Fatalf("%d attempts granted concurrently, want exactly 3", granted)
+	}
+}
+
+func testCounters(t *testing.T, s store.Store) {
+	const n = 24
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateCounter(ctx(), "login:doc:X", func(c *store.Counter) error {
+				c.Count++
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	c, err := s.Counter(ctx(), "login:doc:X")
+	if err != nil || c.Count != n {
+		t.Fatalf("counter = %d (%v), want %d: increments were lost", c.Count, err, n)
+	}
+	lock := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	if _, err := s.UpdateCounter(ctx(), "login:doc:X", func(c *store.Counter) error {
+		c.LockedUntil, c.Lockouts = lock, c.Lockouts+1
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.Counter(ctx(), "login:doc:X")
+	if !c.LockedUntil.Equal(lock) || c.Lockouts != 1 {
+		t.Fatalf("lock not kept: %+v", c)
+	}
+	if err := s.DeleteCounter(ctx(), "login:doc:X"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Counter(ctx(), "login:doc:X"); c.Count != 0 {
+		t.Fatalf("deleted counter = %+v", c)
+	}
+}
+
+func testOutboxEnqueue(t *testing.T, s store.Store) {
+	base := time.Now().UTC()
+	for i := range 3 {
+		m := &store.OutboxMessage{ID: store.NewID(), Channel: "sms", Recipient: "+34600000001",
+			Body: fmt.Sprintf("msg %d", i), Language: "ca", EventKey: fmt.Sprintf("ev-%d", i),
+			CreatedAt: base.Add(time.Duration(i) * time.Second)}
+		if ok, err := s.EnqueueMessage(ctx(), m); err != nil || !ok {
+			t.Fatalf("enqueue %d: %v %v", i, ok, err)
+		}
+	}
+	again := &store.OutboxMessage{ID: store.NewID(), Channel: "sms", Recipient: "+34600000001",
+		Body: "msg 0 again", EventKey: "ev-0"}
+	if ok, err := s.EnqueueMessage(ctx(), again); err != nil || ok {
+		t.Fatalf("second message for one event: stored=%v err=%v", ok, err)
+	}
+	list, err := s.ListMessages(ctx(), 10)
+	if err != nil || len(list) != 3 || list[0].Body != "msg 2" || list[2].Body != "msg 0" {
+		t.Fatalf("list newest first = %+v %v", list, err)
+	}
+}
+
+func testOutboxClaims(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	for i := range 30 {
+		m := &store.OutboxMessage{ID: store.NewID(), Channel: "email", Recipient: "a@example.org",
+			Body: "b", EventKey: fmt.Sprintf("e%d", i), CreatedAt: now}
+		if _, err := s.EnqueueMessage(ctx(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got = map[string]int{}
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				ms, err := s.ClaimMessages(ctx(), now.Add(time.Second), time.Minute, 5)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, m := range ms {
+					got[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 30 {
+		t.Fatalf("claimed %d distinct messages, want 30", len(got))
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Fatalf("message %s claimed %d times", id, n)
+		}
+	}
+	// Claims expire: a dispatcher that died lets another take over.
+	later, err := s.ClaimMessages(ctx(), now.Add(2*time.Minute), time.Minute, 100)
+	if err != nil || len(later) != 30 {
+		t.Fatalf("reclaim after lease = %d %v", len(later), err)
+	}
+	m := later[0]
+	m.Status, m.Attempts, m.SentAt, m.Driver = store.MsgSent, 1, now, "outbox"
+	if err := s.FinishMessage(ctx(), &m); err != nil {
+		t.Fatal(err)
+	}
+	got2, err := s.MessageByID(ctx(), m.ID)
+	if err != nil || got2.Status != store.MsgSent || got2.Attempts != 1 || got2.Driver != "outbox" {
+		t.Fatalf("finished message = %+v %v", got2, err)
+	}
+	if again, _ := s.ClaimMessages(ctx(), now.Add(time.Hour), time.Minute, 100); len(again) != 29 {
+		t.Fatalf("sent message claimed again: %d due", len(again))
+	}
+}
+
+func testReseal(t *testing.T, s store.Store) {
+	o := mustOffice(t, s, "BCN-01")
+	off := identity.Officer{ID: store.NewID(), Username: "a", DisplayName: "A", PasswordHash: "x",
+		TOTPSecretSealed: "old", OfficeID: o.ID, Role: identity.RoleAdmin, Status: identity.OfficerActive}
+	if err := s.CreateOfficer(ctx(), &off); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.ResealAll(ctx(), func(v store.SealedValue) (string, error) {
+		if v.Table != "officers" || v.RowID != off.ID || v.Value != "old" {
+			return "", fmt.Errorf("unexpected %+v", v)
+		}
+		return "new", nil
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("reseal = %d %v", n, err)
+	}
+	got, _ := s.OfficerByID(ctx(), off.ID)
+	if got.TOTPSecretSealed != "new" {
+		t.Fatalf("resealed value = %q", got.TOTPSecretSealed)
+	}
+}
