@@ -253,6 +253,11 @@ type SealedValue struct {
 	Value                string
 }
 
+// AAD is the associated data a sealed value is sealed with: where it
+// lives, so a value copied to another row or column does not open. Every
+// writer of a sealed column uses it.
+func (v SealedValue) AAD() []byte { return []byte(v.Table + "." + v.Column + ":" + v.RowID) }
+
 // Sealed lets the key-rotation command re-seal every secret column.
 type Sealed interface {
 	// ResealAll calls fn for every sealed value and stores what it returns

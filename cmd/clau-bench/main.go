@@ -1,0 +1,390 @@
+// Command clau-bench measures Clau's building blocks on the machine it runs
+// on and prints Markdown table rows, so BENCHMARKS.md can quote them as they
+// came out.
+//
+//	clau-bench store [-driver sqlite|postgres] [-dsn DSN] [-sizes 10000,1000000]
+//	                 [-ops 20000] [-concurrency 4] [-cpuprofile FILE]
+//
+// store grows the citizen registry to each size in turn with seed.Citizens
+// and, at each size, times creating citizens one per call and finding them
+// by document number, from several goroutines at once. It goes through the
+// store API (sqlstore.Open + Migrate), as the server does.
+//
+// Without -dsn it works on a throwaway database: a SQLite file in a new
+// temporary folder, or a new schema on the local PostgreSQL, removed at the
+// end. With -dsn it keeps what it wrote, and a later run on that database
+// takes its citizens to be those of an earlier run (synthetic citizens 0 to
+// n-1), so a large registry can be seeded once and measured many times.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the throwaway schema
+
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
+)
+
+const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// seedBatch is how many citizens one seeding transaction inserts.
+const seedBatch = 1000
+
+// maxSize keeps synthetic documents distinct: seed.DNI repeats after 10
+// million, and the created citizens need room above the largest size.
+const maxSize = 9_000_000
+
+func main() {
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "store":
+		err = runStore(os.Args[2:], os.Stdout, os.Stderr)
+	case "-h", "-help", "--help", "help":
+		usage(os.Stdout)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "clau-bench: unknown benchmark %q\n", os.Args[1])
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clau-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `usage: clau-bench store [flags]   (clau-bench store -h lists them)
+
+store   citizen registry: seeding rate, create and find-by-document
+        latency and throughput at growing registry sizes`)
+}
+
+type storeBench struct {
+	driver      string
+	sizes       []int
+	ops         int
+	concurrency int
+	cpuprofile  string
+	out, log    io.Writer
+}
+
+func runStore(args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet("store", flag.ContinueOnError)
+	fs.SetOutput(log)
+	driver := fs.String("driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
+	dsn := fs.String("dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
+	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
+	ops := fs.Int("ops", 20000, "lookups per size; creates are a tenth of it")
+	conc := fs.Int("concurrency", 4, "goroutines issuing operations at once")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of each phase to FILE with -<size>-<phase> before its extension")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	b := &storeBench{driver: *driver, ops: *ops, concurrency: *conc, cpuprofile: *cpuprofile, out: out, log: log}
+	var err error
+	if b.sizes, err = parseSizes(*sizes); err != nil {
+		return err
+	}
+	if b.ops < 10 || b.concurrency < 1 {
+		return errors.New("-ops must be at least 10 and -concurrency at least 1")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	target, cleanup, err := benchDSN(ctx, b.driver, *dsn)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	s, err := sqlstore.Open(ctx, b.driver, target, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		return err
+	}
+	return b.run(ctx, s)
+}
+
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(strings.ReplaceAll(f, "_", "")))
+		if err != nil || n < 1 || n > maxSize {
+			return nil, fmt.Errorf("-sizes: %q is not a size between 1 and %d", f, maxSize)
+		}
+		sizes = append(sizes, n)
+	}
+	if !slices.IsSorted(sizes) {
+		return nil, errors.New("-sizes must be ascending: the registry only grows")
+	}
+	return sizes, nil
+}
+
+// benchDSN returns the database to work on and what removes it afterwards.
+func benchDSN(ctx context.Context, driver, dsn string) (string, func(), error) {
+	if dsn != "" {
+		return dsn, func() {}, nil
+	}
+	switch driver {
+	case sqlstore.SQLite:
+		dir, err := os.MkdirTemp("", "clau-bench-")
+		if err != nil {
+			return "", nil, err
+		}
+		return filepath.Join(dir, "clau.db"), func() { os.RemoveAll(dir) }, nil
+	case sqlstore.Postgres:
+		return throwawaySchema(ctx, defaultPostgresDSN)
+	}
+	return "", nil, fmt.Errorf("unknown driver %q (want sqlite or postgres)", driver)
+}
+
+// throwawaySchema makes a new schema on base and returns a DSN whose
+// search_path points at it, and a function that drops it. (sqltest does the
+// same for tests; it imports "testing", which a command should not.)
+func throwawaySchema(ctx context.Context, base string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "clau_bench_" + hex.EncodeToString(b[:])
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return "", nil, fmt.Errorf("postgres at %s: create schema: %w", u.Redacted(), err)
+	}
+	drop := func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		// Not ctx: an interrupted run still drops its schema.
+		if _, err := db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			fmt.Fprintf(os.Stderr, "clau-bench: drop schema %s: %v\n", schema, err)
+		}
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+func (b *storeBench) run(ctx context.Context, s *sqlstore.Store) error {
+	have, err := s.CountCitizens(ctx)
+	if err != nil {
+		return err
+	}
+	next := int(have) // synthetic citizens 0..next-1 exist
+	fmt.Fprintf(b.log, "clau-bench store: %s, %d CPUs, %s, concurrency %d, %d citizens already there\n",
+		b.driver, runtime.NumCPU(), runtime.Version(), b.concurrency, next)
+	fmt.Fprintln(b.out, "| driver | citizens | operation | ops | ops/s | p50 | p95 | p99 |")
+	fmt.Fprintln(b.out, "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+	for _, size := range b.sizes {
+		if next > size {
+			fmt.Fprintf(b.log, "size %d: the registry already holds %d citizens; skipped\n", size, next)
+			continue
+		}
+		if next < size {
+			r, err := b.phase(size, "seed", func() (result, error) { return b.seed(ctx, s, next, size-next) })
+			if err != nil {
+				return fmt.Errorf("seeding to %d: %w", size, err)
+			}
+			b.row(size, fmt.Sprintf("seed, %d per tx (latency per tx)", seedBatch), r)
+			next = size
+		}
+		creates := b.ops / 10
+		r, err := b.phase(size, "create", func() (result, error) { return b.create(ctx, s, next, creates) })
+		if err != nil {
+			return fmt.Errorf("creating at %d: %w", size, err)
+		}
+		b.row(size, "create citizen", r)
+		next += creates
+		r, err = b.phase(size, "find", func() (result, error) { return b.find(ctx, s, size) })
+		if err != nil {
+			return fmt.Errorf("finding at %d: %w", size, err)
+		}
+		b.row(size, "find by document", r)
+	}
+	return nil
+}
+
+// result is one phase's measurement: how many operations in how long, and
+// each operation's latency.
+type result struct {
+	ops     int
+	elapsed time.Duration
+	lat     []time.Duration
+}
+
+// phase runs fn, under a CPU profile of its own when -cpuprofile is set.
+func (b *storeBench) phase(size int, name string, fn func() (result, error)) (result, error) {
+	fmt.Fprintf(b.log, "%s at %d citizens...\n", name, size)
+	if b.cpuprofile == "" {
+		return fn()
+	}
+	ext := filepath.Ext(b.cpuprofile)
+	path := fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(b.cpuprofile, ext), size, name, ext)
+	f, err := os.Create(path)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return result{}, err
+	}
+	r, err := fn()
+	pprof.StopCPUProfile()
+	if err == nil {
+		fmt.Fprintf(b.log, "  CPU profile: %s\n", path)
+	}
+	return r, err
+}
+
+// seed inserts synthetic citizens from..from+n-1 with seed.Citizens; the
+// latencies are per committed batch.
+func (b *storeBench) seed(ctx context.Context, s store.Store, from, n int) (result, error) {
+	r := result{ops: n}
+	start := time.Now()
+	last, done, reported := start, 0, 0
+	err := seed.Citizens(ctx, s, from, n, seedBatch, func(docs []string) {
+		now := time.Now()
+		r.lat = append(r.lat, now.Sub(last))
+		last = now
+		done += len(docs)
+		if done-reported >= 100_000 {
+			reported = done
+			el := now.Sub(start)
+			fmt.Fprintf(b.log, "  %d/%d rows, %.0f rows/s\n", done, n, float64(done)/el.Seconds())
+		}
+	})
+	r.elapsed = time.Since(start)
+	return r, err
+}
+
+// create inserts n new citizens, numbered from from, one per call.
+func (b *storeBench) create(ctx context.Context, s store.Store, from, n int) (result, error) {
+	var i atomic.Int64
+	i.Store(int64(from) - 1)
+	end := int64(from + n)
+	return b.parallel(func(lat *[]time.Duration) error {
+		for {
+			k := i.Add(1)
+			if k >= end {
+				return nil
+			}
+			c := seed.Citizen(int(k), store.NewID())
+			t0 := time.Now()
+			err := s.CreateCitizen(ctx, &c)
+			*lat = append(*lat, time.Since(t0))
+			if err != nil {
+				return fmt.Errorf("citizen %d: %w", k, err)
+			}
+		}
+	}, n)
+}
+
+// find looks up b.ops random documents among the first size citizens.
+func (b *storeBench) find(ctx context.Context, s store.Store, size int) (result, error) {
+	var left atomic.Int64
+	left.Store(int64(b.ops))
+	return b.parallel(func(lat *[]time.Duration) error {
+		rnd := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+		for left.Add(-1) >= 0 {
+			doc := seed.DNI(rnd.IntN(size))
+			t0 := time.Now()
+			c, err := s.CitizenByDocument(ctx, doc)
+			*lat = append(*lat, time.Since(t0))
+			if err != nil {
+				return fmt.Errorf("document %s: %w", doc, err)
+			}
+			if c.Document.Number != doc {
+				return fmt.Errorf("document %s: got the record of %s", doc, c.Document.Number)
+			}
+		}
+		return nil
+	}, b.ops)
+}
+
+// parallel runs work on b.concurrency goroutines and gathers their
+// latencies; ops is how many operations they do between them.
+func (b *storeBench) parallel(work func(lat *[]time.Duration) error, ops int) (result, error) {
+	lats := make([][]time.Duration, b.concurrency)
+	errs := make([]error, b.concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range b.concurrency {
+		lats[w] = make([]time.Duration, 0, ops/b.concurrency+1)
+		wg.Go(func() { errs[w] = work(&lats[w]) })
+	}
+	wg.Wait()
+	r := result{ops: ops, elapsed: time.Since(start), lat: slices.Concat(lats...)}
+	return r, errors.Join(errs...)
+}
+
+func (b *storeBench) row(size int, op string, r result) {
+	slices.Sort(r.lat)
+	fmt.Fprintf(b.out, "| %s | %d | %s | %d | %.0f | %s | %s | %s |\n", b.driver, size, op, r.ops,
+		float64(r.ops)/r.elapsed.Seconds(),
+		fmtDur(percentile(r.lat, 0.50)), fmtDur(percentile(r.lat, 0.95)), fmtDur(percentile(r.lat, 0.99)))
+}
+
+// percentile returns the p-th quantile of sorted latencies, by the
+// nearest-rank method.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// Demo accounts. They exist only in demo data folders.
+const (
+	demoOfficeCode = "DEMO-01"
+	demoOfficer    = "demo.admin"
+	demoPassword   = "Demo-Clau-2026!"
+	demoCitizens   = 3
+)
+
+func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
+	fs, cfgPath := flagSet("demo")
+	listen := fs.String("listen", "", "address to listen on (overrides listen)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		if cfg.PublicURL == "http://"+cfg.Listen {
+			cfg.PublicURL = "http://" + *listen
+		}
+		cfg.Listen = *listen
+	}
+	cfg.Dev.OutboxAPI = true
+	return serve(ctx, cfg, out, func(a *app, addr string) error {
+		citizens, err := ensureDemoData(ctx, a)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		base := cfg.PublicURL
+		fmt.Fprintf(out, `
+Clau demo is running (storage: %s, data in %s).
+
+  Home page:            %s/
+  Sent SMS and email:   %s/dev/outbox
+  Health and metrics:   %s/healthz  %s/readyz  %s/metrics
+
+Demo accounts:
+  Officer at office %s: username %s, password %s
+  Citizens registered at %s (not yet activated):
+`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
+		for _, c := range citizens {
+			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s\n", c.Document.Number, c.GivenName, c.FirstSurname, c.Mobile, c.Email)
+		}
+		fmt.Fprintf(out, "\nTry: clau citizen show %s\nPress Ctrl+C to stop.\n", citizens[0].Document.Number)
+		return nil
+	})
+}
+
+// ensureDemoData creates the demo office, officer and citizens once; a
+// second run finds them and changes nothing.
+func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, error) {
+	office, err := a.store.OfficeByCode(ctx, demoOfficeCode)
+	if errors.Is(err, store.ErrNotFound) {
+		office = &identity.Office{ID: store.NewID(), Code: demoOfficeCode, Name: "Oficina d'Atenció Ciutadana de Demo",
+			Address: "Plaça de la Vila 1", PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona",
+			Phone: "+34 900 000 000", OpeningHours: "Dl-dv 9:00-14:00", Active: true}
+		if err := office.Normalise(); err != nil {
+			return nil, err
+		}
+		err = a.store.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateOffice(ctx, office); err != nil {
+				return err
+			}
+			return audit.Append(ctx, tx, &audit.Event{Actor: "demo", Action: "office.create",
+				Subject: "office:" + office.Code, Office: office.Code, Source: "demo"})
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.store.OfficerByUsername(ctx, demoOfficer); errors.Is(err, store.ErrNotFound) {
+		if _, err := a.addOfficer(ctx, "demo", office, demoOfficer, "Demo Administrator", identity.RoleAdmin, demoPassword); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	var out []identity.Citizen
+	for i := range demoCitizens {
+		c := seed.Citizen(i+1, store.NewID())
+		c.Channel = identity.ChannelOffice
+		existing, err := a.store.CitizenByDocument(ctx, c.Document.Number)
+		if err == nil {
+			out = append(out, *existing)
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err := a.registerCitizen(ctx, "demo", "demo", office.Code, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

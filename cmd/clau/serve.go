@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/clau-eid/clau/internal/config"
+	"github.com/clau-eid/clau/internal/devtools"
+	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/notify"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/web"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func cmdServe(ctx context.Context, args []string, out io.Writer) error {
+	fs, cfgPath := flagSet("serve")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, out, nil)
+}
+
+// serve runs the server until ctx ends. ready, when set, is called once
+// the listener is open (demo prints its guide then).
+func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a *app, addr string) error) error {
+	a, err := openApp(ctx, cfg, modeFor(cfg))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	srv, err := httpserver.New(httpserver.Options{
+		ReadTimeout: cfg.Server.ReadTimeout, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout, MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		TrustedProxies: cfg.Server.TrustedProxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"),
+	}, a.log, a.catalog, a.store)
+	if err != nil {
+		return err
+	}
+	renderer, err := web.NewRenderer(srv, a.log)
+	if err != nil {
+		return err
+	}
+	web.Mount(srv, renderer)
+	if cfg.Dev.OutboxAPI {
+		devtools.Mount(srv, a.store)
+		a.log.Warn("dev.outbox_api is on: GET /dev/outbox shows every SMS and email; never enable it in production")
+	}
+
+	dispatcher, err := newDispatcher(a, srv.Registry())
+	if err != nil {
+		return err
+	}
+
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
+	}
+	a.log.Info("clau listening", "listen", l.Addr().String(), "public_url", cfg.PublicURL,
+		"storage", cfg.Storage.Driver, "version", version)
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	if dispatcher != nil {
+		go dispatcher.Run(bg, 2*time.Second)
+	}
+	go housekeeping(bg, a)
+
+	if ready != nil {
+		if err := ready(a, l.Addr().String()); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	return srv.Serve(ctx, l)
+}
+
+// newDispatcher builds delivery for the channels whose driver is not the
+// outbox; nil when every channel is the outbox.
+func newDispatcher(a *app, reg *prometheus.Registry) (*notify.Dispatcher, error) {
+	cfg := a.cfg
+	senders := map[notify.Channel]notify.Sender{}
+	drivers := map[notify.Channel]string{}
+	if cfg.Notify.SMS.Driver == config.DriverHTTP {
+		h := cfg.Notify.SMS.HTTP
+		s, err := notify.NewHTTPSMSSender(notify.HTTPSMSConfig{URL: h.URL, Method: h.Method, Headers: h.Headers,
+			ContentType: h.ContentType, BodyTemplate: h.BodyTemplate, Timeout: h.Timeout})
+		if err != nil {
+			return nil, &config.Error{Problems: []config.Problem{{Key: "notify.sms.http", Message: err.Error()}}}
+		}
+		senders[notify.SMS], drivers[notify.SMS] = s, config.DriverHTTP
+	}
+	if cfg.Notify.Email.Driver == config.DriverSMTP {
+		m := cfg.Notify.Email.SMTP
+		s, err := notify.NewSMTPSender(notify.SMTPConfig{Host: m.Host, Port: m.Port, Username: m.Username,
+			Password: m.Password, TLS: m.TLS, From: m.From, Timeout: m.Timeout})
+		if err != nil {
+			return nil, &config.Error{Problems: []config.Problem{{Key: "notify.email.smtp", Message: err.Error()}}}
+		}
+		senders[notify.Email], drivers[notify.Email] = s, config.DriverSMTP
+	}
+	if len(senders) == 0 {
+		return nil, nil
+	}
+	d := notify.NewDispatcher(a.store, senders, drivers, notify.RetryPolicy{MaxAttempts: cfg.Notify.MaxAttempts,
+		Base: cfg.Notify.RetryBase, Max: cfg.Notify.RetryMax}, nil, a.log)
+	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clau_notify_attempts_total",
+		Help: "Delivery attempts by channel, driver and outcome (sent, retry, failed)."}, []string{"channel", "driver", "outcome"})
+	if reg != nil {
+		reg.MustRegister(attempts)
+	}
+	d.Observe = func(ch, drv, outcome string) { attempts.WithLabelValues(ch, drv, outcome).Inc() }
+	return d, nil
+}
+
+// housekeeping removes expired codes and idle counters now and then. Any
+// process may do it; the deletes are idempotent.
+func housekeeping(ctx context.Context, a *app) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if _, err := a.store.DeleteCodesBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: codes", "error", err.Error())
+		}
+		if _, err := a.store.DeleteCountersBefore(ctx, now.Add(-secure.DefaultThrottlePolicy().ForgetAfter)); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: counters", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

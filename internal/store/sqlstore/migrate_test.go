@@ -1,0 +1,488 @@
+// Migration tests: the numbered set is well formed, and a database holding
+// data from any earlier version upgrades to the latest with that data intact
+// and readable through the store.
+//
+// This is an external test package although it inspects the migration
+// files: it needs sqltest for its PostgreSQL schemas, and sqltest imports
+// sqlstore, which an internal test may not. It reads the files from disk,
+// which is what //go:embed takes, and reaches migrations(driver) through
+// Migrate and MigrationStatus.
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
+	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
+)
+
+// upgradeChecks reads back, through the store at the latest version, the
+// rows testdata/seed/<v>.sql inserted at version v. A new migration needs a
+// fixture and a check here: TestMigrationVersionsUnique insists.
+var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
+	1: checkRegistryV1,
+	2: checkAuditCodesOutboxV2,
+}
+
+func TestMigrationVersionsUnique(t *testing.T) {
+	dir := os.DirFS("migrations")
+	entries, err := fs.ReadDir(dir, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	portable := map[string]bool{}
+	byVersion := map[int64]string{}
+	var dialects []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			dialects = append(dialects, name)
+			continue
+		}
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			// Anything else in the folder is neither embedded nor run.
+			t.Errorf("migrations/%s: not a numbered migration: %v", name, err)
+			continue
+		}
+		if other, dup := byVersion[v]; dup {
+			t.Errorf("migrations/%s and migrations/%s share version %d", other, name, v)
+		}
+		byVersion[v] = name
+		portable[name] = true
+	}
+
+	for _, d := range dialects {
+		if !slices.Contains(sqltest.Drivers, d) || d == sqlstore.SQLite {
+			// SQLite runs the portable set: an override folder for it, or
+			// for a driver we do not have, would be dead weight.
+			t.Errorf("migrations/%s/: not a dialect that takes overrides (want one of %v, not sqlite)", d, sqltest.Drivers)
+		}
+		files, err := fs.ReadDir(dir, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			name := path.Join(d, f.Name())
+			switch {
+			case f.IsDir():
+				t.Errorf("migrations/%s/: nested folders are not embedded", name)
+			case strings.HasSuffix(f.Name(), ".md"):
+				// Notes for people: embedded, never run.
+			case !strings.HasSuffix(f.Name(), ".sql"):
+				t.Errorf("migrations/%s: neither a migration nor notes", name)
+			default:
+				if _, err := goose.NumericComponent(f.Name()); err != nil {
+					t.Errorf("migrations/%s: not a numbered migration: %v", name, err)
+				}
+				if !portable[f.Name()] {
+					t.Errorf("migrations/%s overrides no portable migration: add migrations/%s first", name, f.Name())
+				}
+			}
+		}
+	}
+
+	versions, err := sqlstore.MigrationVersions()
+	if err != nil {
+		t.Fatalf("MigrationVersions: %v", err)
+	}
+	if len(versions) != len(byVersion) {
+		t.Errorf("MigrationVersions lists %d versions, the folder holds %d", len(versions), len(byVersion))
+	}
+	for i, v := range versions {
+		if v != int64(i+1) {
+			t.Fatalf("versions %v are not contiguous from 1: position %d holds %d", versions, i, v)
+		}
+	}
+
+	for _, v := range versions {
+		if _, ok := upgradeChecks[v]; !ok {
+			t.Errorf("version %d has no entry in upgradeChecks", v)
+		}
+		if _, err := os.Stat(fixturePath(v)); err != nil {
+			t.Errorf("version %d has no fixture: %v", v, err)
+		}
+	}
+
+	// migrations(driver) refuses an override without a portable twin; each
+	// driver's set must load and end at the same latest version.
+	for _, driver := range sqltest.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			s := openFresh(t, driver)
+			_, latest, err := s.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatalf("loading the %s migration set: %v", driver, err)
+			}
+			if want := versions[len(versions)-1]; latest != want {
+				t.Errorf("%s migration set ends at %d, want %d", driver, latest, want)
+			}
+		})
+	}
+}
+
+// TestUpgradeFromEveryVersion upgrades a database with data from every
+// earlier version: for each version v it migrates a fresh database step by
+// step to v, inserting each version's fixture as soon as that version is
+// reached, then migrates to the latest and reads every fixture row back.
+func TestUpgradeFromEveryVersion(t *testing.T) {
+	versions := migrationVersions(t)
+	latest := versions[len(versions)-1]
+	for _, driver := range sqltest.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			for _, v := range versions {
+				t.Run(fmt.Sprintf("from_%d", v), func(t *testing.T) {
+					ctx := context.Background()
+					s := openFresh(t, driver)
+					seedUpTo(t, ctx, s, v)
+					got, err := s.Migrate(ctx, 0)
+					if err != nil {
+						t.Fatalf("upgrade from %d: %v", v, err)
+					}
+					if got != latest {
+						t.Fatalf("upgrade from %d ended at version %d, want %d", v, got, latest)
+					}
+					checkUpTo(t, ctx, s, v)
+				})
+			}
+		})
+	}
+}
+
+func TestMigrateTwiceIsNoop(t *testing.T) {
+	versions := migrationVersions(t)
+	latest := versions[len(versions)-1]
+	for _, driver := range sqltest.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			s := openFresh(t, driver)
+			seedUpTo(t, ctx, s, latest)
+			applied := countVersionRows(t, ctx, s)
+			for i := range 2 {
+				got, err := s.Migrate(ctx, 0)
+				if err != nil {
+					t.Fatalf("migrate again (%d): %v", i+1, err)
+				}
+				if got != latest {
+					t.Fatalf("migrate again (%d) reports version %d, want %d", i+1, got, latest)
+				}
+			}
+			if n := countVersionRows(t, ctx, s); n != applied {
+				t.Errorf("migrating an up-to-date database recorded %d more migrations", n-applied)
+			}
+			current, _, err := s.MigrationStatus(ctx)
+			if err != nil || current != latest {
+				t.Errorf("MigrationStatus = %d, %v; want %d", current, err, latest)
+			}
+			checkUpTo(t, ctx, s, latest)
+		})
+	}
+}
+
+// TestConcurrentMigrate is two `clau serve` processes starting at once on
+// one PostgreSQL: the table lock makes one wait for the other, and both
+// start on the latest version. (SQLite is one process's file.)
+func TestConcurrentMigrate(t *testing.T) {
+	versions := migrationVersions(t)
+	latest := versions[len(versions)-1]
+	dsn := sqltest.PostgresDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	const n = 2
+	stores := make([]*sqlstore.Store, n)
+	for i := range stores {
+		stores[i] = openDSN(t, sqlstore.Postgres, dsn)
+	}
+	got := make([]int64, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			got[i], errs[i] = s.Migrate(ctx, 0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range stores {
+		if errs[i] != nil {
+			t.Errorf("process %d: migrate: %v", i+1, errs[i])
+		} else if got[i] != latest {
+			t.Errorf("process %d: version %d after migrate, want %d", i+1, got[i], latest)
+		}
+	}
+	if n := countVersionRows(t, ctx, stores[0]); n != int64(len(versions)) {
+		t.Errorf("the version table records %d applied migrations, want %d (each once)", n, len(versions))
+	}
+}
+
+// openFresh opens an empty, unmigrated database of driver.
+func openFresh(t *testing.T, driver string) *sqlstore.Store {
+	t.Helper()
+	switch driver {
+	case sqlstore.SQLite:
+		return openDSN(t, driver, sqltest.SQLiteDSN(t))
+	case sqlstore.Postgres:
+		return openDSN(t, driver, sqltest.PostgresDSN(t))
+	}
+	t.Fatalf("unknown driver %q", driver)
+	return nil
+}
+
+func openDSN(t *testing.T, driver, dsn string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), driver, dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("open %s: %v", driver, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func migrationVersions(t *testing.T) []int64 {
+	t.Helper()
+	vs, err := sqlstore.MigrationVersions()
+	if err != nil || len(vs) == 0 {
+		t.Fatalf("MigrationVersions = %v, %v", vs, err)
+	}
+	return vs
+}
+
+func fixturePath(v int64) string {
+	return filepath.Join("testdata", "seed", fmt.Sprintf("%d.sql", v))
+}
+
+// seedUpTo migrates s one version at a time up to v and inserts each
+// version's fixture right after reaching it, so the database holds data as
+// every version from 1 to v wrote it.
+func seedUpTo(t *testing.T, ctx context.Context, s *sqlstore.Store, v int64) {
+	t.Helper()
+	for _, u := range migrationVersions(t) {
+		if u > v {
+			return
+		}
+		got, err := s.Migrate(ctx, u)
+		if err != nil {
+			t.Fatalf("migrate to %d: %v", u, err)
+		}
+		if got != u {
+			t.Fatalf("migrate to %d ended at version %d", u, got)
+		}
+		data, err := os.ReadFile(fixturePath(u))
+		if errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("no fixture for version %d: write %s with rows for the tables that version adds or changes", u, fixturePath(u))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, string(data)); err != nil {
+			t.Fatalf("fixture %s on %s: %v", fixturePath(u), s.Driver(), err)
+		}
+	}
+}
+
+// checkUpTo runs the checks of every version up to v.
+func checkUpTo(t *testing.T, ctx context.Context, s store.Store, v int64) {
+	t.Helper()
+	for _, u := range migrationVersions(t) {
+		if u > v {
+			return
+		}
+		check, ok := upgradeChecks[u]
+		if !ok {
+			t.Fatalf("no upgrade check for version %d", u)
+		}
+		check(t, ctx, s)
+	}
+}
+
+// countVersionRows counts the migrations goose recorded as applied.
+func countVersionRows(t *testing.T, ctx context.Context, s *sqlstore.Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0 AND is_applied`).Scan(&n); err != nil {
+		t.Fatalf("count applied migrations: %v", err)
+	}
+	return n
+}
+
+// us is a time the fixtures wrote as Unix microseconds.
+func us(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func date(y int, m time.Month, d int) identity.Date { return identity.Date{Year: y, Month: m, Day: d} }
+
+func same[T any](t *testing.T, what string, got *T, err error, want T) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+		return
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("%s after upgrade:\n got %+v\nwant %+v", what, *got, want)
+	}
+}
+
+// checkRegistryV1 reads back testdata/seed/1.sql.
+func checkRegistryV1(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	o, err := s.OfficeByCode(ctx, "BCN-01")
+	same(t, "office BCN-01", o, err, identity.Office{
+		ID: "fx-office-bcn", Code: "BCN-01", Name: "Oficina Barcelona Centre", Address: "Via Laietana 1",
+		PostalCode: "08003", Municipality: "Barcelona", Province: "Barcelona", Phone: "+34930000001",
+		Email: "bcn01@example.org", OpeningHours: "Mon-Fri 09:00-14:00", Active: true,
+		Version: 3, CreatedAt: us(1767346200000000), UpdatedAt: us(1767350000000000),
+	})
+	o, err = s.OfficeByCode(ctx, "SSG-02")
+	same(t, "office SSG-02", o, err, identity.Office{
+		ID: "fx-office-ssg", Code: "SSG-02", Name: "Oficina Donostia", Address: "Calle Mayor 2",
+		PostalCode: "20003", Municipality: "Donostia / San Sebastián", Province: "Gipuzkoa", Active: false,
+		Version: 1, CreatedAt: us(1767346200000000), UpdatedAt: us(1767346200000000),
+	})
+
+	of, err := s.OfficerByUsername(ctx, "mgarcia")
+	same(t, "officer mgarcia", of, err, identity.Officer{
+		ID: "fx-officer-1", Username: "mgarcia", DisplayName: "Maria Garcia",
+		PasswordHash:     "$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+		TOTPSecretSealed: "v1.sealed-totp-seed", TOTPLastStep: 58911540, OfficeID: "fx-office-bcn",
+		Role: identity.RoleSupervisor, Status: identity.OfficerActive,
+		Version: 2, CreatedAt: us(1767346200000000), UpdatedAt: us(1767349800000000),
+	})
+	of, err = s.OfficerByUsername(ctx, "ietxeberria")
+	same(t, "officer ietxeberria", of, err, identity.Officer{
+		ID: "fx-officer-2", Username: "ietxeberria", DisplayName: "Iker Etxeberria",
+		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdDI$aGFzaDI", OfficeID: "fx-office-ssg",
+		Role: identity.RoleOfficer, Status: identity.OfficerDisabled,
+		Version: 1, CreatedAt: us(1767346200000000), UpdatedAt: us(1767346200000000),
+	})
+
+	dni := func(n string) identity.Document { return identity.Document{Type: identity.DNI, Number: n} }
+	c, err := s.CitizenByDocument(ctx, "12345678Z")
+	same(t, "citizen 12345678Z", c, err, identity.Citizen{
+		ID: "fx-citizen-1", Document: dni("12345678Z"), DocValidity: date(2031, 6, 30),
+		GivenName: "Núria", FirstSurname: "Ibáñez", SecondSurname: "Puig", BirthDate: date(1985, 2, 28),
+		Nationality: "ES", Email: "nuria@example.org", Mobile: "+34600000001", Language: "ca",
+		Level: identity.LevelAdvanced, Channel: identity.ChannelOffice, Status: identity.StatusActive,
+		Version: 4, CreatedAt: us(1767346200000000), UpdatedAt: us(1767360000000000),
+	})
+	// The live record, not the deregistered one with the same document.
+	c, err = s.CitizenByDocument(ctx, "87654321X")
+	same(t, "citizen 87654321X", c, err, identity.Citizen{
+		ID: "fx-citizen-2", Document: dni("87654321X"), DocValidity: date(2035, 1, 15),
+		GivenName: "Jordi", FirstSurname: "Ferrer", SecondSurname: "Soler", BirthDate: date(1970, 12, 1),
+		Nationality: "ES", Email: "jordi.ferrer@example.org", Mobile: "+34600000002", Language: "en",
+		Level: identity.LevelAdvanced, Channel: identity.ChannelOffice, Status: identity.StatusPending,
+		Version: 1, CreatedAt: us(1767346200000000), UpdatedAt: us(1767346200000000),
+	})
+	c, err = s.CitizenByID(ctx, "fx-citizen-2-old")
+	same(t, "deregistered citizen", c, err, identity.Citizen{
+		ID: "fx-citizen-2-old", Document: dni("87654321X"), DocValidity: date(2027, 1, 15),
+		GivenName: "Jordi", FirstSurname: "Ferrer", SecondSurname: "Soler", BirthDate: date(1970, 12, 1),
+		Nationality: "ES", Email: "jordi@example.org", Mobile: "+34600000002", Language: "es",
+		Level: identity.LevelBasic, Channel: identity.ChannelLetter, Status: identity.StatusDeregistered,
+		Version: 2, CreatedAt: us(1767000000000000), UpdatedAt: us(1767100000000000),
+	})
+	c, err = s.CitizenByDocument(ctx, "11111111H")
+	same(t, "citizen 11111111H", c, err, identity.Citizen{
+		ID: "fx-citizen-3", Document: dni("11111111H"), DocValidity: date(1999, 3, 10), DocPermanent: true,
+		GivenName: "Carmen", FirstSurname: "López", BirthDate: date(1940, 1, 1),
+		Nationality: "ES", Email: "carmen@example.org", Mobile: "+34600000003", Language: "es",
+		Level: identity.LevelAdvanced, Channel: identity.ChannelCertificate, Status: identity.StatusSuspended,
+		Version: 7, CreatedAt: us(1767346200000000), UpdatedAt: us(1767346200000000),
+	})
+	c, err = s.CitizenByDocument(ctx, "X1234567L")
+	same(t, "citizen X1234567L", c, err, identity.Citizen{
+		ID: "fx-citizen-4", Document: identity.Document{Type: identity.NIE, Number: "X1234567L"},
+		SupportNumber: "E12345678", GivenName: "Anna", FirstSurname: "Novak", BirthDate: date(1992, 7, 4),
+		Nationality: "PL", Email: "anna@example.org", Mobile: "+34600000004", Language: "en",
+		Level: identity.LevelAdvanced, Channel: identity.ChannelOffice, Status: identity.StatusActive,
+		Version: 1, CreatedAt: us(1767346200000000), UpdatedAt: us(1767346200000000),
+	})
+
+	// The unique indexes came through the upgrade: a second live record
+	// for a document is refused.
+	dup := *c
+	dup.ID, dup.Mobile = "fx-citizen-dup", "+34600000099"
+	if err := s.CreateCitizen(ctx, &dup); err == nil {
+		t.Error("a second live record for X1234567L was accepted after the upgrade")
+	} else if f, ok := store.IsDuplicate(err); !ok || f != "document" {
+		t.Errorf("second live record for X1234567L: %v, want a duplicate document", err)
+	}
+}
+
+// checkAuditCodesOutboxV2 reads back testdata/seed/2.sql.
+func checkAuditCodesOutboxV2(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	const h1 = "aaaa000000000000000000000000000000000000000000000000000000000001"
+	const h2 = "aaaa000000000000000000000000000000000000000000000000000000000002"
+	seq, hash, err := s.AuditHead(ctx)
+	if err != nil || seq != 2 || hash != h2 {
+		t.Errorf("AuditHead = %d, %q, %v; want 2, %q", seq, hash, err, h2)
+	}
+	var events []store.AuditEvent
+	if err := s.ScanAudit(ctx, 1, func(e store.AuditEvent) error {
+		events = append(events, e)
+		return nil
+	}); err != nil {
+		t.Errorf("ScanAudit: %v", err)
+	}
+	wantEvents := []store.AuditEvent{
+		{Seq: 1, At: us(1767346200000000), Actor: "officer:fx-officer-1", Action: "citizen.register",
+			Subject: "citizen:fx-citizen-1", Office: "BCN-01", Source: "203.0.113.9", Outcome: "ok",
+			Details: map[string]string{"channel": "office", "document": "****5678Z"}, PrevHash: "", Hash: h1},
+		{Seq: 2, At: us(1767346260000000), Actor: "citizen:fx-citizen-1", Action: "login.fail",
+			Subject: "citizen:fx-citizen-1", Source: "198.51.100.7", Outcome: "denied",
+			Details: map[string]string{}, PrevHash: h1, Hash: h2},
+	}
+	if !reflect.DeepEqual(events, wantEvents) {
+		t.Errorf("audit trail after upgrade:\n got %+v\nwant %+v", events, wantEvents)
+	}
+
+	code, err := s.LiveCode(ctx, "activation", "fx-citizen-2")
+	same(t, "live activation code", code, err, store.Code{
+		ID: "fx-code-live", Purpose: "activation", Subject: "fx-citizen-2", Hash: "hmac:live",
+		ExpiresAt: us(1767433200000000), MaxAttempts: 5, CreatedAt: us(1767346800000000),
+	})
+
+	ctr, err := s.Counter(ctx, "login:doc:12345678Z")
+	same(t, "counter", &ctr, err, store.Counter{
+		Key: "login:doc:12345678Z", Count: 3, WindowStart: us(1767346200000000),
+		LockedUntil: us(1767346500000000), Lockouts: 1, Version: 4,
+	})
+
+	msgs, err := s.ListMessages(ctx, 10)
+	if err != nil {
+		t.Errorf("ListMessages: %v", err)
+	}
+	wantMsgs := []store.OutboxMessage{
+		{ID: "fx-msg-2", Channel: "sms", Recipient: "+34600000002",
+			Body: "Your Clau activation code is in the letter.", Language: "en",
+			EventKey: "citizen.register:fx-citizen-2", Status: store.MsgPending, Attempts: 1,
+			NextAttemptAt: us(1767346860000000), LastError: "provider timeout", CreatedAt: us(1767346800000000)},
+		{ID: "fx-msg-1", Channel: "email", Recipient: "nuria@example.org", Subject: "Benvinguda a Clau",
+			Body: "Hola Núria,", Language: "ca", EventKey: "citizen.register:fx-citizen-1",
+			Status: store.MsgSent, Attempts: 1, NextAttemptAt: us(1767346200000000), Driver: "smtp",
+			CreatedAt: us(1767346200000000), SentAt: us(1767346205000000)},
+	}
+	if !reflect.DeepEqual(msgs, wantMsgs) {
+		t.Errorf("outbox after upgrade:\n got %+v\nwant %+v", msgs, wantMsgs)
+	}
+}

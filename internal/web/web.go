@@ -1,0 +1,106 @@
+// Package web renders Clau's pages: the shared layout, the language switch
+// (Catalan, Spanish, English) and the static assets. Page handlers of each
+// audience (citizens, officers, the public office directory) live in their
+// own packages and render through a Renderer. Templates hold no literal
+// user-facing text: every string comes from the i18n catalogue by ID.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/i18n"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Renderer renders pages in the reader's language.
+type Renderer struct {
+	srv   *httpserver.Server
+	cat   *i18n.Catalog
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// Page is what every page template receives.
+type Page struct {
+	Lang      string
+	Title     string // message ID
+	Path      string // current path, for the language switch
+	Languages []string
+	Data      any
+}
+
+// NewRenderer parses the embedded templates.
+func NewRenderer(srv *httpserver.Server, log *slog.Logger) (*Renderer, error) {
+	r := &Renderer{srv: srv, cat: srv.Catalog(), pages: map[string]*template.Template{}, log: log}
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		t := template.New("layout.html").Funcs(template.FuncMap{
+			"t":       func(lang, id string) string { return r.cat.T(lang, id, nil) },
+			"tArgs":   func(lang, id string, args map[string]any) string { return r.cat.T(lang, id, args) },
+			"langURL": func(path, lang string) string { return path + "?lang=" + url.QueryEscape(lang) },
+		})
+		t, err := t.ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, err
+		}
+		r.pages[n[len("templates/"):]] = t
+	}
+	return r, nil
+}
+
+// Render writes page name with data, in the reader's language, and keeps
+// an explicit language choice (?lang=) in a cookie.
+func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, name, title string, data any) {
+	lang := r.srv.Lang(req)
+	if q := req.URL.Query().Get("lang"); q != "" && q == lang {
+		http.SetCookie(w, &http.Cookie{Name: httpserver.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: req.TLS != nil})
+	}
+	t, ok := r.pages[name]
+	if !ok {
+		r.srv.WriteError(w, req, errUnknownPage(name))
+		return
+	}
+	var b bytes.Buffer
+	p := Page{Lang: lang, Title: title, Path: req.URL.Path, Languages: []string{"ca", "es", "en"}, Data: data}
+	if err := t.Execute(&b, p); err != nil {
+		r.srv.WriteError(w, req, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Header().Set("Vary", "Accept-Language, Cookie")
+	w.WriteHeader(status)
+	_, _ = b.WriteTo(w)
+}
+
+type errUnknownPage string
+
+func (e errUnknownPage) Error() string { return "web: no page template " + string(e) }
+
+// Mount adds the static assets and the home page.
+func Mount(srv *httpserver.Server, r *Renderer) {
+	sub, _ := fs.Sub(staticFiles, "static")
+	srv.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
+	srv.HandleFunc("GET /{$}", func(w http.ResponseWriter, req *http.Request) {
+		r.Render(w, req, http.StatusOK, "home.html", "home.title", nil)
+	})
+}
