@@ -91,36 +91,56 @@ func cmdCitizen(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func (a *app) cliAddCitizen(ctx context.Context, out io.Writer, c *identity.Citizen, doc, validity, birth, level, channel, officeCode string) error {
-	var fields []problem.Field
+	// Dates that do not parse are reported with every other problem, so the
+	// operator fixes everything in one go.
+	var dateProblems []problem.Field
 	c.Document.Number = doc
 	if validity != "" {
 		d, err := identity.ParseDate(validity)
 		if err != nil {
-			fields = append(fields, problem.Field{Name: "validity", MsgID: "doc_validity.invalid"})
+			dateProblems = append(dateProblems, problem.Field{Name: "doc_validity", MsgID: "doc_validity.invalid"})
 		}
 		c.DocValidity = d
 	}
 	if birth != "" {
 		d, err := identity.ParseDate(birth)
 		if err != nil {
-			fields = append(fields, problem.Field{Name: "birth-date", MsgID: "birth_date.invalid"})
+			dateProblems = append(dateProblems, problem.Field{Name: "birth_date", MsgID: "birth_date.invalid"})
 		}
 		c.BirthDate = d
 	}
 	c.ID, c.Level, c.Channel, c.Status = store.NewID(), identity.Level(level), identity.Channel(channel), identity.StatusPending
-	if len(fields) > 0 {
-		return a.explain(problem.Invalid(fields...))
-	}
 	if officeCode != "" {
 		if _, err := a.store.OfficeByCode(ctx, strings.ToUpper(officeCode)); err != nil {
 			return usagef("no office with code %q", officeCode)
 		}
 	}
-	if err := a.registerCitizen(ctx, cliActor(), "cli", strings.ToUpper(officeCode), c); err != nil {
+	err := a.registerCitizen(ctx, cliActor(), "cli", strings.ToUpper(officeCode), c)
+	if len(dateProblems) > 0 {
+		all := dateProblems
+		if p, ok := problem.As(err); ok {
+			for _, f := range p.Fields {
+				if f.Name != "doc_validity" && f.Name != "birth_date" || !hasField(dateProblems, f.Name) {
+					all = append(all, f)
+				}
+			}
+		}
+		err = problem.Invalid(all...)
+	}
+	if err != nil {
 		return a.explain(err)
 	}
 	fmt.Fprintf(out, "citizen %s registered (level %s), id %s\n", c.Document.Number, c.Level, c.ID)
 	return nil
+}
+
+func hasField(fs []problem.Field, name string) bool {
+	for _, f := range fs {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // registerCitizen validates c and stores it with its audit event in one
