@@ -30,10 +30,9 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	derivedURL := false
 	if *listen != "" {
-		if cfg.PublicURL == "http://"+cfg.Listen {
-			cfg.PublicURL = "http://" + *listen
-		}
+		derivedURL = cfg.PublicURL == "http://"+cfg.Listen
 		cfg.Listen = *listen
 	}
 	cfg.Dev.OutboxAPI = true
@@ -41,6 +40,9 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		citizens, err := ensureDemoData(ctx, a)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
+		}
+		if derivedURL {
+			cfg.PublicURL = "http://" + addr // the port chosen when --listen asked for :0
 		}
 		base := cfg.PublicURL
 		fmt.Fprintf(out, `
