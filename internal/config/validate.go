@@ -113,9 +113,9 @@ func (c *Config) validate() problems {
 		h := n.SMS.HTTP
 		ps.absURL("notify.sms.http.url", h.URL)
 		switch strings.ToUpper(h.Method) {
-		case "GET", "POST", "PUT", "PATCH":
+		case "POST", "PUT", "PATCH": // the message travels in the body
 		default:
-			ps.add("notify.sms.http.method", fmt.Sprintf("%q is not one of GET, POST, PUT, PATCH", h.Method))
+			ps.add("notify.sms.http.method", fmt.Sprintf("%q is not one of POST, PUT, PATCH", h.Method))
 		}
 		if _, _, err := mime.ParseMediaType(h.ContentType); err != nil {
 			ps.add("notify.sms.http.content_type", fmt.Sprintf("%q is not a media type (e.g. application/json)", h.ContentType))
