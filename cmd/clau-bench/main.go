@@ -94,6 +94,7 @@ type storeBench struct {
 	driver      string
 	sizes       []int
 	ops         int
+	warmup      int
 	concurrency int
 	cpuprofile  string
 	out, log    io.Writer
@@ -107,6 +108,7 @@ func runStore(args []string, out, log io.Writer) error {
 	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
 	ops := fs.Int("ops", 20000, "lookups per size; creates are a tenth of it")
 	conc := fs.Int("concurrency", 4, "goroutines issuing operations at once")
+	warmup := fs.Int("warmup", 100000, "untimed lookups before the timed ones, so the database's caches and each pooled connection reach steady state (0: measure cold)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of each phase to FILE with -<size>-<phase> before its extension")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -114,7 +116,7 @@ func runStore(args []string, out, log io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	b := &storeBench{driver: *driver, ops: *ops, concurrency: *conc, cpuprofile: *cpuprofile, out: out, log: log}
+	b := &storeBench{driver: *driver, ops: *ops, warmup: *warmup, concurrency: *conc, cpuprofile: *cpuprofile, out: out, log: log}
 	var err error
 	if b.sizes, err = parseSizes(*sizes); err != nil {
 		return err
@@ -240,11 +242,22 @@ func (b *storeBench) run(ctx context.Context, s *sqlstore.Store) error {
 		}
 		b.row(size, "create citizen", r)
 		next += creates
-		r, err = b.phase(size, "find", func() (result, error) { return b.find(ctx, s, size) })
+		r, err = b.phase(size, "find-cold", func() (result, error) { return b.find(ctx, s, size, b.ops) })
 		if err != nil {
 			return fmt.Errorf("finding at %d: %w", size, err)
 		}
-		b.row(size, "find by document", r)
+		b.row(size, "find by document, first lookups", r)
+		if b.warmup > 0 {
+			fmt.Fprintf(b.log, "warming up with %d lookups...\n", b.warmup)
+			if _, err := b.find(ctx, s, size, b.warmup); err != nil {
+				return fmt.Errorf("warming up at %d: %w", size, err)
+			}
+			r, err = b.phase(size, "find", func() (result, error) { return b.find(ctx, s, size, b.ops) })
+			if err != nil {
+				return fmt.Errorf("finding at %d: %w", size, err)
+			}
+			b.row(size, "find by document, steady state", r)
+		}
 	}
 	return nil
 }
@@ -324,10 +337,10 @@ func (b *storeBench) create(ctx context.Context, s store.Store, from, n int) (re
 	}, n)
 }
 
-// find looks up b.ops random documents among the first size citizens.
-func (b *storeBench) find(ctx context.Context, s store.Store, size int) (result, error) {
+// find looks up n random documents among the first size citizens.
+func (b *storeBench) find(ctx context.Context, s store.Store, size, n int) (result, error) {
 	var left atomic.Int64
-	left.Store(int64(b.ops))
+	left.Store(int64(n))
 	return b.parallel(func(lat *[]time.Duration) error {
 		rnd := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 		for left.Add(-1) >= 0 {
@@ -343,7 +356,7 @@ func (b *storeBench) find(ctx context.Context, s store.Store, size int) (result,
 			}
 		}
 		return nil
-	}, b.ops)
+	}, n)
 }
 
 // parallel runs work on b.concurrency goroutines and gathers their

@@ -40,6 +40,7 @@ type Store struct {
 	tx     *sql.Tx // nil outside InTx
 	driver string
 	now    func() time.Time
+	stmts  *stmtCache // SQLite only: pgx caches prepared statements itself
 }
 
 var _ store.Store = (*Store)(nil)
@@ -52,6 +53,9 @@ type queryer interface {
 }
 
 func (s *Store) q() queryer {
+	if s.stmts != nil {
+		return cachedQueryer{c: s.stmts, tx: s.tx}
+	}
 	if s.tx != nil {
 		return s.tx
 	}
@@ -95,6 +99,9 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	db.SetMaxIdleConns(opt.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, driver: driver, now: opt.Now}
+	if driver == SQLite {
+		s.stmts = &stmtCache{db: db}
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -151,7 +158,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
 
 // InTx runs fn in a transaction, retrying on serialization failures.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -196,7 +208,7 @@ func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) 
 			panic(p)
 		}
 	}()
-	t := &Store{db: s.db, tx: tx, driver: s.driver, now: s.now}
+	t := &Store{db: s.db, tx: tx, driver: s.driver, now: s.now, stmts: s.stmts}
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return err
