@@ -106,7 +106,7 @@ func runStore(args []string, out, log io.Writer) error {
 	driver := fs.String("driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	dsn := fs.String("dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
 	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
-	ops := fs.Int("ops", 20000, "lookups per size; creates are a tenth of it")
+	ops := fs.Int("ops", 40000, "lookups per size; creates are a tenth of it")
 	conc := fs.Int("concurrency", 4, "goroutines issuing operations at once")
 	warmup := fs.Int("warmup", 100000, "untimed lookups before the timed ones, so the database's caches and each pooled connection reach steady state (0: measure cold)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of each phase to FILE with -<size>-<phase> before its extension")

@@ -55,20 +55,8 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(e store.Audit
 	for {
 		rows, err := s.q().QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events
 			WHERE seq >= $1 ORDER BY seq LIMIT $2`, next, page)
+		batch, err := collect(rows, err, scanAudit)
 		if err != nil {
-			return err
-		}
-		var batch []store.AuditEvent
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, *e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, e := range batch {
@@ -103,19 +91,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		WHERE seq < $1 AND ($2 = '' OR subject = $2) AND ($3 = '' OR actor = $3)
 		AND ($4 = '' OR action LIKE $5) ORDER BY seq DESC LIMIT $6`,
 		before, f.Subject, f.Actor, f.Action, likePrefix(f.Action), limitOr(f.Limit, 100))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.AuditEvent
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *e)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanAudit)
 }
 
 func likePrefix(s string) string {

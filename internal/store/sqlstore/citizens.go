@@ -68,19 +68,7 @@ func (s *Store) CitizenByMobile(ctx context.Context, e164 string) (*identity.Cit
 func (s *Store) ListCitizens(ctx context.Context, p store.Page) ([]identity.Citizen, error) {
 	rows, err := s.q().QueryContext(ctx, `SELECT `+citizenCols+` FROM citizens
 		WHERE id > $1 ORDER BY id LIMIT $2`, p.After, limitOr(p.Limit, 100))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []identity.Citizen
-	for rows.Next() {
-		c, err := scanCitizen(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanCitizen)
 }
 
 // CountCitizens implements store.Citizens.
@@ -96,6 +84,23 @@ func (s *Store) oneCitizen(ctx context.Context, query string, args ...any) (*ide
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of a query into a slice and closes the rows.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
 
 func scanCitizen(r scanner) (*identity.Citizen, error) {
 	var (

@@ -57,19 +57,7 @@ func (s *Store) ListOffices(ctx context.Context, activeOnly bool) ([]identity.Of
 		q = `SELECT ` + officeCols + ` FROM offices WHERE active = TRUE ORDER BY code`
 	}
 	rows, err := s.q().QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []identity.Office
-	for rows.Next() {
-		o, err := scanOffice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *o)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanOffice)
 }
 
 func scanOffice(r scanner) (*identity.Office, error) {
@@ -133,19 +121,7 @@ func (s *Store) OfficerByUsername(ctx context.Context, username string) (*identi
 func (s *Store) ListOfficers(ctx context.Context, officeID string) ([]identity.Officer, error) {
 	rows, err := s.q().QueryContext(ctx, `SELECT `+officerCols+` FROM officers
 		WHERE ($1 = '' OR office_id = $1) ORDER BY username`, officeID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []identity.Officer
-	for rows.Next() {
-		o, err := scanOfficer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *o)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanOfficer)
 }
 
 func scanOfficer(r scanner) (*identity.Officer, error) {

@@ -40,20 +40,8 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 	rows, err := s.q().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox
 		WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
 		ORDER BY next_attempt_at LIMIT $2`, nowU, limitOr(limit, 50))
+	due, err := collect(rows, err, scanMessage)
 	if err != nil {
-		return nil, err
-	}
-	var due []store.OutboxMessage
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		due = append(due, *m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	until := now.Add(lease)
@@ -94,19 +82,7 @@ func (s *Store) MessageByID(ctx context.Context, id string) (*store.OutboxMessag
 func (s *Store) ListMessages(ctx context.Context, limit int) ([]store.OutboxMessage, error) {
 	rows, err := s.q().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox
 		ORDER BY created_at DESC, id DESC LIMIT $1`, limitOr(limit, 100))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.OutboxMessage
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *m)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanMessage)
 }
 
 func scanMessage(r scanner) (*store.OutboxMessage, error) {
