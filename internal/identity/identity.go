@@ -55,9 +55,10 @@ type Citizen struct {
 	Mobile        string // E.164, e.g. +34612345678
 	Language      string // preferred language: ca, es or en
 
-	Level   Level
-	Channel Channel
-	Status  CitizenStatus
+	Level    Level
+	Channel  Channel
+	OfficeID string // the office that registered the citizen; "" when not at an office
+	Status   CitizenStatus
 
 	Version   int64 // optimistic concurrency: bumped by every update
 	CreatedAt time.Time

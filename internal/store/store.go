@@ -67,6 +67,9 @@ type Tx interface {
 	Counters
 	Outbox
 	Sealed
+	Flows
+	Sessions
+	Passwords
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -175,6 +178,10 @@ type Codes interface {
 	// SpendCodeAttempt counts one attempt if the code is unconsumed and has
 	// attempts left, returning the new count; ErrStale if not.
 	SpendCodeAttempt(ctx context.Context, id string) (int, error)
+	// RefundCodeAttempt gives back one attempt spent by a right code that
+	// is not consumed yet (a step of a longer flow), so going back and
+	// forth in that flow does not use the code up.
+	RefundCodeAttempt(ctx context.Context, id string) error
 	// ConsumeCode marks the code used; ErrStale if it already was.
 	ConsumeCode(ctx context.Context, id string, at time.Time) error
 	// DeleteCodesBefore removes codes that expired before t.
@@ -263,4 +270,88 @@ type Sealed interface {
 	// ResealAll calls fn for every sealed value and stores what it returns
 	// when that differs; it returns how many it rewrote.
 	ResealAll(ctx context.Context, fn func(v SealedValue) (string, error)) (int, error)
+}
+
+// Flow is one run of a multi-step process kept as a state machine in the
+// store: a login transaction, an activation, a staff sign-in. Its owner
+// package defines the states and what Data holds (JSON).
+type Flow struct {
+	ID        string
+	Kind      string // "login", "activation", "desk_login", ...
+	State     string
+	Subject   string // whom it is about once known: a citizen or officer ID
+	Data      []byte // JSON, the owner's own
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Flows keeps flows.
+type Flows interface {
+	CreateFlow(ctx context.Context, f *Flow) error
+	// FlowByID returns the flow of that kind; ErrNotFound for another kind.
+	FlowByID(ctx context.Context, kind, id string) (*Flow, error)
+	// UpdateFlow writes f if its Version is current and bumps it; ErrStale
+	// otherwise (a double submit or a second tab lost the race).
+	UpdateFlow(ctx context.Context, f *Flow) error
+	DeleteFlowsBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// Session kinds.
+const (
+	SessionCitizen   = "citizen"    // a citizen's SSO session
+	SessionDesk      = "desk"       // an officer's desk session in a browser
+	SessionDeskToken = "desk_token" // an officer's bearer token for the desk API
+)
+
+// Session is a signed-in browser or an API token. ID is the hash of the
+// token the client holds; the token itself is never stored.
+type Session struct {
+	ID         string
+	Kind       string
+	Subject    string   // citizen or officer ID
+	LoA        string   // level reached (citizen sessions)
+	AMR        []string // methods used, RFC 8176 values
+	Name       string   // a label (API tokens)
+	AuthTime   time.Time
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	Source     string // client address at creation
+	UserAgent  string
+	RevokedAt  time.Time
+	Version    int64
+}
+
+// Sessions keeps sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByID returns the session even if expired or revoked: the
+	// caller decides and says why.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// UpdateSession writes s if its Version is current (step-up, touch).
+	UpdateSession(ctx context.Context, s *Session) error
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// ListSessions returns the live sessions of a subject, newest first.
+	ListSessions(ctx context.Context, kind, subject string, now time.Time) ([]Session, error)
+	DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// Password is a citizen's permanent password hash.
+type Password struct {
+	CitizenID string
+	Hash      string // argon2id PHC
+	SetAt     time.Time
+	Version   int64
+}
+
+// Passwords keeps citizens' password hashes.
+type Passwords interface {
+	// SetPassword creates or replaces the citizen's password.
+	SetPassword(ctx context.Context, p *Password) error
+	PasswordOf(ctx context.Context, citizenID string) (*Password, error)
+	// UpdatePasswordHash replaces the hash if Version is current (a rehash
+	// at sign-in with raised parameters); ErrStale otherwise.
+	UpdatePasswordHash(ctx context.Context, p *Password) error
 }

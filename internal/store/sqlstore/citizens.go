@@ -10,7 +10,7 @@ import (
 
 const citizenCols = `id, doc_type, doc_number, doc_validity, doc_permanent, support_number,
 	given_name, first_surname, second_surname, birth_date, nationality, email, mobile,
-	language, level, channel, status, version, created_at, updated_at`
+	language, level, channel, status, version, created_at, updated_at, office_id`
 
 // CreateCitizen implements store.Citizens.
 func (s *Store) CreateCitizen(ctx context.Context, c *identity.Citizen) error {
@@ -21,10 +21,11 @@ func (s *Store) CreateCitizen(ctx context.Context, c *identity.Citizen) error {
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
 	_, err := s.q().ExecContext(ctx, `INSERT INTO citizens (`+citizenCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
 		c.ID, string(c.Document.Type), c.Document.Number, dateText(c.DocValidity), c.DocPermanent, c.SupportNumber,
 		c.GivenName, c.FirstSurname, c.SecondSurname, dateText(c.BirthDate), c.Nationality, c.Email, c.Mobile,
-		c.Language, string(c.Level), string(c.Channel), string(c.Status), c.Version, micros(c.CreatedAt), micros(c.UpdatedAt))
+		c.Language, string(c.Level), string(c.Channel), string(c.Status), c.Version, micros(c.CreatedAt), micros(c.UpdatedAt),
+		c.OfficeID)
 	return mapErr(err)
 }
 
@@ -34,11 +35,11 @@ func (s *Store) UpdateCitizen(ctx context.Context, c *identity.Citizen) error {
 	res, err := s.q().ExecContext(ctx, `UPDATE citizens SET doc_type=$1, doc_number=$2, doc_validity=$3,
 		doc_permanent=$4, support_number=$5, given_name=$6, first_surname=$7, second_surname=$8,
 		birth_date=$9, nationality=$10, email=$11, mobile=$12, language=$13, level=$14, channel=$15,
-		status=$16, version=version+1, updated_at=$17
+		status=$16, version=version+1, updated_at=$17, office_id=$20
 		WHERE id=$18 AND version=$19`,
 		string(c.Document.Type), c.Document.Number, dateText(c.DocValidity), c.DocPermanent, c.SupportNumber,
 		c.GivenName, c.FirstSurname, c.SecondSurname, dateText(c.BirthDate), c.Nationality, c.Email, c.Mobile,
-		c.Language, string(c.Level), string(c.Channel), string(c.Status), micros(updated), c.ID, c.Version)
+		c.Language, string(c.Level), string(c.Channel), string(c.Status), micros(updated), c.ID, c.Version, c.OfficeID)
 	if err := checkOne(res, err); err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func scanCitizen(r scanner) (*identity.Citizen, error) {
 	)
 	err := r.Scan(&c.ID, &docType, &c.Document.Number, &validity, &c.DocPermanent, &c.SupportNumber,
 		&c.GivenName, &c.FirstSurname, &c.SecondSurname, &birth, &c.Nationality, &c.Email, &c.Mobile,
-		&c.Language, &level, &ch, &status, &c.Version, &created, &updated)
+		&c.Language, &level, &ch, &status, &c.Version, &created, &updated, &c.OfficeID)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,13 @@ func (s *Store) SpendCodeAttempt(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// RefundCodeAttempt implements store.Codes.
+func (s *Store) RefundCodeAttempt(ctx context.Context, id string) error {
+	res, err := s.q().ExecContext(ctx, `UPDATE codes SET attempts = attempts - 1
+		WHERE id=$1 AND consumed_at = 0 AND attempts > 0`, id)
+	return checkOne(res, err)
+}
+
 // ConsumeCode implements store.Codes.
 func (s *Store) ConsumeCode(ctx context.Context, id string, at time.Time) error {
 	res, err := s.q().ExecContext(ctx, `UPDATE codes SET consumed_at=$1 WHERE id=$2 AND consumed_at = 0`,

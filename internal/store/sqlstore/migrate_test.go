@@ -38,6 +38,7 @@ import (
 var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
 	1: checkRegistryV1,
 	2: checkAuditCodesOutboxV2,
+	3: checkFlowsSessionsPasswordsV3,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -376,6 +377,9 @@ func checkRegistryV1(t *testing.T, ctx context.Context, s store.Store) {
 
 	dni := func(n string) identity.Document { return identity.Document{Type: identity.DNI, Number: n} }
 	c, err := s.CitizenByDocument(ctx, "12345678Z")
+	if c != nil {
+		c.OfficeID = "" // a version-1 row had no office; version 3's fixture gives it one
+	}
 	same(t, "citizen 12345678Z", c, err, identity.Citizen{
 		ID: "fx-citizen-1", Document: dni("12345678Z"), DocValidity: date(2031, 6, 30),
 		GivenName: "Núria", FirstSurname: "Ibáñez", SecondSurname: "Puig", BirthDate: date(1985, 2, 28),
@@ -484,5 +488,27 @@ func checkAuditCodesOutboxV2(t *testing.T, ctx context.Context, s store.Store) {
 	}
 	if !reflect.DeepEqual(msgs, wantMsgs) {
 		t.Errorf("outbox after upgrade:\n got %+v\nwant %+v", msgs, wantMsgs)
+	}
+}
+
+func checkFlowsSessionsPasswordsV3(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	f, err := s.FlowByID(ctx, "login", "fx-flow-1")
+	if err != nil || f.State != "started" || string(f.Data) != `{"min_loa":"substantial"}` || f.Version != 1 ||
+		!f.ExpiresAt.Equal(us(1767347100000000)) {
+		t.Errorf("v3 flow = %+v, %v", f, err)
+	}
+	se, err := s.SessionByID(ctx, "fx-session-hash-1")
+	if err != nil || se.Subject != "fx-citizen-1" || se.LoA != "substantial" || len(se.AMR) != 2 || se.AMR[1] != "sms" ||
+		!se.ExpiresAt.Equal(us(1767375000000000)) || !se.RevokedAt.IsZero() {
+		t.Errorf("v3 session = %+v, %v", se, err)
+	}
+	p, err := s.PasswordOf(ctx, "fx-citizen-1")
+	if err != nil || !strings.HasPrefix(p.Hash, "$argon2id$") || p.Version != 1 {
+		t.Errorf("v3 password = %+v, %v", p, err)
+	}
+	c, err := s.CitizenByID(ctx, "fx-citizen-1")
+	if err != nil || c.OfficeID != "fx-office-bcn" {
+		t.Errorf("v3 citizen office = %+v, %v", c, err)
 	}
 }

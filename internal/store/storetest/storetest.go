@@ -44,6 +44,10 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxEnqueueOnce", testOutboxEnqueue},
 		{"OutboxClaimsExclusive", testOutboxClaims},
 		{"Reseal", testReseal},
+		{"FlowsOptimistic", testFlows},
+		{"SessionsLifecycle", testSessions},
+		{"Passwords", testPasswords},
+		{"CodeRefund", testCodeRefund},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -597,5 +601,119 @@ func testReseal(t *testing.T, s store.Store) {
 	got, _ := s.OfficerByID(ctx(), off.ID)
 	if got.TOTPSecretSealed != "new" {
 		t.Fatalf("resealed value = %q", got.TOTPSecretSealed)
+	}
+}
+
+func testFlows(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	f := &store.Flow{ID: store.NewID(), Kind: "activation", State: "code_ok", Subject: "c1",
+		Data: []byte(`{"step":1}`), ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateFlow(ctx(), f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FlowByID(ctx(), "login", f.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("flow found under another kind: %v", err)
+	}
+	a, _ := s.FlowByID(ctx(), "activation", f.ID)
+	b, _ := s.FlowByID(ctx(), "activation", f.ID)
+	a.State, a.Data = "sms_sent", []byte(`{"step":2}`)
+	if err := s.UpdateFlow(ctx(), a); err != nil || a.Version != 2 {
+		t.Fatalf("update: %v, version %d", err, a.Version)
+	}
+	b.State = "done"
+	if err := s.UpdateFlow(ctx(), b); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("a double submit must lose: %v", err)
+	}
+	got, _ := s.FlowByID(ctx(), "activation", f.ID)
+	if got.State != "sms_sent" || string(got.Data) != `{"step":2}` {
+		t.Fatalf("flow = %+v", got)
+	}
+	if n, err := s.DeleteFlowsBefore(ctx(), now.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("delete expired flows = %d %v", n, err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	se := &store.Session{ID: "hash-1", Kind: store.SessionCitizen, Subject: "c1", LoA: "low", AMR: []string{"pwd"},
+		AuthTime: now, ExpiresAt: now.Add(8 * time.Hour), Source: "203.0.113.1", UserAgent: "test"}
+	if err := s.CreateSession(ctx(), se); err != nil {
+		t.Fatal(err)
+	}
+	other := &store.Session{ID: "hash-2", Kind: store.SessionCitizen, Subject: "c1", LoA: "low",
+		AuthTime: now, ExpiresAt: now.Add(-time.Minute)}
+	if err := s.CreateSession(ctx(), other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionByID(ctx(), "hash-1")
+	if err != nil || got.LoA != "low" || len(got.AMR) != 1 || !got.AuthTime.Equal(now) {
+		t.Fatalf("session = %+v %v", got, err)
+	}
+	got.LoA, got.AMR = "substantial", []string{"pwd", "sms"}
+	if err := s.UpdateSession(ctx(), got); err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := s.SessionByID(ctx(), "hash-1")
+	stale.Version--
+	if err := s.UpdateSession(ctx(), stale); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("stale session update: %v", err)
+	}
+	live, _ := s.ListSessions(ctx(), store.SessionCitizen, "c1", now)
+	if len(live) != 1 || live[0].ID != "hash-1" || live[0].LoA != "substantial" {
+		t.Fatalf("live sessions = %+v", live)
+	}
+	if err := s.RevokeSession(ctx(), "hash-1", now); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.ListSessions(ctx(), store.SessionCitizen, "c1", now); len(live) != 0 {
+		t.Fatal("a revoked session is still listed")
+	}
+	if got, _ := s.SessionByID(ctx(), "hash-1"); got.RevokedAt.IsZero() {
+		t.Fatal("revocation not recorded")
+	}
+}
+
+func testPasswords(t *testing.T, s store.Store) {
+	c := mustCitizen(t, s, 1)
+	if _, err := s.PasswordOf(ctx(), c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("password before any: %v", err)
+	}
+	p := &store.Password{CitizenID: c.ID, Hash: "h1"}
+	if err := s.SetPassword(ctx(), p); err != nil || p.Version != 1 {
+		t.Fatalf("set: %v %d", err, p.Version)
+	}
+	p2 := &store.Password{CitizenID: c.ID, Hash: "h2"}
+	if err := s.SetPassword(ctx(), p2); err != nil || p2.Version != 2 {
+		t.Fatalf("replace: %v %d", err, p2.Version)
+	}
+	p.Hash = "rehash-of-h1"
+	if err := s.UpdatePasswordHash(ctx(), p); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("a rehash must not overwrite a newer password: %v", err)
+	}
+	got, _ := s.PasswordOf(ctx(), c.ID)
+	if got.Hash != "h2" {
+		t.Fatalf("password = %+v", got)
+	}
+	noSuch := &store.Password{CitizenID: "no-such-citizen", Hash: "x"}
+	if err := s.SetPassword(ctx(), noSuch); err == nil {
+		t.Fatal("a password for an unknown citizen was saved")
+	}
+}
+
+func testCodeRefund(t *testing.T, s store.Store) {
+	c := &store.Code{ID: store.NewID(), Purpose: "activation", Subject: "c", Hash: "h",
+		ExpiresAt: time.Now().Add(time.Hour), MaxAttempts: 5}
+	if err := s.ReplaceCode(ctx(), c); err != nil {
+		t.Fatal(err)
+	}
+	s.SpendCodeAttempt(ctx(), c.ID)
+	if err := s.RefundCodeAttempt(ctx(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.LiveCode(ctx(), "activation", "c"); live.Attempts != 0 {
+		t.Fatalf("attempts after refund = %d", live.Attempts)
+	}
+	if err := s.RefundCodeAttempt(ctx(), c.ID); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("refund below zero: %v", err)
 	}
 }
