@@ -30,8 +30,9 @@ type CodeSpec struct {
 
 // CodeCheck is why a check failed; the zero value means the code was right.
 type CodeCheck struct {
-	Err       error // one of the Err* below, or nil
-	Remaining int   // attempts left after a wrong code
+	Err       error  // one of the Err* below, or nil
+	Remaining int    // attempts left after a wrong code
+	CodeID    string // the code checked, when it was right
 }
 
 // Check failures. Each is a *problem.Error with its own message ID, so a
@@ -101,6 +102,18 @@ func (o *OneTimeCodes) Issue(ctx context.Context, s store.Codes, spec CodeSpec, 
 // returns a CodeCheck whose Err is nil when the code was right, and an
 // error only when the store failed.
 func (o *OneTimeCodes) Check(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string) (CodeCheck, error) {
+	return o.check(ctx, s, spec, subject, input, true)
+}
+
+// Verify is Check for the first step of a longer flow: a right code is
+// neither consumed nor charged an attempt (the flow consumes it at its
+// end, by CodeCheck.CodeID), so going back and forth does not use it up;
+// wrong codes still count.
+func (o *OneTimeCodes) Verify(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string) (CodeCheck, error) {
+	return o.check(ctx, s, spec, subject, input, false)
+}
+
+func (o *OneTimeCodes) check(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string, consume bool) (CodeCheck, error) {
 	c, err := s.LiveCode(ctx, spec.Purpose, subject)
 	if errors.Is(err, store.ErrNotFound) {
 		return CodeCheck{Err: ErrCodeMissing}, nil
@@ -137,10 +150,16 @@ func (o *OneTimeCodes) Check(ctx context.Context, s store.Codes, spec CodeSpec, 
 		}
 		return CodeCheck{Err: ErrCodeWrong, Remaining: left}, nil
 	}
+	if !consume {
+		if err := s.RefundCodeAttempt(ctx, c.ID); err != nil && !errors.Is(err, store.ErrStale) {
+			return CodeCheck{}, err
+		}
+		return CodeCheck{CodeID: c.ID}, nil
+	}
 	if err := s.ConsumeCode(ctx, c.ID, now.UTC()); errors.Is(err, store.ErrStale) {
 		return CodeCheck{Err: ErrCodeMissing}, nil // used by a parallel request
 	} else if err != nil {
 		return CodeCheck{}, err
 	}
-	return CodeCheck{}, nil
+	return CodeCheck{CodeID: c.ID}, nil
 }
