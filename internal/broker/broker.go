@@ -1,0 +1,330 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/problem"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// Transaction states.
+const (
+	StateStarted      = "started"
+	StateSecondFactor = "second_factor"
+	StateDone         = "done"
+	StateFailed       = "failed"
+)
+
+// FlowKind is the store.Flow kind of login transactions.
+const FlowKind = "login"
+
+// Request is what a front-end asks for.
+type Request struct {
+	SP          string   `json:"sp"`              // service provider ID; "local" for Clau's own pages
+	SPName      string   `json:"sp_name"`         // shown to the citizen
+	MinLoA      LoA      `json:"min_loa"`         // the least level the SP accepts
+	Methods     []string `json:"methods"`         // methods the SP allows; empty: all
+	ForceAuthn  bool     `json:"force_authn"`     // re-authenticate even with a session
+	ContinueURL string   `json:"continue_url"`    // where the citizen goes when done
+	Extra       string   `json:"extra,omitempty"` // the front-end's own state (JSON)
+}
+
+// Transaction is one login.
+type Transaction struct {
+	ID        string    `json:"-"`
+	State     string    `json:"-"`
+	Request   Request   `json:"request"`
+	CitizenID string    `json:"citizen_id,omitempty"`
+	LoA       LoA       `json:"loa,omitempty"` // reached so far
+	AMR       []string  `json:"amr,omitempty"` // methods used so far (RFC 8176)
+	Method    string    `json:"method,omitempty"`
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	Failures  int       `json:"failures,omitempty"`
+
+	Version   int64     `json:"-"`
+	ExpiresAt time.Time `json:"-"`
+}
+
+// Errors a front-end shows.
+var (
+	ErrTxUnknown = problem.New(http.StatusNotFound, "login.tx_unknown")
+	ErrTxExpired = problem.New(http.StatusGone, "login.tx_expired")
+	ErrTxDone    = problem.New(http.StatusConflict, "login.tx_done")
+	ErrTxStale   = problem.New(http.StatusConflict, "login.tx_stale")
+)
+
+// Options tune the broker.
+type Options struct {
+	TxTTL       time.Duration // a login must finish within this; default 15 min
+	SessionTTL  time.Duration // absolute SSO session lifetime; default 8 h
+	SessionIdle time.Duration // idle timeout; default 30 min
+	Now         func() time.Time
+}
+
+// Broker runs login transactions and SSO sessions.
+type Broker struct {
+	store store.Store
+	opts  Options
+}
+
+// New returns a broker.
+func New(s store.Store, o Options) *Broker {
+	if o.TxTTL == 0 {
+		o.TxTTL = 15 * time.Minute
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 8 * time.Hour
+	}
+	if o.SessionIdle == 0 {
+		o.SessionIdle = 30 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Broker{store: s, opts: o}
+}
+
+// Now is the broker's clock.
+func (b *Broker) Now() time.Time { return b.opts.Now() }
+
+// Start records a new transaction.
+func (b *Broker) Start(ctx context.Context, r Request) (*Transaction, error) {
+	if !r.MinLoA.Valid() {
+		r.MinLoA = Low
+	}
+	t := &Transaction{ID: store.NewID(), State: StateStarted, Request: r, ExpiresAt: b.opts.Now().Add(b.opts.TxTTL)}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	f := &store.Flow{ID: t.ID, Kind: FlowKind, State: t.State, Data: data, ExpiresAt: t.ExpiresAt}
+	if err := b.store.CreateFlow(ctx, f); err != nil {
+		return nil, err
+	}
+	t.Version = f.Version
+	return t, nil
+}
+
+// Load returns a live transaction: not expired, not finished.
+func (b *Broker) Load(ctx context.Context, id string) (*Transaction, error) {
+	t, err := b.load(ctx, b.store, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.State == StateDone || t.State == StateFailed {
+		return t, ErrTxDone
+	}
+	if !b.opts.Now().Before(t.ExpiresAt) {
+		return t, ErrTxExpired
+	}
+	return t, nil
+}
+
+func (b *Broker) load(ctx context.Context, s store.Flows, id string) (*Transaction, error) {
+	f, err := s.FlowByID(ctx, FlowKind, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrTxUnknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t Transaction
+	if err := json.Unmarshal(f.Data, &t); err != nil {
+		return nil, fmt.Errorf("login transaction %s: %w", id, err)
+	}
+	t.ID, t.State, t.Version, t.ExpiresAt = f.ID, f.State, f.Version, f.ExpiresAt
+	return &t, nil
+}
+
+// Save writes t if nobody changed it meanwhile; ErrTxStale otherwise (a
+// double submit or a second tab).
+func (b *Broker) Save(ctx context.Context, s store.Flows, t *Transaction) error {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	f := &store.Flow{ID: t.ID, Kind: FlowKind, State: t.State, Subject: t.CitizenID, Data: data,
+		Version: t.Version, ExpiresAt: t.ExpiresAt}
+	if err := s.UpdateFlow(ctx, f); errors.Is(err, store.ErrStale) {
+		return ErrTxStale
+	} else if err != nil {
+		return err
+	}
+	t.Version = f.Version
+	return nil
+}
+
+// Allows reports whether the SP allows a method.
+func (t *Transaction) Allows(method string) bool {
+	return len(t.Request.Methods) == 0 || slices.Contains(t.Request.Methods, method)
+}
+
+// Identified records that a method identified the citizen at a level with
+// the given methods (RFC 8176 amr values). When the level is enough it
+// completes the transaction; otherwise it moves it to second_factor.
+func (t *Transaction) Identified(citizenID, method string, loa LoA, amr []string, at time.Time) {
+	t.CitizenID, t.Method, t.LoA, t.AuthTime = citizenID, method, loa, at
+	for _, a := range amr {
+		if !slices.Contains(t.AMR, a) {
+			t.AMR = append(t.AMR, a)
+		}
+	}
+	if loa.AtLeast(t.Request.MinLoA) {
+		t.State = StateDone
+	} else {
+		t.State = StateSecondFactor
+	}
+}
+
+// Session is a live SSO session with the token the browser holds.
+type Session struct {
+	store.Session
+	Token string // only set when the session was just created or rotated
+}
+
+// hashToken is what the store keeps of a session token.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Meta is where a request came from, for sessions and the audit trail.
+type Meta struct {
+	Source    string
+	UserAgent string
+}
+
+// Complete finishes a done transaction: it records the outcome and gives
+// the citizen a fresh SSO session token (rotated at every sign-in, so a
+// token planted before sign-in is worthless), ending the old session of
+// the same browser if there was one. Everything commits together.
+func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, m Meta) (*Session, error) {
+	if t.State != StateDone {
+		return nil, fmt.Errorf("broker: completing a transaction in state %s", t.State)
+	}
+	now := b.opts.Now().UTC()
+	token := newToken()
+	se := &store.Session{ID: hashToken(token), Kind: store.SessionCitizen, Subject: t.CitizenID, LoA: string(t.LoA),
+		AMR: t.AMR, AuthTime: t.AuthTime, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(b.opts.SessionTTL),
+		Source: m.Source, UserAgent: truncate(m.UserAgent, 200)}
+	err := b.store.InTx(ctx, func(tx store.Tx) error {
+		if err := b.Save(ctx, tx, t); err != nil {
+			return err
+		}
+		if oldToken != "" {
+			if err := tx.RevokeSession(ctx, hashToken(oldToken), now); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, se); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + t.CitizenID, Action: "login.ok",
+			Subject: "citizen:" + t.CitizenID, Source: m.Source, Details: map[string]string{
+				"sp": t.Request.SP, "method": t.Method, "loa": string(t.LoA), "amr": fmt.Sprint(t.AMR), "tx": t.ID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Session: *se, Token: token}, nil
+}
+
+// Fail ends a transaction as failed.
+func (b *Broker) Fail(ctx context.Context, t *Transaction) error {
+	t.State = StateFailed
+	return b.Save(ctx, b.store, t)
+}
+
+// SessionFor returns the live SSO session for a browser's token, sliding
+// its idle timeout; nil when there is none (unknown, expired, revoked).
+func (b *Broker) SessionFor(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	se, err := b.store.SessionByID(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := b.opts.Now().UTC()
+	if se.Kind != store.SessionCitizen || !se.RevokedAt.IsZero() || !now.Before(se.ExpiresAt) ||
+		now.Sub(se.LastSeenAt) > b.opts.SessionIdle {
+		return nil, nil
+	}
+	if now.Sub(se.LastSeenAt) > time.Minute { // write at most once a minute per session
+		se.LastSeenAt = now
+		if err := b.store.UpdateSession(ctx, se); err != nil && !errors.Is(err, store.ErrStale) {
+			return nil, err
+		}
+	}
+	return &Session{Session: *se}, nil
+}
+
+// TrySSO completes t from the browser's session when the session is at
+// the level asked and force_authn is off. It reports whether it did.
+func (b *Broker) TrySSO(ctx context.Context, t *Transaction, se *Session) bool {
+	if se == nil || t.Request.ForceAuthn || !LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+		return false
+	}
+	t.CitizenID, t.LoA, t.AMR, t.AuthTime, t.Method, t.State = se.Subject, LoA(se.LoA), se.AMR, se.AuthTime, "sso", StateDone
+	return true
+}
+
+// StepUpFrom prepares t to raise an existing session's level: the citizen
+// is known and what they already proved counts, so the method only asks
+// for the missing factor.
+func (b *Broker) StepUpFrom(t *Transaction, se *Session, method string) bool {
+	if se == nil || t.Request.ForceAuthn || LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+		return false
+	}
+	t.Identified(se.Subject, method, LoA(se.LoA), se.AMR, se.AuthTime)
+	return t.State == StateSecondFactor
+}
+
+// Logout ends the browser's session.
+func (b *Broker) Logout(ctx context.Context, token string, m Meta) error {
+	if token == "" {
+		return nil
+	}
+	id := hashToken(token)
+	se, err := b.store.SessionByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	now := b.opts.Now().UTC()
+	return b.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.RevokeSession(ctx, id, now); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + se.Subject, Action: "logout",
+			Subject: "citizen:" + se.Subject, Source: m.Source})
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

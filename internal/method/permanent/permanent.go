@@ -1,0 +1,203 @@
+// Package permanent is the Cl@ve Permanente method: DNI/NIE and the
+// permanent password reach level low; a one-time code sent by SMS to the
+// registered mobile adds what level substantial needs.
+//
+// It owns checking passwords (with per-document and per-source throttling
+// kept in the store, the same answer and similar time for an unknown
+// document as for a wrong password, and rehashing when the configured
+// argon2id cost rose) and the SMS second factor of a login transaction.
+// It knows nothing of protocols or pages: the broker's transaction is its
+// only contract with them.
+package permanent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/notify"
+	"github.com/clau-eid/clau/internal/problem"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// Name is the method's name in SP policies and transactions.
+const Name = "permanent"
+
+// Levels reached (DESIGN.md defaults).
+const (
+	PasswordLoA = broker.Low
+	WithSMSLoA  = broker.Substantial
+)
+
+// SMSCode is the spec of the login SMS code: 6 digits, 5 minutes, 3 tries.
+var SMSCode = secure.CodeSpec{Purpose: "login_sms", Kind: secure.Numeric, Digits: 6, TTL: 5 * time.Minute, MaxAttempts: 3}
+
+// Errors shown to the citizen.
+var (
+	// ErrFailed is the one answer for an unknown document, a citizen
+	// without an active password and a wrong password.
+	ErrFailed = problem.New(http.StatusUnauthorized, "login.failed")
+	// ErrResendTooSoon limits SMS resends.
+	ErrResendTooSoon = problem.New(http.StatusTooManyRequests, "sms.resend_wait")
+)
+
+// Locked says the password is locked for a while.
+func Locked(d time.Duration) *problem.Error {
+	return &problem.Error{Status: http.StatusTooManyRequests, MsgID: "account.locked",
+		Fields: []problem.Field{{Name: "document", MsgID: "account.locked",
+			Args: map[string]any{"Minutes": int(math.Ceil(d.Minutes()))}}}}
+}
+
+// Method is the permanent-password method.
+type Method struct {
+	store    store.Store
+	hasher   *secure.Hasher
+	codes    *secure.OneTimeCodes
+	notifier *notify.Notifier
+	perDoc   *secure.Throttle
+	perIP    *secure.Throttle
+	now      func() time.Time
+}
+
+// New returns the method.
+func New(s store.Store, h *secure.Hasher, codes *secure.OneTimeCodes, n *notify.Notifier, now func() time.Time) *Method {
+	if now == nil {
+		now = time.Now
+	}
+	perIP := secure.ThrottlePolicy{MaxFailures: 50, Window: 15 * time.Minute, BaseLockout: 15 * time.Minute,
+		MaxLockout: 24 * time.Hour, ForgetAfter: 24 * time.Hour}
+	return &Method{store: s, hasher: h, codes: codes, notifier: n, now: now,
+		perDoc: secure.NewThrottle(s, secure.DefaultThrottlePolicy(), now),
+		perIP:  secure.NewThrottle(s, perIP, now)}
+}
+
+// ThrottleKey is the per-document lockout key; a new activation code
+// clears it.
+func ThrottleKey(docNumber string) string { return "pwd:doc:" + docNumber }
+
+// CheckPassword identifies a citizen by document and password. Malformed
+// documents get their own field error; everything else that fails gets
+// ErrFailed (or a lockout), audited, after similar work.
+func (m *Method) CheckPassword(ctx context.Context, docInput, password, source string) (*identity.Citizen, error) {
+	doc, err := identity.ParseDocument(docInput)
+	if err != nil {
+		return nil, err
+	}
+	docKey, ipKey := ThrottleKey(doc.Number), "pwd:ip:"+source
+	for _, k := range []struct {
+		th  *secure.Throttle
+		key string
+	}{{m.perDoc, docKey}, {m.perIP, ipKey}} {
+		if d, err := k.th.Locked(ctx, k.key); err != nil {
+			return nil, err
+		} else if d > 0 {
+			m.record(ctx, "", "login.locked", source, doc, audit.Denied)
+			return nil, Locked(d)
+		}
+	}
+	c, err := m.store.CitizenByDocument(ctx, doc.Number)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var pw *store.Password
+	if c != nil && c.Status == identity.StatusActive {
+		pw, err = m.store.PasswordOf(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	ok, rehash := false, false
+	if pw == nil {
+		m.hasher.VerifyDummy(ctx, password)
+	} else if ok, rehash, err = m.hasher.Verify(ctx, password, pw.Hash); err != nil {
+		return nil, fmt.Errorf("password hash of citizen %s: %w", c.ID, err)
+	}
+	if !ok {
+		who := ""
+		if c != nil {
+			who = c.ID
+		}
+		if _, err := m.perIP.Fail(ctx, ipKey); err != nil {
+			return nil, err
+		}
+		locked, err := m.perDoc.Fail(ctx, docKey)
+		if err != nil {
+			return nil, err
+		}
+		m.record(ctx, who, "login.fail", source, doc, audit.Denied)
+		if locked > 0 {
+			m.record(ctx, who, "login.lockout", source, doc, audit.Denied)
+			return nil, Locked(locked)
+		}
+		return nil, ErrFailed
+	}
+	if err := m.perDoc.Reset(ctx, docKey); err != nil {
+		return nil, err
+	}
+	if rehash {
+		if h, err := m.hasher.Hash(ctx, password); err == nil {
+			pw.Hash = h
+			_ = m.store.UpdatePasswordHash(ctx, pw) // a lost race means a newer password: fine
+		}
+	}
+	return c, nil
+}
+
+func (m *Method) record(ctx context.Context, citizenID, action, source string, doc identity.Document, outcome string) {
+	actor, subject := "anonymous", ""
+	if citizenID != "" {
+		actor, subject = "citizen:"+citizenID, "citizen:"+citizenID
+	}
+	_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: actor, Action: action, Subject: subject,
+		Source: source, Outcome: outcome, Details: map[string]string{"document": doc.Masked(), "method": Name}})
+}
+
+// SendSMSCode sends the login SMS code for transaction t to the citizen's
+// mobile. A resend within a minute of the last is refused.
+func (m *Method) SendSMSCode(ctx context.Context, t *broker.Transaction, c *identity.Citizen, source string) error {
+	if live, err := m.store.LiveCode(ctx, SMSCode.Purpose, t.ID); err == nil && m.now().Sub(live.CreatedAt) < time.Minute {
+		return ErrResendTooSoon
+	}
+	return m.store.InTx(ctx, func(tx store.Tx) error {
+		code, _, err := m.codes.Issue(ctx, tx, SMSCode, t.ID)
+		if err != nil {
+			return err
+		}
+		live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID)
+		if err != nil {
+			return err
+		}
+		if _, _, err := m.notifier.Queue(ctx, tx, notify.Request{Channel: notify.SMS, To: c.Mobile, Template: "sms.code",
+			Language: c.Language, Data: map[string]any{"Code": code, "Minutes": int(SMSCode.TTL.Minutes())},
+			EventKey: "login_sms:" + live.ID}); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: "code.issue", Subject: "citizen:" + c.ID,
+			Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
+	})
+}
+
+// CheckSMSCode checks the code for transaction t; on success t reaches
+// level substantial. The caller saves t.
+func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) error {
+	r, err := m.codes.Check(ctx, m.store, SMSCode, t.ID, code)
+	if err != nil {
+		return err
+	}
+	if r.Err != nil {
+		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
+			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
+		p, _ := problem.As(r.Err)
+		return &problem.Error{Status: p.Status, MsgID: p.MsgID,
+			Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
+	}
+	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, m.now().UTC())
+	return nil
+}
