@@ -8,11 +8,13 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
@@ -52,18 +54,48 @@ func NewRenderer(srv *httpserver.Server, log *slog.Logger) (*Renderer, error) {
 		if n == "templates/layout.html" {
 			continue
 		}
-		t := template.New("layout.html").Funcs(template.FuncMap{
-			"t":       func(lang, id string) string { return r.cat.T(lang, id, nil) },
-			"tArgs":   func(lang, id string, args map[string]any) string { return r.cat.T(lang, id, args) },
-			"langURL": func(path, lang string) string { return path + "?lang=" + url.QueryEscape(lang) },
-		})
-		t, err := t.ParseFS(templateFiles, "templates/layout.html", n)
-		if err != nil {
+		if err := r.addPage(templateFiles, n); err != nil {
 			return nil, err
 		}
-		r.pages[n[len("templates/"):]] = t
 	}
 	return r, nil
+}
+
+// AddPages parses the page templates matching pattern in another
+// package's files; each defines "content" and renders inside the shared
+// layout. Page names must be unique across packages.
+func (r *Renderer) AddPages(fsys fs.FS, pattern string) error {
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := r.addPage(fsys, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Renderer) addPage(fsys fs.FS, name string) error {
+	t := template.New("layout.html").Funcs(template.FuncMap{
+		"t":       func(lang, id string) string { return r.cat.T(lang, id, nil) },
+		"tArgs":   func(lang, id string, args map[string]any) string { return r.cat.T(lang, id, args) },
+		"langURL": func(path, lang string) string { return path + "?lang=" + url.QueryEscape(lang) },
+	})
+	t, err := t.ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return err
+	}
+	if t, err = t.ParseFS(fsys, name); err != nil {
+		return err
+	}
+	key := path.Base(name)
+	if _, dup := r.pages[key]; dup {
+		return fmt.Errorf("web: two page templates named %s", key)
+	}
+	r.pages[key] = t
+	return nil
 }
 
 // Render writes page name with data, in the reader's language, and keeps
