@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // pages show times in Europe/Madrid even where the system has no zone data
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

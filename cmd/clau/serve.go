@@ -8,10 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clau-eid/clau/internal/account"
+	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/config"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/notify"
+	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/web"
 
@@ -53,6 +57,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 		return err
 	}
 	web.Mount(srv, renderer)
+	if err := mountCitizenPages(a, srv, renderer); err != nil {
+		return err
+	}
 	if cfg.Dev.OutboxAPI {
 		devtools.Mount(srv, a.store)
 		a.log.Warn("dev.outbox_api is on: GET /dev/outbox shows every SMS and email; never enable it in production")
@@ -84,6 +91,37 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 		}
 	}
 	return srv.Serve(ctx, l)
+}
+
+// services are the sign-in and registration services every front-end
+// shares.
+type services struct {
+	codes     *secure.OneTimeCodes
+	broker    *broker.Broker
+	permanent *permanent.Method
+	reg       *registration.Service
+}
+
+func (a *app) services() *services {
+	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
+	return &services{
+		codes:     codes,
+		broker:    broker.New(a.store, broker.Options{Now: a.now}),
+		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
+		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
+	}
+}
+
+func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer) error {
+	sv := a.services()
+	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
+		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
+	if err != nil {
+		return err
+	}
+	pages.Mount()
+	return nil
 }
 
 // newDispatcher builds delivery for the channels whose driver is not the

@@ -82,6 +82,27 @@ func (r *Renderer) addPage(fsys fs.FS, name string) error {
 		"t":       func(lang, id string) string { return r.cat.T(lang, id, nil) },
 		"tArgs":   func(lang, id string, args map[string]any) string { return r.cat.T(lang, id, args) },
 		"langURL": func(path, lang string) string { return path + "?lang=" + url.QueryEscape(lang) },
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if k, ok := kv[i].(string); ok {
+					m[k] = kv[i+1]
+				}
+			}
+			return m
+		},
+		"field": func(f *Form, name string) []string {
+			if f == nil {
+				return nil
+			}
+			return f.Errors[name]
+		},
+		"value": func(f *Form, name string) string {
+			if f == nil {
+				return ""
+			}
+			return f.Values[name]
+		},
 	})
 	t, err := t.ParseFS(templateFiles, "templates/layout.html")
 	if err != nil {

@@ -1,0 +1,14 @@
+// Package account serves the citizen's own pages: activation of the
+// permanent credential (DNI/NIE + email + activation code, then the SMS
+// code, then the password twice), sign-in with the permanent password
+// (plus the SMS code when the level asked needs it) as the broker's local
+// front-end, the page that shows who is signed in, how and at which level,
+// and sign-out.
+//
+// Pages work without JavaScript, speak Catalan, Spanish and English, show
+// errors next to their field and announce them. Every multi-step page is
+// bound to the browser that started it by a cookie scoped to its own path,
+// so a leaked link is useless to someone else. It holds no business rules:
+// registration, broker and the permanent method decide; this package asks
+// and shows.
+package account
