@@ -250,7 +250,7 @@ func TestActivateThenSignInAtBothLevels(t *testing.T) {
 		t.Fatalf("SSO went to %s", p)
 	}
 	// Sign-out.
-	b.post(s.url+"/logout")
+	b.post(s.url + "/logout")
 	if _, p, _ := b.get(s.url + "/me"); !strings.HasPrefix(p, "/login/") {
 		t.Fatalf("after sign-out /me went to %s", p)
 	}
