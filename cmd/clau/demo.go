@@ -8,6 +8,7 @@ import (
 
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
 )
@@ -37,7 +38,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cfg.Dev.OutboxAPI = true
 	return serve(ctx, cfg, out, func(a *app, addr string) error {
-		citizens, err := ensureDemoData(ctx, a)
+		citizens, activation, err := ensureDemoData(ctx, a)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -54,26 +55,38 @@ Clau demo is running (storage: %s, data in %s).
 
 Demo accounts:
   Officer at office %s: username %s, password %s
-  Citizens registered at %s (not yet activated):
+  Citizens registered at %s:
 `, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
 		for _, c := range citizens {
-			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s\n", c.Document.Number, c.GivenName, c.FirstSurname, c.Mobile, c.Email)
+			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s  (%s)\n", c.Document.Number, c.GivenName, c.FirstSurname,
+				c.Mobile, c.Email, c.Status)
 		}
-		fmt.Fprintf(out, "\nTry: clau citizen show %s\nPress Ctrl+C to stop.\n", citizens[0].Document.Number)
+		c := citizens[0]
+		if activation != "" {
+			fmt.Fprintf(out, `
+Activate a citizen's Clau: open %s/activate and enter
+    DNI %s, email %s, activation code %s
+  then read the SMS code at %s/dev/outbox and choose a password.
+`, base, c.Document.Number, c.Email, activation, base)
+		}
+		fmt.Fprintf(out, "\nSign in: %s/login?continue=/me (add &loa=substantial for the SMS step)\n", base)
+		fmt.Fprintf(out, "Try also: clau citizen show %s\nPress Ctrl+C to stop.\n", c.Document.Number)
 		return nil
 	})
 }
 
 // ensureDemoData creates the demo office, officer and citizens once; a
-// second run finds them and changes nothing.
-func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, error) {
+// second run finds them and changes nothing, except that the first
+// citizen, while not yet activated, gets a fresh activation code to print
+// (the old one was shown once and is gone).
+func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, string, error) {
 	office, err := a.store.OfficeByCode(ctx, demoOfficeCode)
 	if errors.Is(err, store.ErrNotFound) {
 		office = &identity.Office{ID: store.NewID(), Code: demoOfficeCode, Name: "Oficina d'Atenció Ciutadana de Demo",
 			Address: "Plaça de la Vila 1", PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona",
 			Phone: "+34 900 000 000", OpeningHours: "Dl-dv 9:00-14:00", Active: true}
 		if err := office.Normalise(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		err = a.store.InTx(ctx, func(tx store.Tx) error {
 			if err := tx.CreateOffice(ctx, office); err != nil {
@@ -84,31 +97,51 @@ func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, error) {
 		})
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := a.store.OfficerByUsername(ctx, demoOfficer); errors.Is(err, store.ErrNotFound) {
 		if _, err := a.addOfficer(ctx, "demo", office, demoOfficer, "Demo Administrator", identity.RoleAdmin, demoPassword); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var out []identity.Citizen
+	officer, err := a.store.OfficerByUsername(ctx, demoOfficer)
+	if err != nil {
+		return nil, "", err
+	}
+	actor := registration.Actor{Officer: officer, Office: office, Source: "demo"}
+	reg := a.services().reg
+	var (
+		out  []identity.Citizen
+		code string
+	)
 	for i := range demoCitizens {
-		c := seed.Citizen(i+1, store.NewID())
-		c.Channel = identity.ChannelOffice
+		c := seed.Citizen(i+1, "")
 		existing, err := a.store.CitizenByDocument(ctx, c.Document.Number)
-		if err == nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			c.Level, c.Channel, c.Status = "", "", ""
+			iss, err := reg.Register(ctx, actor, &c, registration.DocumentCheck{Shown: "dni", Checked: true})
+			if err != nil {
+				return nil, "", err
+			}
+			if i == 0 {
+				code = iss.Code
+			}
+			out = append(out, *iss.Citizen)
+		case err != nil:
+			return nil, "", err
+		default:
+			if i == 0 && existing.Status == identity.StatusPending {
+				iss, err := reg.Reissue(ctx, actor, existing.ID)
+				if err != nil {
+					return nil, "", err
+				}
+				code = iss.Code
+			}
 			out = append(out, *existing)
-			continue
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		if err := a.registerCitizen(ctx, "demo", "demo", office.Code, &c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
 	}
-	return out, nil
+	return out, code, nil
 }
