@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/clau-eid/clau/internal/browsertest"
+)
+
+// demoServer starts `clau demo` and returns its base URL and guide.
+func demoServer(t *testing.T, e *env) (string, string) {
+	t.Helper()
+	cmd := exec.Command(clauBin, "demo", "--listen", "127.0.0.1:0")
+	cmd.Env, cmd.Dir = e.vars, e.dir
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	var guide strings.Builder
+	for sc.Scan() {
+		guide.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "Press Ctrl+C") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	m := regexp.MustCompile(`Home page:\s+(\S+)/`).FindStringSubmatch(guide.String())
+	if m == nil {
+		t.Fatalf("no home page in the guide:\n%s", guide.String())
+	}
+	return m[1], guide.String()
+}
+
+// lastSMS reads the newest SMS code from /dev/outbox, as the citizen
+// reads their phone.
+func lastSMS(t *testing.T, base, to string) string {
+	t.Helper()
+	res, err := http.Get(base + "/dev/outbox?to=" + strings.ReplaceAll(to, "+", "%2B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var msgs []struct{ Body string }
+	json.NewDecoder(res.Body).Decode(&msgs)
+	if len(msgs) == 0 {
+		t.Fatalf("no SMS to %s", to)
+	}
+	return regexp.MustCompile(`\b\d{6}\b`).FindString(msgs[0].Body)
+}
+
+// A citizen's first journey in a real browser: activation with the code
+// from the desk and the SMS code from the phone, sign-in at low, step-up
+// to substantial, with axe-core checking every page; then the pages in
+// Spanish and English.
+func TestBrowserActivationAndSignIn(t *testing.T) {
+	e := newEnv(t)
+	base, guide := demoServer(t, e)
+	m := regexp.MustCompile(`DNI (\S+), email (\S+), activation code (\S+)`).FindStringSubmatch(guide)
+	if m == nil {
+		t.Fatalf("no activation data in the guide:\n%s", guide)
+	}
+	doc, email, code := m[1], m[2], m[3]
+	mobile := regexp.MustCompile(doc + `\s+.*mobile (\S+)`).FindStringSubmatch(guide)[1]
+
+	b := browsertest.New(t)
+	b.SetLanguage(t, "ca-ES,ca;q=0.9")
+	check := func(step string) {
+		t.Helper()
+		if t.Failed() {
+			t.Fatalf("stopped before %s", step)
+		}
+		b.AssertAccessible(t)
+	}
+
+	b.Open(t, base+"/activate")
+	check("activation form")
+	b.Fill(t, "#document", doc)
+	b.Fill(t, "#email", "wrong@example.org")
+	b.Fill(t, "#code", code)
+	b.Click(t, "form button[type=submit]")
+	if got := b.Text(t, "#error-summary"); !strings.Contains(got, "no coincideixen") {
+		t.Fatalf("error summary = %q", got)
+	}
+	check("activation form with an error")
+	b.Fill(t, "#email", email)
+	b.Fill(t, "#code", strings.ToLower(code))
+	b.Click(t, "form button[type=submit]")
+	if !strings.HasSuffix(b.URL(t), "/sms") {
+		t.Fatalf("after step 1 the browser is at %s", b.URL(t))
+	}
+	check("activation SMS step")
+	b.Fill(t, "#code", lastSMS(t, base, mobile))
+	b.Click(t, "form button[type=submit]")
+	if !strings.HasSuffix(b.URL(t), "/password") {
+		t.Fatalf("after the SMS code the browser is at %s", b.URL(t))
+	}
+	check("password step")
+	b.Fill(t, "#password", "Groc-Mar-Tramuntana-7")
+	b.Fill(t, "#password_again", "Groc-Mar-Tramuntana-8")
+	b.Click(t, "form button[type=submit]")
+	if b.Text(t, "#password_again-error") == "" {
+		t.Fatal("no message beside the second password")
+	}
+	check("password step with an error")
+	b.Fill(t, "#password", "Groc-Mar-Tramuntana-7")
+	b.Fill(t, "#password_again", "Groc-Mar-Tramuntana-7")
+	b.Click(t, "form button[type=submit]")
+	if h1 := b.Text(t, "h1"); h1 != "La vostra Clau està activa" {
+		t.Fatalf("done page h1 = %q", h1)
+	}
+	check("activation done")
+
+	b.Click(t, "main a[href^='/login']")
+	check("sign-in form")
+	b.Fill(t, "#document", doc)
+	b.Fill(t, "#password", "Groc-Mar-Tramuntana-7")
+	b.Click(t, "form button[type=submit]")
+	if got := b.Text(t, "#loa"); got != "Baix" {
+		t.Fatalf("level after password = %q (at %s)", got, b.URL(t))
+	}
+	check("who am I, low")
+	b.Click(t, "main a[href*='loa=substantial']")
+	if !strings.HasSuffix(b.URL(t), "/sms") {
+		t.Fatalf("step-up went to %s", b.URL(t))
+	}
+	check("step-up SMS")
+	b.Fill(t, "#code", lastSMS(t, base, mobile))
+	b.Click(t, "form button[type=submit]")
+	if got := b.Text(t, "#loa"); got != "Substancial" {
+		t.Fatalf("level after SMS = %q", got)
+	}
+	check("who am I, substantial")
+
+	for _, tc := range []struct{ lang, me, login string }{
+		{"es-ES,es;q=0.9", "Sustancial", "Acceda con Clau"},
+		{"en-GB,en;q=0.9", "Substantial", "Sign in with Clau"},
+	} {
+		b.SetLanguage(t, tc.lang)
+		b.Open(t, base+"/me")
+		if got := b.Text(t, "#loa"); got != tc.me {
+			t.Fatalf("%s: level shown as %q", tc.lang, got)
+		}
+		check(tc.lang + " who am I")
+		b.Open(t, base+"/activate")
+		b.Fill(t, "#document", "12345678A")
+		b.Click(t, "form button[type=submit]")
+		check(tc.lang + " activation with errors")
+		b.Open(t, base+"/login?continue=/me&prompt=login")
+		if got := b.Text(t, "h1"); got != tc.login {
+			t.Fatalf("%s: sign-in h1 = %q", tc.lang, got)
+		}
+		check(tc.lang + " sign-in form")
+		b.Open(t, base+"/")
+		check(tc.lang + " home")
+	}
+	b.Open(t, base+"/me")
+	b.Click(t, "main form[action='/logout'] button")
+	b.Open(t, base+"/me")
+	if !strings.Contains(b.URL(t), "/login/") {
+		t.Fatalf("after signing out /me is at %s", b.URL(t))
+	}
+}
