@@ -66,6 +66,8 @@ func main() {
 	switch os.Args[1] {
 	case "store":
 		err = runStore(os.Args[2:], os.Stdout, os.Stderr)
+	case "signin":
+		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -84,10 +86,13 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
-        latency and throughput at growing registry sizes`)
+        latency and throughput at growing registry sizes
+signin  sign-ins with the permanent password over HTTP against a real
+        clau serve process: throughput, latency, the server's CPU per
+        sign-in and how much of it is beyond the password hash`)
 }
 
 type storeBench struct {

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
+)
+
+// signinBench measures the whole sign-in as a browser does it: GET
+// /login?continue=/me (a new login transaction, redirected to its form),
+// POST the DNI and password (argon2id verification, session creation,
+// audit event), then the redirect to /me. The server is a real `clau
+// serve` process on loopback; its CPU time comes from /proc.
+type signinBench struct {
+	clau        string
+	citizens    int
+	duration    time.Duration
+	concurrency int
+	params      secure.Argon2Params
+}
+
+const benchPassword = "Groc-Mar-Tramuntana-7"
+
+func runSignin(args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet("signin", flag.ContinueOnError)
+	fs.SetOutput(log)
+	b := &signinBench{params: secure.DefaultArgon2Params()}
+	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
+	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
+	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
+	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
+	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
+	par := fs.Uint("argon2-parallelism", uint(b.params.Threads), "argon2id lanes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b.params.Memory, b.params.Time, b.params.Threads = uint32(*mem), uint32(*iter), uint8(*par)
+	if err := b.params.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	dir, err := os.MkdirTemp("", "clau-bench-signin")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if b.clau == "" {
+		b.clau = filepath.Join(dir, "clau")
+		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
+		build.Stderr = log
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
+		}
+	}
+	fmt.Fprintf(log, "clau-bench signin: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
+		runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency)
+
+	hashCPU, err := b.hashCost(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "one argon2id verification: %s of CPU\n", hashCPU.Round(time.Microsecond))
+	if err := b.prepare(ctx, dir); err != nil {
+		return err
+	}
+	srv, err := b.start(dir, log)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	// Warm up (connections, caches), then measure.
+	b.run(ctx, srv.base, 2*time.Second)
+	cpu0, err := procCPU(srv.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	lat, errs := b.run(ctx, srv.base, b.duration)
+	elapsed := time.Since(start)
+	cpu1, _ := procCPU(srv.cmd.Process.Pid)
+	if errs > 0 {
+		return fmt.Errorf("%d sign-ins failed", errs)
+	}
+	n := len(lat)
+	slices.Sort(lat)
+	perSignin := (cpu1 - cpu0) / time.Duration(max(n, 1))
+	fmt.Fprintln(out, "| argon2id (m KiB, t, p) | sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | argon2id per sign-in | beyond the hash | sign-ins/s per core |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintf(out, "| %d, %d, %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %.1f |\n",
+		b.params.Memory, b.params.Time, b.params.Threads, n, float64(n)/elapsed.Seconds(),
+		fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
+		fmtDur(perSignin), fmtDur(hashCPU), fmtDur(perSignin-hashCPU), 1/perSignin.Seconds())
+	return nil
+}
+
+// hashCost is the CPU one password verification costs in this process,
+// verified from as many goroutines as the server sees at once (parallel
+// hashes compete for memory bandwidth and cost more than one alone), for
+// about three seconds.
+func (b *signinBench) hashCost(ctx context.Context) (time.Duration, error) {
+	h := secure.NewHasher(b.params, b.concurrency, nil)
+	phc, err := h.Hash(ctx, benchPassword)
+	if err != nil {
+		return 0, err
+	}
+	runtime.GC()
+	var (
+		wg   sync.WaitGroup
+		n    atomic.Int64
+		bad  atomic.Bool
+		stop = time.Now().Add(3 * time.Second)
+	)
+	c0 := selfCPU()
+	for range b.concurrency {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				if ok, _, err := h.Verify(ctx, benchPassword, phc); err != nil || !ok {
+					bad.Store(true)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if bad.Load() {
+		return 0, errors.New("verify failed")
+	}
+	return (selfCPU() - c0) / time.Duration(n.Load()), nil
+}
+
+// prepare makes the data folder: migrated, seeded, every citizen active
+// with the same password (one hash, so preparing takes seconds).
+func (b *signinBench) prepare(ctx context.Context, dir string) error {
+	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"), sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		return err
+	}
+	if err := seed.Citizens(ctx, s, 0, b.citizens, 1000, nil); err != nil {
+		return err
+	}
+	phc, err := secure.NewHasher(b.params, 1, nil).Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	if _, err := s.DB().ExecContext(ctx, `UPDATE citizens SET status = 'active'`); err != nil {
+		return err
+	}
+	_, err = s.DB().ExecContext(ctx, `INSERT INTO passwords (citizen_id, hash, set_at, version)
+		SELECT id, $1, 0, 1 FROM citizens`, phc)
+	return err
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+}
+
+func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
+	cmd := exec.Command(b.clau, "serve")
+	cmd.Env = append(os.Environ(), "CLAU_DATA_DIR="+dir, "CLAU_LISTEN=127.0.0.1:0", "CLAU_LOG_LEVEL=info",
+		"CLAU_SECURITY_ARGON2_MEMORY_KIB="+strconv.Itoa(int(b.params.Memory)),
+		"CLAU_SECURITY_ARGON2_ITERATIONS="+strconv.Itoa(int(b.params.Time)),
+		"CLAU_SECURITY_ARGON2_PARALLELISM="+strconv.Itoa(int(b.params.Threads)))
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sent := false
+		for sc.Scan() { // keep draining: the access log goes on
+			if sent {
+				continue
+			}
+			var l struct{ Msg, Listen string }
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "clau listening" {
+				addr <- l.Listen
+				sent = true
+			}
+		}
+		if !sent {
+			close(addr)
+		}
+	}()
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			cmd.Wait()
+			return nil, errors.New("clau serve exited before listening")
+		}
+		return &server{cmd: cmd, base: "http://" + a}, nil
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, errors.New("clau serve did not start")
+	}
+}
+
+// run signs in from b.concurrency browsers for d and returns each
+// sign-in's latency and the number of failures.
+func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs int
+		wg   sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	transport := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
+	for range b.concurrency {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				err := signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
+				el := time.Since(t0)
+				mu.Lock()
+				if err != nil {
+					errs++
+					if errs == 1 {
+						fmt.Fprintln(os.Stderr, "sign-in failed:", err)
+					}
+				} else {
+					lat = append(lat, el)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return lat, errs
+}
+
+// signIn is one browser's sign-in: a fresh cookie jar, the login form, the
+// password, the landing page.
+func signIn(base, doc string, tr http.RoundTripper) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: tr}
+	res, err := c.Get(base + "/login?continue=/me")
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	form := res.Request.URL.String()
+	if res.StatusCode != 200 || !strings.Contains(form, "/login/") {
+		return fmt.Errorf("login form: %d at %s", res.StatusCode, form)
+	}
+	res, err = c.PostForm(form, url.Values{"document": {doc}, "password": {benchPassword}})
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/me" {
+		return fmt.Errorf("after the password: %d at %s", res.StatusCode, res.Request.URL)
+	}
+	return nil
+}
+
+// procCPU is a process's user+system CPU time from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at ") ".
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks, nil
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
