@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/seed"
@@ -68,6 +69,11 @@ Activate a citizen's Clau: open %s/activate and enter
     DNI %s, email %s, activation code %s
   then read the SMS code at %s/dev/outbox and choose a password.
 `, base, c.Document.Number, c.Email, activation, base)
+		}
+		if o, err := a.store.OfficerByUsername(ctx, demoOfficer); err == nil {
+			if secret, _, err := desk.OpenTOTP(a.keyring, o); err == nil {
+				fmt.Fprintf(out, "\nRegistration desk: %s/desk  username %s, password %s, TOTP seed %s\n", base, demoOfficer, demoPassword, secret)
+			}
 		}
 		fmt.Fprintf(out, "\nSign in: %s/login?continue=/me (add &loa=substantial for the SMS step)\n", base)
 		fmt.Fprintf(out, "Try also: clau citizen show %s\nPress Ctrl+C to stop.\n", c.Document.Number)

@@ -38,7 +38,7 @@ Commands:
   migrate    apply database migrations (--status to show the version)
   version    print the version
   office     add | list registration offices
-  officer    add | list office staff
+  officer    add | list | token | enroll office staff
   citizen    add | show | list | count citizens
   audit      verify | export the audit trail
   keys       list | rotate | retire keys that seal secret columns

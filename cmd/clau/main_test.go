@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -497,5 +500,73 @@ func TestDemo(t *testing.T) {
 	}
 	if n := strings.TrimSpace(e.ok("citizen", "count")); n != "3" {
 		t.Fatalf("after two demo starts there are %s citizens, want 3", n)
+	}
+}
+
+// `officer add` enrolls a TOTP seed shown once (and as a QR code file);
+// `officer enroll` replaces it; `officer token` prints a desk API bearer
+// token of which only the hash is stored.
+func TestOfficerEnrolmentAndToken(t *testing.T) {
+	e := newEnv(t)
+	e.ok("office", "add", "--code", "BCN-01", "--name", "OAC Barcelona", "--address", "Plaça Sant Jaume 1",
+		"--postal-code", "08002", "--municipality", "Barcelona", "--province", "Barcelona")
+	out := e.ok("officer", "add", "--office", "BCN-01", "--username", "mgarcia", "--name", "Marta Garcia", "--qr", "totp.png")
+	secret := regexp.MustCompile(`TOTP secret \(shown once\): ([A-Z2-7]{32})\n`).FindStringSubmatch(out)
+	if secret == nil || !strings.Contains(out, "TOTP URI (shown once): otpauth://totp/Clau:mgarcia?") {
+		t.Fatalf("officer add did not show the TOTP seed:\n%s", out)
+	}
+	png, err := os.ReadFile(filepath.Join(e.dir, "totp.png"))
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("QR code file: %v", err)
+	}
+	if fi, _ := os.Stat(filepath.Join(e.dir, "totp.png")); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("QR code file mode %v", fi.Mode().Perm())
+	}
+	if r := e.run("officer", "add", "--office", "BCN-01", "--username", "other", "--name", "Other", "--qr", "totp.png"); r.code == 0 {
+		t.Fatal("an existing QR code file was overwritten")
+	}
+	if list := e.ok("officer", "list"); !strings.Contains(list, "enrolled") || strings.Contains(list, "not enrolled") {
+		t.Fatalf("officer list:\n%s", list)
+	}
+	again := e.ok("officer", "enroll", "--username", "mgarcia")
+	if s2 := regexp.MustCompile(`TOTP secret \(shown once\): ([A-Z2-7]{32})`).FindStringSubmatch(again); s2 == nil || s2[1] == secret[1] {
+		t.Fatalf("officer enroll did not give a new seed:\n%s", again)
+	}
+
+	r := e.run("officer", "token", "--username", "mgarcia", "--ttl", "2h", "--name", "nightly import")
+	token := strings.TrimSpace(r.stdout)
+	if r.code != 0 || !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(token) || !strings.Contains(r.stderr, "valid until") {
+		t.Fatalf("officer token: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range [][]string{
+		{"officer", "token", "--username", "nobody"},
+		{"officer", "token", "--username", "mgarcia", "--ttl", "10000h"},
+		{"officer", "token"},
+	} {
+		if r := e.run(bad...); r.code != 2 {
+			t.Errorf("clau %s: exit %d", strings.Join(bad, " "), r.code)
+		}
+	}
+	s := sqltest.OpenDSN(t, sqlstore.SQLite, filepath.Join(e.dir, "clau.db"), nil)
+	sum := sha256.Sum256([]byte(token))
+	var kind, name string
+	if err := s.DB().QueryRow(`SELECT kind, name FROM sessions WHERE id=$1`, hex.EncodeToString(sum[:])).Scan(&kind, &name); err != nil ||
+		kind != "desk_token" || name != "nightly import" {
+		t.Fatalf("stored token: %q %q %v", kind, name, err)
+	}
+	var clear int
+	s.DB().QueryRow(`SELECT count(*) FROM sessions WHERE id=$1`, token).Scan(&clear)
+	s.Close()
+	if clear != 0 {
+		t.Fatal("the token is stored in clear")
+	}
+	exp := e.ok("audit", "export")
+	for _, want := range []string{`"action":"officer.totp_enroll"`, `"action":"desk.token.create"`} {
+		if !strings.Contains(exp, want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+	if strings.Contains(exp, secret[1]) || strings.Contains(exp, token) {
+		t.Fatal("the audit trail holds a secret")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/clau-eid/clau/internal/account"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/config"
+	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/method/permanent"
@@ -58,6 +59,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 	}
 	web.Mount(srv, renderer)
 	if err := mountCitizenPages(a, srv, renderer); err != nil {
+		return err
+	}
+	if err := mountDesk(a, srv, renderer); err != nil {
 		return err
 	}
 	if cfg.Dev.OutboxAPI {
@@ -124,6 +128,21 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer) error {
 	return nil
 }
 
+// mountDesk adds the officers' desk pages (/desk) and the desk API (/api/desk/v1).
+func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
+	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
+		Server: srv, Renderer: r, Log: a.log, Now: a.now,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		// A path: printed on the host the officer reached, which stays
+		// right when demo --listen picks the port after this runs.
+		ActivationURL: "/activate"})
+	if err != nil {
+		return err
+	}
+	d.Mount()
+	return nil
+}
+
 // newDispatcher builds delivery for the channels whose driver is not the
 // outbox; nil when every channel is the outbox.
 func newDispatcher(a *app, reg *prometheus.Registry) (*notify.Dispatcher, error) {
@@ -174,6 +193,12 @@ func housekeeping(ctx context.Context, a *app) {
 		}
 		if _, err := a.store.DeleteCountersBefore(ctx, now.Add(-secure.DefaultThrottlePolicy().ForgetAfter)); err != nil && ctx.Err() == nil {
 			a.log.Warn("housekeeping: counters", "error", err.Error())
+		}
+		if _, err := a.store.DeleteFlowsBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: flows", "error", err.Error())
+		}
+		if _, err := a.store.DeleteSessionsBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: sessions", "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
