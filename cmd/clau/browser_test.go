@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"time"
+
 	"encoding/json"
+	"github.com/pquerna/otp/totp"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -59,19 +62,22 @@ func lastSMS(t *testing.T, base, to string) string {
 	return regexp.MustCompile(`\b\d{6}\b`).FindString(msgs[0].Body)
 }
 
-// A citizen's first journey in a real browser: activation with the code
-// from the desk and the SMS code from the phone, sign-in at low, step-up
-// to substantial, with axe-core checking every page; then the pages in
-// Spanish and English.
+// The citizen's first journey in a real browser, as the seed documents
+// tell it: an officer signs in at the desk with password and TOTP,
+// registers the citizen after the in-person check and hands over the
+// receipt's activation code; the citizen activates with it and the SMS
+// code read from the phone (/dev/outbox), signs in at level low, then
+// steps up to substantial. axe-core checks every page; then the citizen
+// pages again in Spanish and English.
 func TestBrowserActivationAndSignIn(t *testing.T) {
 	e := newEnv(t)
 	base, guide := demoServer(t, e)
-	m := regexp.MustCompile(`DNI (\S+), email (\S+), activation code (\S+)`).FindStringSubmatch(guide)
+	m := regexp.MustCompile(`username (\S+), password (\S+), TOTP seed (\S+)`).FindStringSubmatch(guide)
 	if m == nil {
-		t.Fatalf("no activation data in the guide:\n%s", guide)
+		t.Fatalf("no desk account in the guide:\n%s", guide)
 	}
-	doc, email, code := m[1], m[2], m[3]
-	mobile := regexp.MustCompile(doc + `\s+.*mobile (\S+)`).FindStringSubmatch(guide)[1]
+	user, pass, seed := m[1], m[2], m[3]
+	const doc, email, mobile = "12345678Z", "nuria@example.org", "+34612345678"
 
 	b := browsertest.New(t)
 	b.SetLanguage(t, "ca-ES,ca;q=0.9")
@@ -82,6 +88,40 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 		}
 		b.AssertAccessible(t)
 	}
+
+	b.Open(t, base+"/desk/login")
+	check("desk sign-in")
+	b.Fill(t, "#f-username", user)
+	b.Fill(t, "#f-password", pass)
+	b.Submit(t, "form[action='/desk/login']")
+	check("desk TOTP step")
+	code, err := totp.GenerateCode(seed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Fill(t, "#f-code", code)
+	b.Submit(t, "#f-code")
+	if !strings.HasSuffix(b.URL(t), "/desk") {
+		t.Fatalf("desk sign-in ended at %s", b.URL(t))
+	}
+	b.Open(t, base+"/desk/register")
+	check("registration form")
+	for id, v := range map[string]string{"#f-document": doc, "#f-given_name": "Núria", "#f-first_surname": "Puig",
+		"#f-email": email, "#f-mobile": "612 345 678", "#f-language": "ca", "#f-document_shown": "dni"} {
+		b.Fill(t, id, v)
+	}
+	// Date inputs take their value as the date picker would set it.
+	b.Eval(t, `document.getElementById("f-doc_validity").value = "2031-04-30";
+		document.getElementById("f-birth_date").value = "1980-02-29"; true`, nil)
+	b.Click(t, "#f-document_checked")
+	b.Submit(t, "form[action='/desk/register']")
+	code = strings.TrimSpace(b.Text(t, ".code"))
+	if !regexp.MustCompile(`^[2-9A-Z]{4}(-[2-9A-Z]{4}){3}$`).MatchString(code) {
+		t.Fatalf("receipt code %q at %s", code, b.URL(t))
+	}
+	check("receipt")
+	b.Open(t, base+"/desk")
+	b.Click(t, "form[action='/desk/logout'] button")
 
 	b.Open(t, base+"/activate")
 	check("activation form")
