@@ -41,6 +41,7 @@ type signinBench struct {
 	duration    time.Duration
 	concurrency int
 	params      secure.Argon2Params
+	profile     string
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -53,6 +54,7 @@ func runSignin(args []string, out, log io.Writer) error {
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
+	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
 	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
 	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
 	par := fs.Uint("argon2-parallelism", uint(b.params.Threads), "argon2id lanes")
@@ -101,10 +103,22 @@ func runSignin(args []string, out, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	profDone := make(chan error, 1)
+	if srv.pprof != "" {
+		go func() { profDone <- fetchProfile(srv.pprof, b.duration-time.Second, b.profile) }()
+	} else {
+		profDone <- nil
+	}
 	start := time.Now()
 	lat, errs := b.run(ctx, srv.base, b.duration)
 	elapsed := time.Since(start)
 	cpu1, _ := procCPU(srv.cmd.Process.Pid)
+	if err := <-profDone; err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	if b.profile != "" {
+		fmt.Fprintf(log, "server CPU profile in %s: go tool pprof -top -focus='secure.\\(\\*Hasher\\).Verify' %s\n", b.profile, b.profile)
+	}
 	if errs > 0 {
 		return fmt.Errorf("%d sign-ins failed", errs)
 	}
@@ -183,8 +197,9 @@ func (b *signinBench) prepare(ctx context.Context, dir string) error {
 }
 
 type server struct {
-	cmd  *exec.Cmd
-	base string
+	cmd   *exec.Cmd
+	base  string
+	pprof string // profiler address, when asked for
 }
 
 func (s *server) stop() {
@@ -198,6 +213,9 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		"CLAU_SECURITY_ARGON2_MEMORY_KIB="+strconv.Itoa(int(b.params.Memory)),
 		"CLAU_SECURITY_ARGON2_ITERATIONS="+strconv.Itoa(int(b.params.Time)),
 		"CLAU_SECURITY_ARGON2_PARALLELISM="+strconv.Itoa(int(b.params.Threads)))
+	if b.profile != "" {
+		cmd.Env = append(cmd.Env, "CLAU_SERVER_PPROF_LISTEN=127.0.0.1:0")
+	}
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -207,6 +225,7 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		return nil, err
 	}
 	addr := make(chan string, 1)
+	pprofAddr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -216,7 +235,13 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 				continue
 			}
 			var l struct{ Msg, Listen string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "clau listening" {
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			switch l.Msg {
+			case "pprof listening":
+				pprofAddr <- l.Listen
+			case "clau listening":
 				addr <- l.Listen
 				sent = true
 			}
@@ -231,7 +256,13 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 			cmd.Wait()
 			return nil, errors.New("clau serve exited before listening")
 		}
-		return &server{cmd: cmd, base: "http://" + a}, nil
+		srv := &server{cmd: cmd, base: "http://" + a}
+		select {
+		case p := <-pprofAddr:
+			srv.pprof = "http://" + p
+		default:
+		}
+		return srv, nil
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		return nil, errors.New("clau serve did not start")
@@ -321,4 +352,25 @@ func selfCPU() time.Duration {
 
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+// fetchProfile saves the server's CPU profile over the next d.
+func fetchProfile(base string, d time.Duration, path string) error {
+	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("profiler answered %s", res.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -74,6 +74,11 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 		return err
 	}
 
+	if cfg.Server.PprofListen != "" {
+		if err := servePprof(ctx, cfg.Server.PprofListen, a.log); err != nil {
+			return fmt.Errorf("cannot listen on %s (server.pprof_listen): %w", cfg.Server.PprofListen, err)
+		}
+	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)

@@ -66,6 +66,9 @@ type Server struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed; with
 	// none, the client address is the TCP peer.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// PprofListen serves Go's profiler (net/http/pprof) on this loopback
+	// address for operators; empty (the default) turns it off.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Log configures the process log.

@@ -86,6 +86,12 @@ func (c *Config) validate() problems {
 	if sv.MaxBodyBytes < 1<<10 || sv.MaxBodyBytes > 1<<30 {
 		ps.add("server.max_body_bytes", "must be between 1024 (1 KiB) and 1073741824 (1 GiB)")
 	}
+	if sv.PprofListen != "" && ps.hostPort("server.pprof_listen", sv.PprofListen) {
+		host, _, _ := net.SplitHostPort(sv.PprofListen)
+		if !isLoopback(host) {
+			ps.add("server.pprof_listen", "the profiler may listen only on a loopback address (127.0.0.1, ::1 or localhost)")
+		}
+	}
 	for _, p := range sv.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			ps.add("server.trusted_proxies", fmt.Sprintf("%q is not a CIDR (e.g. 10.0.0.0/8, or 192.0.2.7/32 for one address)", p))
