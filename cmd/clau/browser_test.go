@@ -207,7 +207,7 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 	b.Open(t, base+"/me")
 	b.Click(t, "main form[action='/logout'] button")
 	b.Open(t, base+"/me")
-	if !strings.Contains(b.URL(t), "/login/") {
+	if !strings.Contains(b.URL(t), "/login") || b.Text(t, "h1") != "Sign in with Clau" {
 		t.Fatalf("after signing out /me is at %s", b.URL(t))
 	}
 }

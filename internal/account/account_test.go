@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ import (
 
 type site struct {
 	t     *testing.T
+	clock *testClock
 	url   string
 	store store.Store
 	reg   *registration.Service
@@ -39,8 +42,9 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	s := sqltest.Open(t, sqlstore.SQLite)
+	clk := &testClock{t: time.Now()}
 	kr, _ := secure.NewKeyring(nil, time.Now())
-	codes := secure.NewOneTimeCodes(kr, nil, nil)
+	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
 	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, nil)
 	tm, _ := notify.LoadTemplates()
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, nil)
@@ -54,7 +58,7 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	web.Mount(srv, r)
-	reg := registration.New(s, codes, hasher, n, registration.Options{})
+	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now})
 	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}),
 		Permanent: permanent.New(s, hasher, codes, n, nil), Registration: reg, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
@@ -71,7 +75,7 @@ func newSite(t *testing.T) *site {
 	off := &identity.Officer{ID: store.NewID(), Username: "mgarcia", DisplayName: "M", PasswordHash: "x", OfficeID: o.ID,
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
-	return &site{t: t, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}}
+	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}}
 }
 
 func (s *site) register() string {
@@ -213,8 +217,9 @@ func TestActivateThenSignInAtBothLevels(t *testing.T) {
 
 	// Sign in at level low.
 	b = s.browser("es")
-	_, path, body = b.get(s.url + "/login?continue=/me")
+	_, _, body = b.get(s.url + "/login?continue=/me")
 	mustContain(t, body, "Acceda con Clau", `autocomplete="current-password"`)
+	path = formAction(t, body)
 	_, _, body = b.post(s.url+path, "document", "12345678Z", "password", "Wrong-pass-123")
 	mustContain(t, body, "no son correctos")
 	_, _, bodyUnknown := b.post(s.url+path, "document", "87654321X", "password", "Wrong-pass-123")
@@ -227,8 +232,8 @@ func TestActivateThenSignInAtBothLevels(t *testing.T) {
 
 	// Open redirect is refused: a foreign continue URL ends on /me.
 	b2 := s.browser("en")
-	_, p2, _ := b2.get(s.url + "/login?continue=https://evil.example/")
-	_, p3, _ := b2.post(s.url+p2, "document", "12345678Z", "password", good)
+	_, _, page := b2.get(s.url + "/login?continue=https://evil.example/")
+	_, p3, _ := b2.post(s.url+formAction(t, page), "document", "12345678Z", "password", good)
 	if p3 != "/me" {
 		t.Fatalf("continue to a foreign site went to %s", p3)
 	}
@@ -251,7 +256,7 @@ func TestActivateThenSignInAtBothLevels(t *testing.T) {
 	}
 	// Sign-out.
 	b.post(s.url + "/logout")
-	if _, p, _ := b.get(s.url + "/me"); !strings.HasPrefix(p, "/login/") {
+	if _, p, body := b.get(s.url + "/me"); p != "/login" || !strings.Contains(body, `autocomplete="current-password"`) {
 		t.Fatalf("after sign-out /me went to %s", p)
 	}
 }
@@ -271,4 +276,96 @@ func TestCrossSitePostRefused(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site POST = %d", res.StatusCode)
 	}
+}
+
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+)"`)
+
+// formAction is where the sign-in form on a page posts to.
+func formAction(t *testing.T, body string) string {
+	t.Helper()
+	m := actionRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no sign-in form:\n%s", body)
+	}
+	return m[1]
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// The activation code's bad cases as a citizen meets them in the pages:
+// wrong, killed after five wrong tries, expired, reused after activation,
+// replaced by a reissued one. Each answer is in the citizen's language.
+func TestActivationCodeBadInput(t *testing.T) {
+	s := newSite(t)
+	b := s.browser("en")
+	try := func(code string) (int, string) {
+		st, _, body := b.post(s.url+"/activate", "document", "12345678Z", "email", "nuria@example.org", "code", code)
+		return st, body
+	}
+	code := s.register()
+	for i := 1; i <= 4; i++ {
+		_, body := try("AAAA-AAAA-AAAA-AAAA")
+		mustContain(t, body, "The code is not correct", fmt.Sprintf("%d attempts left", 5-i))
+	}
+	_, body := try("AAAA-AAAA-AAAA-AAAA")
+	mustContain(t, body, "Too many wrong attempts")
+	_, body = try(code)
+	mustContain(t, body, "Too many wrong attempts")
+
+	// A reissued code works; the killed one stays dead.
+	iss, err := s.reg.Reissue(context.Background(), s.desk, mustCitizen(t, s).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Add(31 * 24 * time.Hour)
+	_, body = try(iss.Code)
+	mustContain(t, body, "The code has expired")
+
+	iss, _ = s.reg.Reissue(context.Background(), s.desk, mustCitizen(t, s).ID)
+	if _, path, _ := b.post(s.url+"/activate", "document", "12345678Z", "email", "nuria@example.org", "code", iss.Code); !strings.HasSuffix(path, "/sms") {
+		t.Fatalf("fresh code: %s", path)
+	}
+	flow := strings.TrimSuffix(mustPath(t, b, s.url+"/activate", iss.Code), "/sms")
+	b.post(s.url+flow+"/sms", "code", s.lastSMS())
+	if _, p, _ := b.post(s.url+flow+"/password", "password", good, "password_again", good); !strings.HasSuffix(p, "/done") {
+		t.Fatalf("activation did not finish: %s", p)
+	}
+	_, body = try(iss.Code)
+	mustContain(t, body, "There is no valid code to check")
+	events, _ := s.store.ListAudit(context.Background(), store.AuditFilter{Action: "activation.", Limit: 100})
+	denied := 0
+	for _, e := range events {
+		if e.Outcome == "denied" {
+			denied++
+		}
+	}
+	if denied < 8 {
+		t.Fatalf("refused activation attempts audited: %d", denied)
+	}
+}
+
+func mustCitizen(t *testing.T, s *site) *identity.Citizen {
+	t.Helper()
+	c, err := s.store.CitizenByDocument(context.Background(), "12345678Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// mustPath starts an activation with code and returns where it landed.
+func mustPath(t *testing.T, b *browser, u, code string) string {
+	t.Helper()
+	_, p, _ := b.post(u, "document", "12345678Z", "email", "nuria@example.org", "code", code)
+	return p
 }

@@ -44,7 +44,9 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	http.Redirect(w, r, "/login/"+t.ID, http.StatusSeeOther)
+	// The form comes in this answer (it posts to /login/{id}): a redirect
+	// first would cost the citizen a round trip.
+	p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(nil), Any: t})
 }
 
 // toSMS sends the SMS code and moves the transaction to its page.

@@ -30,9 +30,10 @@ const Default = "ca"
 
 // Catalog holds every message in every language.
 type Catalog struct {
-	bundle  *goi18n.Bundle
-	matcher language.Matcher
-	ids     map[string]map[string]bool // lang -> id set
+	bundle     *goi18n.Bundle
+	matcher    language.Matcher
+	ids        map[string]map[string]bool // lang -> id set
+	localizers map[string]*goi18n.Localizer
 }
 
 // Load parses the embedded catalogues.
@@ -60,6 +61,12 @@ func Load() (*Catalog, error) {
 		for _, m := range mf.Messages {
 			c.ids[lang][m.ID] = true
 		}
+	}
+	// One localizer per language, made once: making one parses language
+	// tags, which showed in page-rendering profiles.
+	c.localizers = map[string]*goi18n.Localizer{}
+	for _, t := range Languages {
+		c.localizers[t.String()] = goi18n.NewLocalizer(b, t.String(), Default)
 	}
 	return c, nil
 }
@@ -99,7 +106,10 @@ func (c *Catalog) Match(choice, acceptLanguage string) string {
 // T translates id into lang with optional template data. An unknown ID
 // returns the ID itself, so a missing message shows up rather than hiding.
 func (c *Catalog) T(lang, id string, data map[string]any) string {
-	l := goi18n.NewLocalizer(c.bundle, lang, Default)
+	l, ok := c.localizers[lang]
+	if !ok {
+		l = c.localizers[Default]
+	}
 	s, err := l.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil || s == "" {
 		return id
