@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"fmt"
+	"github.com/clau-eid/clau/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +32,7 @@ import (
 
 type site struct {
 	t     *testing.T
-	clock *testClock
+	clock *fakeclock.Clock
 	url   string
 	store store.Store
 	reg   *registration.Service
@@ -42,7 +42,7 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	s := sqltest.Open(t, sqlstore.SQLite)
-	clk := &testClock{t: time.Now()}
+	clk := fakeclock.New(time.Now())
 	kr, _ := secure.NewKeyring(nil, time.Now())
 	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
 	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, nil)
@@ -288,18 +288,6 @@ func formAction(t *testing.T, body string) string {
 		t.Fatalf("no sign-in form:\n%s", body)
 	}
 	return m[1]
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // The activation code's bad cases as a citizen meets them in the pages:

@@ -115,9 +115,6 @@ func TestNoMachinePaths(t *testing.T) {
 			}
 			return nil
 		}
-		if filepath.Base(path) == "arch_test.go" {
-			return nil
-		}
 		switch filepath.Ext(path) {
 		case ".go", ".md", ".yaml", ".sql", ".json", ".html", "":
 		default:
@@ -127,7 +124,8 @@ func TestNoMachinePaths(t *testing.T) {
 		if err != nil {
 			return nil
 		}
-		for _, p := range []string{"/work/", "/farm/", "/root/", "/home/"} {
+		// Built from pieces so this file does not name them itself.
+		for _, p := range []string{"/" + "work/", "/" + "farm/", "/" + "root/", "/" + "home/"} {
 			if strings.Contains(string(b), p) {
 				t.Errorf("%s names a machine path (%s)", path, p)
 			}

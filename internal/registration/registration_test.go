@@ -3,6 +3,7 @@ package registration_test
 import (
 	"context"
 	"errors"
+	"github.com/clau-eid/clau/internal/fakeclock"
 	"regexp"
 	"sync"
 	"testing"
@@ -20,23 +21,11 @@ import (
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type world struct {
 	t      *testing.T
 	ctx    context.Context
 	store  store.Store
-	clock  *clock
+	clock  *fakeclock.Clock
 	reg    *registration.Service
 	perm   *permanent.Method
 	broker *broker.Broker
@@ -47,7 +36,7 @@ type world struct {
 func newWorld(t *testing.T, driver string) *world {
 	ctx := context.Background()
 	s := sqltest.Open(t, driver)
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	kr, _ := secure.NewKeyring(nil, clk.Now())
 	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
 	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, nil)

@@ -3,6 +3,7 @@ package secure_test
 import (
 	"context"
 	"crypto/rand"
+	"github.com/clau-eid/clau/internal/fakeclock"
 	"sync"
 	"testing"
 	"time"
@@ -12,19 +13,6 @@ import (
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newKeyring(t *testing.T) *secure.Keyring {
 	k, err := secure.NewKeyring(rand.Reader, time.Now())
@@ -41,7 +29,7 @@ func TestOneTimeCodes(t *testing.T) {
 	for _, driver := range sqltest.Drivers {
 		t.Run(driver, func(t *testing.T) {
 			s := sqltest.Open(t, driver)
-			clk := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+			clk := fakeclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 			codes := secure.NewOneTimeCodes(newKeyring(t), clk.Now, nil)
 
 			code, exp, err := codes.Issue(ctx, s, smsSpec, "citizen-1")
@@ -126,7 +114,7 @@ func TestActivationCodeTypedLoosely(t *testing.T) {
 func TestThrottleLocksAndGrows(t *testing.T) {
 	ctx := context.Background()
 	s := sqltest.Open(t, sqlstore.SQLite)
-	clk := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	th := secure.NewThrottle(s, secure.DefaultThrottlePolicy(), clk.Now)
 	key := "login:doc:12345678Z"
 	for i := 1; i <= 4; i++ {
