@@ -9,9 +9,10 @@ import (
 	"github.com/clau-eid/clau/internal/identity"
 )
 
-// The desk in a real browser: an officer signs in with the TOTP step,
-// registers a citizen (first with mistakes), gets the receipt, and every
-// page passes axe-core's WCAG 2.1 AA rules in Catalan, Spanish and English.
+// The desk in a real browser: an administrator signs in with the TOTP
+// step, registers a citizen (first with mistakes), gets the receipt,
+// visits the staff and offices pages, and every page passes axe-core's
+// WCAG 2.1 AA rules in Catalan, Spanish and English.
 func TestDeskPagesAreAccessible(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -19,7 +20,7 @@ func TestDeskPagesAreAccessible(t *testing.T) {
 	}
 	b := browsertest.New(t)
 	w := newWorld(t)
-	boss := w.officer(w.bcn, "mgarcia", identity.RoleSupervisor, true)
+	boss := w.officer(w.bcn, "mgarcia", identity.RoleAdmin, true)
 	w.officer(w.bcn, "jpuig", identity.RoleOfficer, true)
 	base := w.srv.URL
 
@@ -88,6 +89,16 @@ func TestDeskPagesAreAccessible(t *testing.T) {
 		set(map[string]string{"email": "not an email"})
 		b.Submit(t, "form[action$='/contact']")
 		check(lang, "contact errors")
+		b.Open(t, base+"/desk/offices")
+		check(lang, "offices")
+		if i == 0 {
+			set(map[string]string{"code": "BCN-01", "postal_code": "801"})
+			b.Submit(t, "form[action='/desk/offices']")
+			if e := b.Text(t, "#f-postal_code-error"); e == "" {
+				t.Fatal("no postal code error beside its field")
+			}
+			check(lang, "office errors")
+		}
 		b.Open(t, base+"/desk/officers")
 		check(lang, "office staff")
 	}

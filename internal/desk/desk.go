@@ -184,6 +184,9 @@ func (d *Desk) Mount() {
 	signed("POST /desk/officers", d.officerAdd)
 	signed("POST /desk/officers/{id}/status", d.officerStatus)
 	signed("POST /desk/officers/{id}/totp", d.officerTOTP)
+	signed("GET /desk/offices", d.officesPage)
+	signed("POST /desk/offices", d.officeAdd)
+	signed("POST /desk/offices/{id}/status", d.officeStatus)
 
 	api := func(pattern string, h apiHandler) { s.Handle(pattern, d.requireToken(h)) }
 	api("GET /api/desk/v1/me", d.apiMe)

@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/clau-eid/clau/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,19 +30,6 @@ import (
 	"github.com/clau-eid/clau/internal/web"
 )
 
-// clock is the server's clock; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // world is the whole server stack on a real SQLite store.
 type world struct {
 	t        *testing.T
@@ -50,7 +37,7 @@ type world struct {
 	store    store.Store
 	sql      *sqlstore.Store
 	keyring  *secure.Keyring
-	clock    *clock
+	clock    *fakeclock.Clock
 	srv      *httptest.Server
 	bcn, gir *identity.Office
 }
@@ -61,7 +48,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
 	st := sqltest.Open(t, sqlstore.SQLite)
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	kr, err := secure.NewKeyring(nil, clk.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -280,16 +280,8 @@ func (d *Desk) officerStatus(w http.ResponseWriter, r *http.Request, s *signedIn
 			if status == identity.OfficerDisabled {
 				// Sessions and tokens already stop working for a disabled
 				// officer; revoking them keeps them dead if re-enabled.
-				for _, kind := range []string{store.SessionDesk, store.SessionDeskToken} {
-					live, err := tx.ListSessions(ctx, kind, o.ID, now)
-					if err != nil {
-						return err
-					}
-					for _, se := range live {
-						if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
-							return err
-						}
-					}
+				if err := revokeSessions(ctx, tx, o.ID, now); err != nil {
+					return err
 				}
 			}
 			action := "officer.enable"

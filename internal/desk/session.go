@@ -163,3 +163,34 @@ func (d *Desk) logout(w http.ResponseWriter, r *http.Request) {
 	d.clearCookie(w, SessionCookie, "/")
 	seeOther(w, r, "/desk/login?bye=1")
 }
+
+// revokeSessions ends an officer's live desk sessions and API tokens.
+func revokeSessions(ctx context.Context, tx store.Tx, officerID string, now time.Time) error {
+	for _, kind := range []string{store.SessionDesk, store.SessionDeskToken} {
+		live, err := tx.ListSessions(ctx, kind, officerID, now)
+		if err != nil {
+			return err
+		}
+		for _, se := range live {
+			if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// revokeOfficeSessions ends the sessions and API tokens of every officer
+// of an office.
+func revokeOfficeSessions(ctx context.Context, tx store.Tx, officeID string, now time.Time) error {
+	staff, err := tx.ListOfficers(ctx, officeID)
+	if err != nil {
+		return err
+	}
+	for _, o := range staff {
+		if err := revokeSessions(ctx, tx, o.ID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -26,16 +26,18 @@ type view struct {
 	Receipt  *receiptView
 	Secret   *secretView
 	Officers []officerView
+	Offices  []officeView
 	Back     string // where the "back" link of an error page goes
 }
 
 type meView struct {
 	Who     string // "Marta Garcia, OAC Barcelona (BCN-01), supervisor", translated
 	Manages bool
+	Admin   bool // manages offices
 }
 
 func (d *Desk) me(lang string, s *signedIn) *meView {
-	return &meView{Manages: s.manages(), Who: d.t(lang, "desk.nav.who", map[string]any{"Name": s.Officer.DisplayName,
+	return &meView{Manages: s.manages(), Admin: s.admin(), Who: d.t(lang, "desk.nav.who", map[string]any{"Name": s.Officer.DisplayName,
 		"Office": s.Office.Name, "Code": s.Office.Code, "Role": d.t(lang, "desk.role."+string(s.Officer.Role), nil)})}
 }
 
