@@ -67,17 +67,19 @@ type Citizen struct {
 
 // Office is a registration office.
 type Office struct {
-	ID           string
-	Code         string // short public code, e.g. "BCN-01"
-	Name         string
-	Address      string
-	PostalCode   string
-	Municipality string
-	Province     string // province or island
-	Phone        string
-	Email        string
-	OpeningHours string // free text, e.g. "Mon-Fri 09:00-14:00"
-	Active       bool
+	ID            string
+	Code          string // short public code, e.g. "BCN-01"
+	Name          string
+	Address       string
+	PostalCode    string
+	Municipality  string
+	Province      string // province or island
+	Phone         string
+	Email         string
+	OpeningHours  string // free text, e.g. "Mon-Fri 09:00-14:00"
+	Services      string // what the office does, free text
+	Accessibility string // accessibility notes, free text
+	Active        bool
 
 	Version   int64
 	CreatedAt time.Time

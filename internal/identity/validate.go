@@ -443,6 +443,16 @@ func (o *Office) Normalise() error {
 	} else {
 		fe.add("opening_hours", "office.opening_hours")
 	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"services", &o.Services}, {"accessibility", &o.Accessibility}} {
+		if h := cleanText(*f.v); utf8.RuneCountInString(h) <= 500 && !hasControl(h) {
+			*f.v = h
+		} else {
+			fe.add(f.name, "office.long_text")
+		}
+	}
 
 	return fe.err()
 }

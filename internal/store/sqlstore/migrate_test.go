@@ -39,6 +39,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	1: checkRegistryV1,
 	2: checkAuditCodesOutboxV2,
 	3: checkFlowsSessionsPasswordsV3,
+	4: checkOfficeDirectoryV4,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -346,6 +347,9 @@ func same[T any](t *testing.T, what string, got *T, err error, want T) {
 func checkRegistryV1(t *testing.T, ctx context.Context, s store.Store) {
 	t.Helper()
 	o, err := s.OfficeByCode(ctx, "BCN-01")
+	if o != nil {
+		o.Services, o.Accessibility = "", "" // version 4's fixture adds them
+	}
 	same(t, "office BCN-01", o, err, identity.Office{
 		ID: "fx-office-bcn", Code: "BCN-01", Name: "Oficina Barcelona Centre", Address: "Via Laietana 1",
 		PostalCode: "08003", Municipality: "Barcelona", Province: "Barcelona", Phone: "+34930000001",
@@ -510,5 +514,13 @@ func checkFlowsSessionsPasswordsV3(t *testing.T, ctx context.Context, s store.St
 	c, err := s.CitizenByID(ctx, "fx-citizen-1")
 	if err != nil || c.OfficeID != "fx-office-bcn" {
 		t.Errorf("v3 citizen office = %+v, %v", c, err)
+	}
+}
+
+func checkOfficeDirectoryV4(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	o, err := s.OfficeByCode(ctx, "BCN-01")
+	if err != nil || o.Services != "Registre Clau; renovació DNI" || o.Accessibility != "Accés sense graons; bucle magnètic" {
+		t.Errorf("v4 office = %+v, %v", o, err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 const officeCols = `id, code, name, address, postal_code, municipality, province, phone, email,
-	opening_hours, active, version, created_at, updated_at`
+	opening_hours, active, version, created_at, updated_at, services, accessibility`
 
 // CreateOffice implements store.Offices.
 func (s *Store) CreateOffice(ctx context.Context, o *identity.Office) error {
@@ -16,9 +16,9 @@ func (s *Store) CreateOffice(ctx context.Context, o *identity.Office) error {
 	}
 	o.UpdatedAt, o.Version = o.CreatedAt, 1
 	_, err := s.q().ExecContext(ctx, `INSERT INTO offices (`+officeCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 		o.ID, o.Code, o.Name, o.Address, o.PostalCode, o.Municipality, o.Province, o.Phone, o.Email,
-		o.OpeningHours, o.Active, o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
+		o.OpeningHours, o.Active, o.Version, micros(o.CreatedAt), micros(o.UpdatedAt), o.Services, o.Accessibility)
 	return mapErr(err)
 }
 
@@ -27,9 +27,9 @@ func (s *Store) UpdateOffice(ctx context.Context, o *identity.Office) error {
 	updated := s.now().UTC()
 	res, err := s.q().ExecContext(ctx, `UPDATE offices SET code=$1, name=$2, address=$3, postal_code=$4,
 		municipality=$5, province=$6, phone=$7, email=$8, opening_hours=$9, active=$10,
-		version=version+1, updated_at=$11 WHERE id=$12 AND version=$13`,
+		version=version+1, updated_at=$11, services=$14, accessibility=$15 WHERE id=$12 AND version=$13`,
 		o.Code, o.Name, o.Address, o.PostalCode, o.Municipality, o.Province, o.Phone, o.Email,
-		o.OpeningHours, o.Active, micros(updated), o.ID, o.Version)
+		o.OpeningHours, o.Active, micros(updated), o.ID, o.Version, o.Services, o.Accessibility)
 	if err := checkOne(res, err); err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func scanOffice(r scanner) (*identity.Office, error) {
 		created, updated int64
 	)
 	if err := r.Scan(&o.ID, &o.Code, &o.Name, &o.Address, &o.PostalCode, &o.Municipality, &o.Province,
-		&o.Phone, &o.Email, &o.OpeningHours, &o.Active, &o.Version, &created, &updated); err != nil {
+		&o.Phone, &o.Email, &o.OpeningHours, &o.Active, &o.Version, &created, &updated, &o.Services, &o.Accessibility); err != nil {
 		return nil, err
 	}
 	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
