@@ -69,6 +69,8 @@ func cmdOffice(ctx context.Context, args []string, out io.Writer) error {
 		fs.StringVar(&o.Phone, "phone", "", "public phone")
 		fs.StringVar(&o.Email, "email", "", "public email")
 		fs.StringVar(&o.OpeningHours, "hours", "", "opening hours, free text")
+		fs.StringVar(&o.Services, "services", "", "what the office does, free text (shown in the directory)")
+		fs.StringVar(&o.Accessibility, "accessibility", "", "accessibility notes, free text (shown in the directory)")
 	}
 	a, err := openFromFlags(ctx, fs, cfgPath, rest)
 	if err != nil {

@@ -203,6 +203,10 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 		check(tc.lang + " sign-in form")
 		b.Open(t, base+"/")
 		check(tc.lang + " home")
+		b.Open(t, base+"/offices")
+		check(tc.lang + " office directory")
+		b.Click(t, "main a[href='/offices/DEMO-01']")
+		check(tc.lang + " office page")
 	}
 	b.Open(t, base+"/me")
 	b.Click(t, "main form[action='/logout'] button")

@@ -51,13 +51,14 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 Clau demo is running (storage: %s, data in %s).
 
   Home page:            %s/
+  Office directory:     %s/offices
   Sent SMS and email:   %s/dev/outbox
   Health and metrics:   %s/healthz  %s/readyz  %s/metrics
 
 Demo accounts:
   Officer at office %s: username %s, password %s
   Citizens registered at %s:
-`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
+`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
 		for _, c := range citizens {
 			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s  (%s)\n", c.Document.Number, c.GivenName, c.FirstSurname,
 				c.Mobile, c.Email, c.Status)
@@ -90,7 +91,8 @@ func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, string, er
 	if errors.Is(err, store.ErrNotFound) {
 		office = &identity.Office{ID: store.NewID(), Code: demoOfficeCode, Name: "Oficina d'Atenció Ciutadana de Demo",
 			Address: "Plaça de la Vila 1", PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona",
-			Phone: "+34 900 000 000", OpeningHours: "Dl-dv 9:00-14:00", Active: true}
+			Phone: "+34 900 000 000", OpeningHours: "Dl-dv 9:00-14:00", Services: "Registre a Clau; activació i reinici de la contrasenya",
+			Accessibility: "Accés sense graons; bucle magnètic al taulell 2", Active: true}
 		if err := office.Normalise(); err != nil {
 			return nil, "", err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/notify"
+	"github.com/clau-eid/clau/internal/offices"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/web"
@@ -64,6 +65,11 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 	if err := mountDesk(a, srv, renderer); err != nil {
 		return err
 	}
+	dir, err := offices.New(a.store, srv, renderer)
+	if err != nil {
+		return err
+	}
+	dir.Mount()
 	if cfg.Dev.OutboxAPI {
 		devtools.Mount(srv, a.store)
 		a.log.Warn("dev.outbox_api is on: GET /dev/outbox shows every SMS and email; never enable it in production")
