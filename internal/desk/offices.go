@@ -47,6 +47,8 @@ var officeFields = []field{
 	{Name: "phone", Label: "desk.field.phone", Hint: "desk.hint.phone", Type: "tel", Autocomplete: "off", Size: "short"},
 	{Name: "email", Label: "desk.field.email", Type: "email", Autocomplete: "off"},
 	{Name: "opening_hours", Label: "desk.field.opening_hours", Hint: "desk.hint.opening_hours", Type: "text", Autocomplete: "off"},
+	{Name: "services", Label: "desk.field.services", Hint: "desk.hint.public_text", Type: "textarea"},
+	{Name: "accessibility", Label: "desk.field.accessibility", Hint: "desk.hint.public_text", Type: "textarea"},
 }
 
 func (d *Desk) renderOffices(w http.ResponseWriter, r *http.Request, s *signedIn, status int, form *web.Form, notice string, pageErr error) {
@@ -122,7 +124,8 @@ func (d *Desk) officeAdd(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	form := web.NewForm(values)
 	o := &identity.Office{ID: store.NewID(), Code: values["code"], Name: values["name"], Address: values["address"],
 		PostalCode: values["postal_code"], Municipality: values["municipality"], Province: values["province"],
-		Phone: values["phone"], Email: values["email"], OpeningHours: values["opening_hours"], Active: true}
+		Phone: values["phone"], Email: values["email"], OpeningHours: values["opening_hours"],
+		Services: values["services"], Accessibility: values["accessibility"], Active: true}
 	err := o.Normalise()
 	if err == nil {
 		err = d.d.Store.InTx(ctx, func(tx store.Tx) error {
