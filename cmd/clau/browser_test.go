@@ -146,6 +146,13 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 		t.Fatalf("after the SMS code the browser is at %s", b.URL(t))
 	}
 	check("password step")
+	// With JavaScript, feedback comes while typing (announced politely).
+	b.Fill(t, "#password", "curta")
+	var live string
+	b.Eval(t, `new Promise(r => setTimeout(() => r(document.getElementById("password-live").textContent), 900))`, &live)
+	if !strings.Contains(live, "8") {
+		t.Fatalf("live feedback for a short password = %q", live)
+	}
 	b.Fill(t, "#password", "Groc-Mar-Tramuntana-7")
 	b.Fill(t, "#password_again", "Groc-Mar-Tramuntana-8")
 	b.Click(t, "form button[type=submit]")
