@@ -17,6 +17,7 @@ import (
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/offices"
+	"github.com/clau-eid/clau/internal/oidc"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/web"
@@ -59,10 +60,14 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 		return err
 	}
 	web.Mount(srv, renderer)
-	if err := mountCitizenPages(a, srv, renderer); err != nil {
+	sv := a.services()
+	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
 		return err
 	}
 	if err := mountDesk(a, srv, renderer); err != nil {
+		return err
+	}
+	if err := mountOIDC(ctx, a, srv, sv); err != nil {
 		return err
 	}
 	dir, err := offices.New(a.store, srv, renderer)
@@ -127,8 +132,7 @@ func (a *app) services() *services {
 	}
 }
 
-func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer) error {
-	sv := a.services()
+func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
 		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
@@ -151,6 +155,26 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
 		return err
 	}
 	d.Mount()
+	return nil
+}
+
+// mountOIDC adds the OpenID provider (discovery at the issuer root, the
+// rest under /oidc/) for the clients declared in oidc_clients. It shares
+// the citizen pages' broker: sign-in, SSO and step-up happen there.
+func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services) error {
+	var clients []oidc.ClientConfig
+	for _, c := range a.cfg.OIDCClients {
+		loa, _ := broker.ParseLoA(c.MinLoA)
+		clients = append(clients, oidc.ClientConfig{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
+			MinLoA: loa, Methods: c.Methods, Public: c.Public})
+	}
+	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
+		Clients: clients, Server: srv, SessionCookie: account.SessionCookie,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
+	if err != nil {
+		return err
+	}
+	p.Mount()
 	return nil
 }
 

@@ -37,7 +37,30 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Security Security `yaml:"security"`
 	Notify   Notify   `yaml:"notify"`
-	Dev      Dev      `yaml:"dev"`
+	// OIDCClients are the OpenID Connect relying parties declared in the
+	// file. From the environment, CLAU_OIDC_CLIENTS (or _FILE) holds the
+	// whole list as YAML or JSON.
+	OIDCClients []OIDCClient `yaml:"oidc_clients"`
+	Dev         Dev          `yaml:"dev"`
+}
+
+// OIDCClient is one OpenID Connect relying party (a service provider).
+type OIDCClient struct {
+	// ID is the client_id; unique.
+	ID string `yaml:"id"`
+	// Secret authenticates a confidential client at the token endpoint
+	// (client_secret_basic or client_secret_post). Required unless Public.
+	Secret string `yaml:"secret"`
+	// RedirectURIs are matched exactly; absolute URLs.
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// MinLoA is the least level the service accepts: low, substantial or
+	// high (or the eIDAS URI); empty means low.
+	MinLoA string `yaml:"min_loa"`
+	// Methods the service allows (empty: all).
+	Methods []string `yaml:"methods"`
+	// Public marks a client that cannot keep a secret (a mobile or
+	// browser app): no secret, PKCE required.
+	Public bool `yaml:"public"`
 }
 
 // Storage selects and tunes the store.

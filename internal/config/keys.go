@@ -3,10 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // EnvPrefix starts every environment variable the configuration reads.
@@ -107,6 +110,17 @@ func setString(v reflect.Value, s string) error {
 		}
 		v.SetUint(n)
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct {
+			// A list of records (oidc_clients) comes as YAML or JSON.
+			p := reflect.New(t)
+			dec := yaml.NewDecoder(strings.NewReader(s))
+			dec.KnownFields(true)
+			if err := dec.Decode(p.Interface()); err != nil && !errors.Is(err, io.EOF) {
+				return errBadValue{"a YAML or JSON list of records"}
+			}
+			v.Set(p.Elem())
+			return nil
+		}
 		if t.Elem().Kind() != reflect.String {
 			return fmt.Errorf("unsupported type %s", t)
 		}

@@ -215,9 +215,10 @@ func (ps *problems) applyEnv(c *Config, vars map[string]string) {
 }
 
 // describe explains a bad environment value, quoting it unless it may hold
-// a secret (strings and maps, such as headers, might).
+// a secret (strings, maps such as headers, and records such as
+// oidc_clients might).
 func describe(err error, value string, t reflect.Type) string {
-	if t.Kind() == reflect.Map || t.Kind() == reflect.String {
+	if t.Kind() == reflect.Map || t.Kind() == reflect.String || t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
 		return "the value " + err.Error()
 	}
 	return strconv.Quote(value) + " " + err.Error()

@@ -143,7 +143,45 @@ func (c *Config) validate() problems {
 	if n.RetryBase > 0 && n.RetryMax > 0 && n.RetryBase > n.RetryMax {
 		ps.add("notify.retry_base", fmt.Sprintf("%s is longer than notify.retry_max (%s)", n.RetryBase, n.RetryMax))
 	}
+	ps.oidcClients(c.OIDCClients)
 	return ps
+}
+
+// oidcClients checks the declared relying parties: unique IDs, a secret
+// unless public, exact absolute redirect URIs, a known level.
+func (ps *problems) oidcClients(cs []OIDCClient) {
+	seen := map[string]bool{}
+	for i, cl := range cs {
+		key := fmt.Sprintf("oidc_clients[%d]", i)
+		switch {
+		case cl.ID == "":
+			ps.add(key+".id", "is required")
+		case seen[cl.ID]:
+			ps.add(key+".id", fmt.Sprintf("%q is declared twice", cl.ID))
+		}
+		seen[cl.ID] = true
+		if cl.Public && cl.Secret != "" {
+			ps.add(key+".secret", "a public client has no secret")
+		}
+		if !cl.Public && len(cl.Secret) < 16 {
+			ps.add(key+".secret", "is required (at least 16 characters) unless public is true")
+		}
+		if len(cl.RedirectURIs) == 0 {
+			ps.add(key+".redirect_uris", "needs at least one URI")
+		}
+		for _, u := range cl.RedirectURIs {
+			p, err := url.Parse(u)
+			web := err == nil && (p.Scheme == "http" || p.Scheme == "https")
+			if err != nil || !p.IsAbs() || web && p.Host == "" || p.Fragment != "" || strings.Contains(u, "*") {
+				ps.add(key+".redirect_uris", fmt.Sprintf("%q must be an absolute URL without fragment or wildcard (matched exactly)", u))
+			}
+		}
+		switch strings.TrimPrefix(strings.ToLower(cl.MinLoA), "http://eidas.europa.eu/loa/") {
+		case "", "low", "substantial", "high":
+		default:
+			ps.add(key+".min_loa", fmt.Sprintf("%q is not one of low, substantial, high", cl.MinLoA))
+		}
+	}
 }
 
 func (ps *problems) smtp(s SMTP) {

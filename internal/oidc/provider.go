@@ -1,0 +1,333 @@
+package oidc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// Paths. Everything the library serves sits under /oidc/ (plus discovery
+// at the issuer root), so its own /healthz and /ready never shadow Clau's.
+const (
+	prefix       = "/oidc/"
+	loginPath    = "/oidc/login"    // the clients' LoginURL: into Clau's sign-in pages
+	continuePath = "/oidc/continue" // back from the sign-in pages
+	bindCookie   = "clau_oidc"
+
+	secretPurpose = "oidc_client_secret"
+	subPurpose    = "oidc_sub:"
+)
+
+// extraScopes are the scopes beyond openid, profile, email and phone that
+// clients may ask for.
+var extraScopes = []string{}
+
+// Citizens is what the provider reads about a citizen the broker
+// identified, to fill the claims.
+type Citizens interface {
+	CitizenByID(ctx context.Context, id string) (*identity.Citizen, error)
+}
+
+// Deps are what the provider needs.
+type Deps struct {
+	Issuer        string // config public_url
+	Store         store.Store
+	Broker        *broker.Broker
+	Keyring       *secure.Keyring
+	Clients       []ClientConfig
+	Server        *httpserver.Server
+	SessionCookie string // the SSO session cookie the sign-in pages set
+	SecureCookies bool
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Provider is Clau's OpenID provider.
+type Provider struct {
+	Deps
+	keys    *keys
+	clients map[string]*client
+	op      *op.Provider
+}
+
+// New loads (or on the first start creates) the signing key and builds the
+// provider. Client secrets are kept only as keyed hashes.
+func New(ctx context.Context, d Deps) (*Provider, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	p := &Provider{Deps: d, clients: map[string]*client{}}
+	for _, c := range d.Clients {
+		if _, dup := p.clients[c.ID]; dup || c.ID == "" {
+			return nil, fmt.Errorf("oidc: client %q declared twice or without id", c.ID)
+		}
+		cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
+			public: c.Public, loginPath: loginPath}
+		if !cl.minLoA.Valid() {
+			cl.minLoA = broker.Low
+		}
+		if !c.Public {
+			if c.Secret == "" {
+				return nil, fmt.Errorf("oidc: client %q needs a secret", c.ID)
+			}
+			cl.secretHash = d.Keyring.Hash(secretPurpose, []byte(c.Secret))
+		}
+		p.clients[c.ID] = cl
+	}
+	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now())
+	if err != nil {
+		return nil, err
+	}
+	p.keys = k
+	cfg := &op.Config{
+		CryptoKey:              k.crypto,
+		CryptoKeyId:            "c1",
+		CodeMethodS256:         true,
+		AuthMethodPost:         true,
+		RequestObjectSupported: false,
+		SupportedUILocales:     []language.Tag{language.Catalan, language.Spanish, language.English},
+		SupportedClaims: append(slices.Clone(op.DefaultSupportedClaims), "first_surname", "second_surname",
+			"birthdate", "given_name", "family_name", "email", "phone_number"),
+		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone},
+	}
+	opts := []op.Option{op.WithCustomEndpoints(
+		op.NewEndpoint(prefix+"authorize"), op.NewEndpoint(prefix+"token"), op.NewEndpoint(prefix+"userinfo"),
+		op.NewEndpoint(prefix+"revoke"), op.NewEndpoint(prefix+"end_session"), op.NewEndpoint(prefix+"keys")),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(prefix + "introspect")),
+	}
+	if strings.HasPrefix(d.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure()) // development on localhost
+	}
+	p.op, err = op.NewProvider(cfg, &storage{p}, op.StaticIssuer(d.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	return p, nil
+}
+
+// Mount registers the provider's routes.
+func (p *Provider) Mount() {
+	s := p.Server
+	s.Handle("GET /.well-known/openid-configuration", p.op)
+	s.Handle(prefix, p.op)
+	s.HandleFunc("GET "+loginPath, p.login)
+	s.HandleFunc("GET "+continuePath, p.continueLogin)
+	s.HandleFunc(prefix+"end_session", p.endSession)
+}
+
+func (p *Provider) now() time.Time { return p.Now().UTC() }
+
+func (p *Provider) client(id string) (*client, error) {
+	if c, ok := p.clients[id]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("client %w", errNotFound)
+}
+
+func (p *Provider) storage() *storage { return &storage{p} }
+
+// login is where the library sends the browser with a new auth request:
+// it ties the request to this browser, answers prompt=none from the SSO
+// session alone, and otherwise hands over to the sign-in pages, which
+// come back to continueLogin.
+func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
+	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
+		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown or has expired; go back to the service and start again")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authRequestTTL.Seconds())})
+	if slices.Contains(a.Prompt, oidc.PromptNone) {
+		se, err := p.session(r)
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) {
+			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
+			return
+		}
+		p.complete(w, r, a, f, se)
+		return
+	}
+	p.toSignIn(w, r, a, f, false)
+}
+
+// toSignIn sends the browser to the sign-in pages (which do SSO and
+// step-up themselves), to come back to continueLogin.
+func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, force bool) {
+	if a.Rounds >= 3 { // a sign-in that never reaches what the request needs
+		op.AuthRequestError(w, r, a, oidc.ErrInteractionRequired().WithDescription("the sign-in did not reach the level asked"), p.op)
+		return
+	}
+	a.Rounds++
+	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	q := url.Values{"continue": {continuePath + "?id=" + a.ID}, "loa": {string(a.MinLoA)}}
+	if force || slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
+		q.Set("prompt", "login")
+	} else if a.MaxAge != nil {
+		if se, _ := p.session(r); se != nil && a.forceLogin(se.AuthTime, p.now()) {
+			q.Set("prompt", "login")
+		}
+	}
+	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+}
+
+// continueLogin takes the outcome of the sign-in pages from the SSO
+// session, checks it meets the request, and lets the library issue the code.
+func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
+	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
+		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown, finished or expired; go back to the service and start again")
+		return
+	}
+	if c, err := r.Cookie(bindCookie); err != nil ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(bindValue(p.Keyring, a.ID))) != 1 {
+		p.errorPage(w, r, http.StatusForbidden, "this sign-in was started in another browser")
+		return
+	}
+	se, err := p.session(r)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) {
+		p.toSignIn(w, r, a, f, false)
+		return
+	}
+	if a.forceLogin(se.AuthTime, p.now()) {
+		p.toSignIn(w, r, a, f, true)
+		return
+	}
+	p.complete(w, r, a, f, se)
+}
+
+// complete records the outcome on the request and hands back to the
+// library's callback, which issues the code.
+func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, se *broker.Session) {
+	a.State, a.CitizenID, a.LoA, a.AMR, a.AuthTime = stateAuthenticated, se.Subject, broker.LoA(se.LoA), se.AMR, se.AuthTime
+	a.Subject = p.pairwiseSub(a.ClientID, se.Subject)
+	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			p.errorPage(w, r, http.StatusConflict, "this sign-in was already completed")
+			return
+		}
+		p.internal(w, r, err)
+		return
+	}
+	p.storage().audit(r.Context(), "oidc.authorize", a, "ok")
+	http.Redirect(w, r, p.op.AuthorizationEndpoint().Relative()+"/callback?id="+url.QueryEscape(a.ID), http.StatusFound)
+}
+
+// endSession ends Clau's SSO session, then lets the library answer
+// (id_token_hint checks, post_logout_redirect_uri).
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(p.SessionCookie); err == nil && c.Value != "" {
+		if err := p.Broker.Logout(r.Context(), c.Value, broker.Meta{Source: httpserver.ClientIP(r.Context()),
+			UserAgent: r.UserAgent()}); err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: p.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+func (p *Provider) session(r *http.Request) (*broker.Session, error) {
+	c, err := r.Cookie(p.SessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	return p.Broker.SessionFor(r.Context(), c.Value)
+}
+
+// pairwiseSub is the citizen's subject for one client: a keyed hash, so
+// services cannot link citizens across each other.
+func (p *Provider) pairwiseSub(clientID, citizenID string) string {
+	h := p.Keyring.Hash(subPurpose+clientID, []byte(citizenID))
+	_, mac, _ := strings.Cut(h, ".")
+	return mac
+}
+
+func bindValue(kr *secure.Keyring, id string) string {
+	_, mac, _ := strings.Cut(kr.Hash("oidc_bind", []byte(id)), ".")
+	return mac
+}
+
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p.Log.Info("oidc: refused", "request_id", httpserver.RequestID(r.Context()), "status", status, "reason", msg)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, msg, status)
+}
+
+func (p *Provider) internal(w http.ResponseWriter, r *http.Request, err error) {
+	p.Log.Error("oidc", "request_id", httpserver.RequestID(r.Context()), "error", err.Error())
+	p.Server.WriteError(w, r, err)
+}
+
+// claims fills u with what the scopes allow, for a citizen the broker
+// identified.
+func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, citizenID, sub string, scopes []string) error {
+	u.Subject = sub
+	var c *identity.Citizen
+	need := slices.ContainsFunc(scopes, func(s string) bool {
+		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopePhone
+	})
+	if need {
+		var err error
+		if c, err = p.Store.CitizenByID(ctx, citizenID); err != nil {
+			return fmt.Errorf("claims: %w", err)
+		}
+	}
+	for _, s := range scopes {
+		switch s {
+		case oidc.ScopeProfile:
+			family := strings.TrimSpace(c.FirstSurname + " " + c.SecondSurname)
+			u.GivenName, u.FamilyName = c.GivenName, family
+			u.Name = strings.TrimSpace(c.GivenName + " " + family)
+			if !c.BirthDate.IsZero() {
+				u.Birthdate = c.BirthDate.String()
+			}
+			u.AppendClaims("first_surname", c.FirstSurname)
+			if c.SecondSurname != "" {
+				u.AppendClaims("second_surname", c.SecondSurname)
+			}
+		case oidc.ScopeEmail:
+			if c.Email != "" {
+				u.Email, u.EmailVerified = c.Email, true
+			}
+		case oidc.ScopePhone:
+			if c.Mobile != "" {
+				u.PhoneNumber, u.PhoneNumberVerified = c.Mobile, true
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,371 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/store"
+)
+
+// storage implements op.Storage on Clau's store: auth requests, codes and
+// access tokens are flows, so any process can serve any step.
+type storage struct {
+	p *Provider
+}
+
+var (
+	_ op.Storage                   = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+)
+
+var errNotFound = errors.New("not found")
+
+func codeID(code string) string {
+	sum := sha256.Sum256([]byte("clau oidc code\x00" + code))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	c, err := s.p.client(r.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.public && r.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for this client")
+	}
+	if r.CodeChallenge != "" && r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	minLoA := c.minLoA
+	for _, v := range r.ACRValues {
+		// Minimum semantics: the lowest level listed is what the service
+		// accepts; unknown values are ignored (OIDC Core 3.1.2.1).
+		l, ok := broker.ParseLoA(v)
+		if ok && (l.AtLeast(minLoA) || !minLoA.Valid()) {
+			minLoA = l
+			break
+		}
+	}
+	now := s.p.now()
+	a := &authRequest{ID: store.NewID(), State: statePending, ClientID: r.ClientID, RedirectURI: r.RedirectURI,
+		OAuthState: r.State, Nonce: r.Nonce, Scopes: r.Scopes, ResponseType: r.ResponseType, ResponseMode: r.ResponseMode,
+		Challenge: r.CodeChallenge, ChallengeMeth: r.CodeChallengeMethod, Prompt: r.Prompt, MaxAge: r.MaxAge,
+		LoginHint: r.LoginHint, MinLoA: minLoA, Methods: c.methods, CreatedAt: now}
+	for _, t := range r.UILocales {
+		a.UILocales = append(a.UILocales, t.String())
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	f := &store.Flow{ID: a.ID, Kind: authKind, State: a.State, Data: data, ExpiresAt: now.Add(authRequestTTL)}
+	if err := s.p.Store.CreateFlow(ctx, f); err != nil {
+		return nil, err
+	}
+	a.Version = f.Version
+	return a, nil
+}
+
+// loadAuth returns the stored auth request, expired or not.
+func (s *storage) loadAuth(ctx context.Context, id string) (*authRequest, *store.Flow, error) {
+	f, err := s.p.Store.FlowByID(ctx, authKind, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Errorf("auth request %w", errNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var a authRequest
+	if err := json.Unmarshal(f.Data, &a); err != nil {
+		return nil, nil, err
+	}
+	a.ID, a.State, a.Version = f.ID, f.State, f.Version
+	return &a, f, nil
+}
+
+func (s *storage) saveAuth(ctx context.Context, tx store.Flows, a *authRequest, f *store.Flow) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	f.State, f.Subject, f.Data, f.Version = a.State, a.CitizenID, data, a.Version
+	if err := tx.UpdateFlow(ctx, f); err != nil {
+		return err
+	}
+	a.Version = f.Version
+	return nil
+}
+
+// AuthRequestByID returns a live auth request.
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	a, f, err := s.loadAuth(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.p.now().Before(f.ExpiresAt) {
+		return nil, errors.New("auth request expired")
+	}
+	return a, nil
+}
+
+// AuthRequestByCode finds the request of a code that was issued and not
+// used. A code presented after its exchange revokes what that exchange
+// issued. The code is spent by CreateAccessToken, after the library has
+// checked the client and PKCE, so a failed attempt does not burn it.
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	cf, err := s.p.Store.FlowByID(ctx, codeKind, codeID(code))
+	if err != nil {
+		return nil, fmt.Errorf("code %w", errNotFound)
+	}
+	var id string
+	if err := json.Unmarshal(cf.Data, &id); err != nil {
+		return nil, err
+	}
+	a, f, err := s.loadAuth(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a.State == stateUsed:
+		a.State = stateRevoked
+		_ = s.saveAuth(ctx, s.p.Store, a, f)
+		s.audit(ctx, "oidc.code_reuse", a, "denied")
+		return nil, errors.New("code already used: its tokens are revoked")
+	case a.State != stateCodeIssued:
+		return nil, errors.New("code not usable")
+	case !s.p.now().Before(cf.ExpiresAt):
+		return nil, errors.New("code expired")
+	}
+	return a, nil
+}
+
+// SaveAuthCode records the code (only its hash) for the request.
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	return s.p.Store.InTx(ctx, func(tx store.Tx) error {
+		a, f, err := s.loadAuthTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if a.State != stateAuthenticated {
+			return errors.New("auth request not authenticated")
+		}
+		a.State = stateCodeIssued
+		if err := s.saveAuth(ctx, tx, a, f); err != nil {
+			return err
+		}
+		data, _ := json.Marshal(id)
+		return tx.CreateFlow(ctx, &store.Flow{ID: codeID(code), Kind: codeKind, State: "issued", Subject: a.CitizenID,
+			Data: data, ExpiresAt: s.p.now().Add(codeTTL)})
+	})
+}
+
+func (s *storage) loadAuthTx(ctx context.Context, tx store.Flows, id string) (*authRequest, *store.Flow, error) {
+	f, err := tx.FlowByID(ctx, authKind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var a authRequest
+	if err := json.Unmarshal(f.Data, &a); err != nil {
+		return nil, nil, err
+	}
+	a.ID, a.State, a.Version = f.ID, f.State, f.Version
+	return &a, f, nil
+}
+
+// DeleteAuthRequest is called after tokens are issued; CreateAccessToken
+// already moved the request to used, which is what keeps it from being
+// used again and lets a replay be detected.
+func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+// token is an access token's record.
+type token struct {
+	AuthRequestID string   `json:"auth_request_id"`
+	ClientID      string   `json:"client_id"`
+	CitizenID     string   `json:"citizen_id"`
+	Subject       string   `json:"sub"`
+	Scopes        []string `json:"scopes"`
+}
+
+func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	a, ok := r.(*authRequest)
+	if !ok {
+		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	now := s.p.now()
+	exp := now.Add(accessTokenLifetime)
+	data, err := json.Marshal(token{AuthRequestID: a.ID, ClientID: a.ClientID, CitizenID: a.CitizenID, Subject: a.Subject, Scopes: a.Scopes})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	id := store.NewID()
+	// Spending the code and recording the token commit together; of two
+	// concurrent exchanges of one code, the second finds the request
+	// changed and fails.
+	err = s.p.Store.InTx(ctx, func(tx store.Tx) error {
+		f, err := tx.FlowByID(ctx, authKind, a.ID)
+		if err != nil {
+			return err
+		}
+		if f.Version != a.Version || f.State != stateCodeIssued {
+			return store.ErrStale
+		}
+		used := *a
+		used.State = stateUsed
+		if err := s.saveAuth(ctx, tx, &used, f); err != nil {
+			return err
+		}
+		return tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: tokenKind, State: "active", Subject: a.CitizenID,
+			Data: data, ExpiresAt: exp})
+	})
+	if errors.Is(err, store.ErrStale) {
+		return "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.audit(ctx, "oidc.token", a, "ok")
+	return id, exp, nil
+}
+
+func (s *storage) CreateAccessAndRefreshTokens(context.Context, op.TokenRequest, string) (string, string, time.Time, error) {
+	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType().WithDescription("refresh tokens are not issued")
+}
+
+func (s *storage) TokenRequestByRefreshToken(context.Context, string) (op.RefreshTokenRequest, error) {
+	return nil, op.ErrInvalidRefreshToken
+}
+
+func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
+
+func (s *storage) RevokeToken(ctx context.Context, tokenID, _, clientID string) *oidc.Error {
+	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
+	if err != nil {
+		return nil // RFC 7009: an unknown token is not an error
+	}
+	var t token
+	if json.Unmarshal(f.Data, &t) != nil || t.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
+	}
+	f.State = "revoked"
+	if err := s.p.Store.UpdateFlow(ctx, f); err != nil && !errors.Is(err, store.ErrStale) {
+		return oidc.ErrServerError()
+	}
+	return nil
+}
+
+func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
+	return "", "", op.ErrInvalidRefreshToken
+}
+
+func (s *storage) SigningKey(context.Context) (op.SigningKey, error) {
+	return signingKey{s.p.keys}, nil
+}
+
+func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (s *storage) KeySet(context.Context) ([]op.Key, error) {
+	return []op.Key{publicKey{s.p.keys}}, nil
+}
+
+func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
+	return s.p.client(id)
+}
+
+// AuthorizeClientIDSecret compares the secret with the keyed hash kept at
+// start-up, in constant time.
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.p.client(id)
+	if err != nil || c.public || !s.p.Keyring.VerifyHash(secretPurpose, []byte(secret), c.secretHash) {
+		_ = audit.Append(ctx, s.p.Store, &audit.Event{At: s.p.now(), Actor: "client:" + id, Action: "oidc.client_auth",
+			Subject: "client:" + id, Outcome: "denied"})
+		return errors.New("invalid client credentials")
+	}
+	return nil
+}
+
+func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the ID token's claims.
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
+	a, ok := r.(*authRequest)
+	if !ok {
+		return errors.New("unexpected token request")
+	}
+	return s.p.claims(ctx, u, a.CitizenID, a.Subject, scopes)
+}
+
+// SetUserinfoFromToken answers userinfo for a live access token whose code
+// was not replayed.
+func (s *storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, _ string) error {
+	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
+	if err != nil || f.State != "active" || !s.p.now().Before(f.ExpiresAt) {
+		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+	}
+	var t token
+	if err := json.Unmarshal(f.Data, &t); err != nil || t.Subject != subject {
+		return oidc.ErrAccessDenied().WithDescription("access token invalid")
+	}
+	if a, _, err := s.loadAuth(ctx, t.AuthRequestID); err != nil || a.State == stateRevoked {
+		return oidc.ErrAccessDenied().WithDescription("access token revoked")
+	}
+	return s.p.claims(ctx, u, t.CitizenID, t.Subject, t.Scopes)
+}
+
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
+	if err != nil || f.State != "active" || !s.p.now().Before(f.ExpiresAt) {
+		return nil // inactive
+	}
+	var t token
+	if json.Unmarshal(f.Data, &t) != nil || t.Subject != subject || t.ClientID != clientID {
+		return nil
+	}
+	r.Active, r.Subject, r.ClientID, r.Scope = true, t.Subject, t.ClientID, t.Scopes
+	r.Audience = []string{t.ClientID}
+	return nil
+}
+
+func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("private_key_jwt is not supported yet")
+}
+
+func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("JWT profile grant is not supported")
+}
+
+func (s *storage) Health(ctx context.Context) error { return s.p.Store.Ping(ctx) }
+
+// audit records a protocol event; failures are logged, not fatal.
+func (s *storage) audit(ctx context.Context, action string, a *authRequest, outcome string) {
+	d := map[string]string{"client_id": a.ClientID, "auth_request": a.ID}
+	if a.LoA != "" {
+		d["loa"] = string(a.LoA)
+	}
+	subj := "client:" + a.ClientID
+	if a.CitizenID != "" {
+		subj = "citizen:" + a.CitizenID
+	}
+	if err := audit.Append(ctx, s.p.Store, &audit.Event{At: s.p.now(), Actor: "client:" + a.ClientID, Action: action,
+		Subject: subj, Outcome: outcome, Details: d}); err != nil {
+		s.p.Log.Error("oidc audit", "error", err.Error())
+	}
+}
