@@ -94,7 +94,7 @@ func (d *Desk) receiptOf(r *http.Request, is *registration.Issued, reissue bool)
 
 // onceAAD binds a sealed one-time page to its flow.
 func onceAAD(id string) []byte {
-	return store.SealedValue{Table: "flows", Column: "data", RowID: id}.AAD()
+	return store.SealedValue{Table: "flows", Column: "data.sealed", RowID: id}.AAD() // see sqlstore.resealFlows
 }
 
 type sealedData struct {

@@ -70,6 +70,7 @@ type Tx interface {
 	Flows
 	Sessions
 	Passwords
+	Appointments
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -354,4 +355,67 @@ type Passwords interface {
 	// UpdatePasswordHash replaces the hash if Version is current (a rehash
 	// at sign-in with raised parameters); ErrStale otherwise.
 	UpdatePasswordHash(ctx context.Context, p *Password) error
+}
+
+// Slot is a bookable time at an office with room for Capacity citizens.
+type Slot struct {
+	ID       string
+	OfficeID string
+	StartsAt time.Time
+	EndsAt   time.Time
+	Capacity int
+	Booked   int
+	Closed   bool
+	Version  int64
+}
+
+// Appointment statuses.
+const (
+	ApptBooked    = "booked"
+	ApptCancelled = "cancelled"
+	ApptAttended  = "attended"
+	ApptNoShow    = "no_show"
+)
+
+// Appointment is a citizen's booked visit.
+type Appointment struct {
+	ID        string
+	SlotID    string
+	OfficeID  string
+	DocNumber string
+	Name      string
+	Mobile    string
+	Email     string
+	Language  string
+	RefHash   string // keyed hash of the reference the citizen holds
+	Status    string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ErrSlotFull says a slot has no room left (or is closed or past).
+var ErrSlotFull = errors.New("slot full")
+
+// Appointments keeps slots and appointments.
+type Appointments interface {
+	// AddSlots stores slots, skipping any that already exist for the same
+	// office and start; it returns how many it added.
+	AddSlots(ctx context.Context, slots []Slot) (int, error)
+	// ListSlots returns an office's slots starting in [from, to), in order.
+	ListSlots(ctx context.Context, officeID string, from, to time.Time) ([]Slot, error)
+	// Book takes one place in the slot and stores the appointment, in one
+	// transaction: ErrSlotFull when the slot is full, closed or starts at
+	// or before now; DuplicateError on "document" when the document already
+	// has a live appointment. A slot is never booked past its capacity,
+	// however many book at once.
+	Book(ctx context.Context, a *Appointment, now time.Time) error
+	AppointmentByRef(ctx context.Context, refHash string) (*Appointment, error)
+	// SetAppointmentStatus changes a live appointment's status (cancel,
+	// attended, no-show) if Version is current; leaving "booked" frees its
+	// place in the slot.
+	SetAppointmentStatus(ctx context.Context, a *Appointment, status string) error
+	// ListAppointments returns an office's appointments in slots starting
+	// in [from, to), by start.
+	ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]Appointment, error)
 }

@@ -40,6 +40,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	2: checkAuditCodesOutboxV2,
 	3: checkFlowsSessionsPasswordsV3,
 	4: checkOfficeDirectoryV4,
+	5: checkAppointmentsV5,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -522,5 +523,17 @@ func checkOfficeDirectoryV4(t *testing.T, ctx context.Context, s store.Store) {
 	o, err := s.OfficeByCode(ctx, "BCN-01")
 	if err != nil || o.Services != "Registre Clau; renovació DNI" || o.Accessibility != "Accés sense graons; bucle magnètic" {
 		t.Errorf("v4 office = %+v, %v", o, err)
+	}
+}
+
+func checkAppointmentsV5(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	slots, err := s.ListSlots(ctx, "fx-office-bcn", us(1767600000000000), us(1767600000000001))
+	if err != nil || len(slots) != 1 || slots[0].Capacity != 2 || slots[0].Booked != 1 || slots[0].Version != 2 {
+		t.Errorf("v5 slots = %+v, %v", slots, err)
+	}
+	a, err := s.AppointmentByRef(ctx, "k1.fixture-ref-hash")
+	if err != nil || a.DocNumber != "12345678Z" || a.Status != "booked" || a.Name != "Núria Ibáñez" {
+		t.Errorf("v5 appointment = %+v, %v", a, err)
 	}
 }

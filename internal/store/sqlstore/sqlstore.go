@@ -238,6 +238,7 @@ var uniqueFields = map[string]string{
 	"offices_code": "code", "offices.code": "code",
 	"officers_username": "username", "officers.username": "username",
 	"outbox_event": "event_key", "outbox.event_key": "event_key",
+	"appointments_live_document": "document", "appointments.doc_number": "document",
 }
 
 // mapErr turns driver errors into store errors where the caller can act.

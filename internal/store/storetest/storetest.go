@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"SessionsLifecycle", testSessions},
 		{"Passwords", testPasswords},
 		{"CodeRefund", testCodeRefund},
+		{"SlotsNeverOverbooked", testSlotsConcurrent},
+		{"AppointmentsLifecycle", testAppointments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -602,6 +605,29 @@ func testReseal(t *testing.T, s store.Store) {
 	if got.TOTPSecretSealed != "new" {
 		t.Fatalf("resealed value = %q", got.TOTPSecretSealed)
 	}
+
+	// Sealed values inside flows' JSON are found and re-sealed too.
+	f := &store.Flow{ID: store.NewID(), Kind: "oidc_key", State: "ok", Data: []byte(`{"signing":"v1.k1.old","n":3}`),
+		ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateFlow(ctx(), f); err != nil {
+		t.Fatal(err)
+	}
+	n, err = s.ResealAll(ctx(), func(v store.SealedValue) (string, error) {
+		if v.Table == "flows" {
+			if v.Column != "data.signing" || v.RowID != f.ID || v.Value != "v1.k1.old" {
+				return "", fmt.Errorf("unexpected %+v", v)
+			}
+			return "v1.k2.new", nil
+		}
+		return v.Value, nil
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("reseal flows = %d %v", n, err)
+	}
+	gf, _ := s.FlowByID(ctx(), "oidc_key", f.ID)
+	if !strings.Contains(string(gf.Data), `"signing":"v1.k2.new"`) || !strings.Contains(string(gf.Data), `"n":3`) {
+		t.Fatalf("flow data after reseal = %s", gf.Data)
+	}
 }
 
 func testFlows(t *testing.T, s store.Store) {
@@ -715,5 +741,91 @@ func testCodeRefund(t *testing.T, s store.Store) {
 	}
 	if err := s.RefundCodeAttempt(ctx(), c.ID); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("refund below zero: %v", err)
+	}
+}
+
+func mustSlot(t *testing.T, s store.Store, capacity int, start time.Time) (*identity.Office, store.Slot) {
+	t.Helper()
+	o := mustOffice(t, s, "APT-01")
+	sl := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: start, EndsAt: start.Add(15 * time.Minute), Capacity: capacity}
+	if n, err := s.AddSlots(ctx(), []store.Slot{sl, sl}); err != nil || n != 1 {
+		t.Fatalf("add slots = %d %v (the same start twice must be added once)", n, err)
+	}
+	return o, sl
+}
+
+func appt(slot string, i int) *store.Appointment {
+	return &store.Appointment{ID: store.NewID(), SlotID: slot, DocNumber: seed.DNI(i), Name: "Citizen", Language: "ca",
+		RefHash: store.NewID()}
+}
+
+// Many citizens click the same slot at once: exactly its capacity books.
+func testSlotsConcurrent(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	_, sl := mustSlot(t, s, 3, now.Add(24*time.Hour))
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Book(ctx(), appt(sl.ID, i), now)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, store.ErrSlotFull) {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 3 {
+		t.Fatalf("%d bookings of a 3-place slot succeeded", ok)
+	}
+	got, _ := s.ListSlots(ctx(), sl.OfficeID, now, now.Add(48*time.Hour))
+	if len(got) != 1 || got[0].Booked != 3 {
+		t.Fatalf("slot after the rush = %+v", got)
+	}
+}
+
+func testAppointments(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 2, now.Add(time.Hour))
+	a := appt(sl.ID, 1)
+	if err := s.Book(ctx(), a, now); err != nil || a.OfficeID != o.ID || a.Status != store.ApptBooked {
+		t.Fatalf("book: %v %+v", err, a)
+	}
+	again := appt(sl.ID, 1)
+	if f, ok := store.IsDuplicate(s.Book(ctx(), again, now)); !ok || f != "document" {
+		t.Fatalf("second live appointment for one document: %q %v", f, ok)
+	}
+	got, err := s.AppointmentByRef(ctx(), a.RefHash)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("by reference: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptCancelled); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("cancelling twice: %v", err)
+	}
+	slots, _ := s.ListSlots(ctx(), o.ID, now, now.Add(2*time.Hour))
+	if slots[0].Booked != 0 {
+		t.Fatalf("a cancelled appointment kept its place: %+v", slots[0])
+	}
+	// The document may book again once its appointment is cancelled.
+	if err := s.Book(ctx(), appt(sl.ID, 1), now); err != nil {
+		t.Fatalf("rebook after cancel: %v", err)
+	}
+	// Past slots cannot be booked.
+	if err := s.Book(ctx(), appt(sl.ID, 2), now.Add(2*time.Hour)); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("booking a past slot: %v", err)
+	}
+	list, err := s.ListAppointments(ctx(), o.ID, now, now.Add(2*time.Hour))
+	if err != nil || len(list) != 2 {
+		t.Fatalf("day view = %d %v", len(list), err)
 	}
 }
