@@ -63,9 +63,9 @@
 //
 //   - Key rotation: a table of keys (migration 00005) with states next /
 //     current / retired, the next key published in JWKS before it signs and
-//     the old kept until its tokens expire; keyring rotation (clau keys)
-//     must also reseal the oidc_key flow, which store.Sealed.ResealAll
-//     does not cover yet.
+//     the old kept until its tokens expire. (Keyring rotation, clau keys,
+//     already re-seals the oidc_key flow: ResealAll covers sealed members
+//     of flows.)
 //   - private_key_jwt (op.Config.AuthMethodPrivateKeyJWT and
 //     GetKeyByIDAndClientID with client JWKS in config), PAR (/oidc/par
 //     storing the validated request and resolving request_uri at
