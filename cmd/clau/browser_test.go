@@ -189,6 +189,19 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 	}
 	check("who am I, substantial")
 
+	// The demo service signs in through OpenID Connect: the SSO session at
+	// substantial answers at once, and the service shows what it received.
+	b.Open(t, base+"/demo-sp/")
+	check("demo service")
+	b.Click(t, "main a[href*='loa=substantial']")
+	if got := b.Text(t, "#claim-acr"); got != `"http://eidas.europa.eu/LoA/substantial"` {
+		t.Fatalf("demo service acr = %q at %s", got, b.URL(t))
+	}
+	if got := b.Text(t, "#claim-given_name"); got != `"Núria"` {
+		t.Fatalf("demo service given_name = %q", got)
+	}
+	check("demo service claims")
+
 	for _, tc := range []struct{ lang, me, login string }{
 		{"es-ES,es;q=0.9", "Sustancial", "Acceda con Clau"},
 		{"en-GB,en;q=0.9", "Substantial", "Sign in with Clau"},

@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/config"
+	"github.com/clau-eid/clau/internal/demosp"
 	"github.com/clau-eid/clau/internal/desk"
+	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/web"
 )
 
 // Demo accounts. They exist only in demo data folders.
@@ -32,19 +38,35 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	derivedURL := false
+	derivedURL := cfg.PublicURL == "http://"+cfg.Listen
 	if *listen != "" {
-		derivedURL = cfg.PublicURL == "http://"+cfg.Listen
 		cfg.Listen = *listen
 	}
 	cfg.Dev.OutboxAPI = true
-	return serve(ctx, cfg, out, func(a *app, addr string) error {
+	// Listen first, so the public URL (the OIDC issuer the demo service
+	// trusts) names the port actually bound when --listen asks for :0.
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
+	}
+	if derivedURL {
+		cfg.PublicURL = "http://" + l.Addr().String()
+	}
+	secret := rand.Text()
+	cfg.OIDCClients = append(cfg.OIDCClients, config.OIDCClient{ID: demosp.ClientID, Secret: secret,
+		RedirectURIs: []string{demosp.RedirectURI(cfg.PublicURL)}, MinLoA: "low"})
+	mount := func(a *app, srv *httpserver.Server, r *web.Renderer) error {
+		sp, err := demosp.New(cfg.PublicURL, secret, srv, r)
+		if err != nil {
+			return err
+		}
+		sp.Mount()
+		return nil
+	}
+	return serve(ctx, cfg, out, serveOptions{listener: l, mount: mount, ready: func(a *app, addr string) error {
 		citizens, activation, err := ensureDemoData(ctx, a)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
-		}
-		if derivedURL {
-			cfg.PublicURL = "http://" + addr // the port chosen when --listen asked for :0
 		}
 		base := cfg.PublicURL
 		fmt.Fprintf(out, `
@@ -52,13 +74,14 @@ Clau demo is running (storage: %s, data in %s).
 
   Home page:            %s/
   Office directory:     %s/offices
+  Demo service (OIDC):  %s/demo-sp/  (Ajuntament de Demo)
   Sent SMS and email:   %s/dev/outbox
   Health and metrics:   %s/healthz  %s/readyz  %s/metrics
 
 Demo accounts:
   Officer at office %s: username %s, password %s
   Citizens registered at %s:
-`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
+`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
 		for _, c := range citizens {
 			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s  (%s)\n", c.Document.Number, c.GivenName, c.FirstSurname,
 				c.Mobile, c.Email, c.Status)
@@ -79,7 +102,7 @@ Activate a citizen's Clau: open %s/activate and enter
 		fmt.Fprintf(out, "\nSign in: %s/login?continue=/me (add &loa=substantial for the SMS step)\n", base)
 		fmt.Fprintf(out, "Try also: clau citizen show %s\nPress Ctrl+C to stop.\n", c.Document.Number)
 		return nil
-	})
+	}})
 }
 
 // ensureDemoData creates the demo office, officer and citizens once; a

@@ -34,12 +34,19 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, out, nil)
+	return serve(ctx, cfg, out, serveOptions{})
 }
 
 // serve runs the server until ctx ends. ready, when set, is called once
 // the listener is open (demo prints its guide then).
-func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a *app, addr string) error) error {
+// serveOptions are what `demo` adds to a plain `serve`.
+type serveOptions struct {
+	listener net.Listener                                                // already open; nil: listen on cfg.Listen
+	mount    func(a *app, srv *httpserver.Server, r *web.Renderer) error // extra routes
+	ready    func(a *app, addr string) error                             // called once listening
+}
+
+func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOptions) error {
 	a, err := openApp(ctx, cfg, modeFor(cfg))
 	if err != nil {
 		return err
@@ -90,9 +97,16 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 			return fmt.Errorf("cannot listen on %s (server.pprof_listen): %w", cfg.Server.PprofListen, err)
 		}
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
+	if opt.mount != nil {
+		if err := opt.mount(a, srv, renderer); err != nil {
+			return err
+		}
+	}
+	l := opt.listener
+	if l == nil {
+		if l, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
+		}
 	}
 	a.log.Info("clau listening", "listen", l.Addr().String(), "public_url", cfg.PublicURL,
 		"storage", cfg.Storage.Driver, "version", version)
@@ -104,8 +118,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(a 
 	}
 	go housekeeping(bg, a)
 
-	if ready != nil {
-		if err := ready(a, l.Addr().String()); err != nil {
+	if opt.ready != nil {
+		if err := opt.ready(a, l.Addr().String()); err != nil {
 			l.Close()
 			return err
 		}
