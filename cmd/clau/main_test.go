@@ -467,6 +467,13 @@ func TestDemo(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		stopped := false
+		t.Cleanup(func() { // never leave a server behind when the test fails
+			if !stopped {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		})
 		sc := bufio.NewScanner(stdout)
 		var guide strings.Builder
 		for sc.Scan() {
@@ -494,6 +501,7 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("demo outbox = %d %s", code, body)
 		}
 		cmd.Process.Signal(syscall.SIGINT)
+		stopped = true
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("demo exit: %v", err)
 		}
