@@ -227,6 +227,8 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 		check(tc.lang + " office directory")
 		b.Click(t, "main a[href='/offices/DEMO-01']")
 		check(tc.lang + " office page")
+		b.Open(t, base+"/offices/DEMO-01/book")
+		check(tc.lang + " booking form")
 	}
 	b.Open(t, base+"/me")
 	b.Click(t, "main form[action='/logout'] button")

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
+	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/config"
 	"github.com/clau-eid/clau/internal/demosp"
@@ -139,6 +141,13 @@ func ensureDemoData(ctx context.Context, a *app) ([]identity.Citizen, string, er
 	}
 	officer, err := a.store.OfficerByUsername(ctx, demoOfficer)
 	if err != nil {
+		return nil, "", err
+	}
+	// Two weeks of appointments, weekdays 9:00-14:00, two desks; the days
+	// already there are kept as they are.
+	if _, err := a.appointments().AddSlots(ctx, office.ID, a.now(), 14, appointments.Week{
+		Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
+		Open: "09:00", Close: "14:00", Every: 15 * time.Minute, Desks: 2}); err != nil {
 		return nil, "", err
 	}
 	actor := registration.Actor{Officer: officer, Office: office, Source: "demo"}

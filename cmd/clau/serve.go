@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clau-eid/clau/internal/account"
+	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/config"
 	"github.com/clau-eid/clau/internal/desk"
@@ -81,6 +82,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err != nil {
 		return err
 	}
+	dir.Booking = a.appointments()
 	dir.Mount()
 	if cfg.Dev.OutboxAPI {
 		devtools.Mount(srv, a.store)
@@ -144,6 +146,15 @@ func (a *app) services() *services {
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
 		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
 	}
+}
+
+// appointments is the booking service, in the offices' time zone.
+func (a *app) appointments() *appointments.Service {
+	loc, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		loc = time.UTC
+	}
+	return appointments.New(a.store, a.keyring, a.notifier, loc, a.now)
 }
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/problem"
@@ -35,6 +36,8 @@ type Directory struct {
 	store    Lister
 	srv      *httpserver.Server
 	renderer *web.Renderer
+	// Booking, when set, lets citizens book appointments at offices.
+	Booking *appointments.Service
 }
 
 // New parses the templates.
@@ -51,6 +54,12 @@ func (d *Directory) Mount() {
 	d.srv.HandleFunc("GET /offices/{code}", d.office)
 	d.srv.HandleFunc("GET /offices.json", d.json)
 	d.srv.HandleFunc("GET /offices.csv", d.csv)
+	if d.Booking != nil {
+		d.srv.HandleFunc("GET /offices/{code}/book", d.book)
+		d.srv.HandleFunc("POST /offices/{code}/book", d.book)
+		d.srv.HandleFunc("GET /appointments/cancel", d.cancel)
+		d.srv.HandleFunc("POST /appointments/cancel", d.cancel)
+	}
 }
 
 var errNoOffice = problem.New(http.StatusNotFound, "offices.not_found")

@@ -389,6 +389,7 @@ type Appointment struct {
 	Language  string
 	RefHash   string // keyed hash of the reference the citizen holds
 	Status    string
+	StartsAt  time.Time // the slot's start, filled by the store
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time

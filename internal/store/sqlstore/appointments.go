@@ -49,6 +49,11 @@ func (s *Store) ListSlots(ctx context.Context, officeID string, from, to time.Ti
 const apptCols = `id, slot_id, office_id, doc_number, name, mobile, email, language, ref_hash, status, version,
 	created_at, updated_at`
 
+// apptJoined selects an appointment with its slot's start.
+const apptJoined = `SELECT a.id, a.slot_id, a.office_id, a.doc_number, a.name, a.mobile, a.email,
+	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at
+	FROM appointments a JOIN slots s ON s.id = a.slot_id`
+
 // Book implements store.Appointments. Taking the place is one conditional
 // update: of many concurrent bookings only as many as the slot has room
 // for find booked < capacity true, in PostgreSQL (row lock) as in SQLite
@@ -59,16 +64,19 @@ func (s *Store) Book(ctx context.Context, a *store.Appointment, now time.Time) e
 	}
 	a.UpdatedAt, a.Version, a.Status = a.CreatedAt, 1, store.ApptBooked
 	return s.atomic(ctx, func(t *Store) error {
-		var office string
+		var (
+			office string
+			start  int64
+		)
 		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
-			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id`,
-			a.SlotID, micros(now)).Scan(&office)
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at`,
+			a.SlotID, micros(now)).Scan(&office, &start)
 		if err := mapErr(err); err == store.ErrNotFound {
 			return store.ErrSlotFull
 		} else if err != nil {
 			return err
 		}
-		a.OfficeID = office
+		a.OfficeID, a.StartsAt = office, fromMicros(start)
 		_, err = t.q().ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
 			a.ID, a.SlotID, a.OfficeID, a.DocNumber, a.Name, a.Mobile, a.Email, a.Language, a.RefHash, a.Status,
@@ -79,7 +87,7 @@ func (s *Store) Book(ctx context.Context, a *store.Appointment, now time.Time) e
 
 // AppointmentByRef implements store.Appointments.
 func (s *Store) AppointmentByRef(ctx context.Context, refHash string) (*store.Appointment, error) {
-	a, err := scanAppt(s.q().QueryRowContext(ctx, `SELECT `+apptCols+` FROM appointments WHERE ref_hash=$1`, refHash))
+	a, err := scanAppt(s.q().QueryRowContext(ctx, apptJoined+` WHERE a.ref_hash=$1`, refHash))
 	return a, mapErr(err)
 }
 
@@ -106,9 +114,7 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, 
 
 // ListAppointments implements store.Appointments.
 func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]store.Appointment, error) {
-	rows, err := s.q().QueryContext(ctx, `SELECT a.id, a.slot_id, a.office_id, a.doc_number, a.name, a.mobile, a.email,
-		a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at
-		FROM appointments a JOIN slots s ON s.id = a.slot_id
+	rows, err := s.q().QueryContext(ctx, apptJoined+`
 		WHERE a.office_id=$1 AND s.starts_at >= $2 AND s.starts_at < $3 ORDER BY s.starts_at, a.created_at`,
 		officeID, micros(from), micros(to))
 	return collect(rows, err, scanAppt)
@@ -116,13 +122,13 @@ func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to 
 
 func scanAppt(r scanner) (*store.Appointment, error) {
 	var (
-		a                store.Appointment
-		created, updated int64
+		a                       store.Appointment
+		created, updated, start int64
 	)
 	if err := r.Scan(&a.ID, &a.SlotID, &a.OfficeID, &a.DocNumber, &a.Name, &a.Mobile, &a.Email, &a.Language,
-		&a.RefHash, &a.Status, &a.Version, &created, &updated); err != nil {
+		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start); err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
+	a.CreatedAt, a.UpdatedAt, a.StartsAt = fromMicros(created), fromMicros(updated), fromMicros(start)
 	return &a, nil
 }
