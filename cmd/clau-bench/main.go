@@ -68,6 +68,8 @@ func main() {
 		err = runStore(os.Args[2:], os.Stdout, os.Stderr)
 	case "signin":
 		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
+	case "oidc":
+		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -92,7 +94,9 @@ store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
 signin  sign-ins with the permanent password over HTTP against a real
         clau serve process: throughput, latency, the server's CPU per
-        sign-in and how much of it is beyond the password hash`)
+        sign-in and how much of it is beyond the password hash
+oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
+        token with PKCE, userinfo) as a relying party drives them`)
 }
 
 type storeBench struct {

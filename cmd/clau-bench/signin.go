@@ -43,14 +43,22 @@ type signinBench struct {
 	concurrency int
 	params      secure.Argon2Params
 	profile     string
+	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
 
 func runSignin(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("signin", flag.ContinueOnError)
+	return runLogins("signin", args, out, log)
+}
+
+func runLogins(mode string, args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	fs.SetOutput(log)
 	b := &signinBench{params: secure.DefaultArgon2Params()}
+	if mode == "oidc" {
+		b.oidc = &oidcEndpoints{}
+	}
 	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
@@ -96,6 +104,11 @@ func runSignin(args []string, out, log io.Writer) error {
 		return err
 	}
 	defer srv.stop()
+	if b.oidc != nil {
+		if err := b.oidc.discover(srv.base); err != nil {
+			return err
+		}
+	}
 
 	// Warm up (connections, caches), then measure.
 	b.run(ctx, srv.base, 2*time.Second)
@@ -125,6 +138,10 @@ func runSignin(args []string, out, log io.Writer) error {
 	n := len(lat)
 	slices.Sort(lat)
 	perSignin := (cpu1 - cpu0) / time.Duration(max(n, 1))
+	if b.oidc != nil {
+		fmt.Fprintln(out, "full OpenID Connect flows: authorize → sign-in → code → token → userinfo")
+		fmt.Fprintf(out, "token endpoint alone: p50 %s, p99 %s\n", fmtDur(b.oidc.tokenPercentile(0.5)), fmtDur(b.oidc.tokenPercentile(0.99)))
+	}
 	fmt.Fprintln(out, "| argon2id (m KiB, t, p) | sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | sign-ins/s per core |")
 	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Fprintf(out, "| %d, %d, %d | %d | %.0f | %s | %s | %s | %s | %.1f |\n",
@@ -218,6 +235,13 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 	if b.profile != "" {
 		cmd.Env = append(cmd.Env, "CLAU_SERVER_PPROF_LISTEN=127.0.0.1:0")
 	}
+	if b.oidc != nil {
+		env, err := b.oidc.serverEnv()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, env...)
+	}
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -286,7 +310,12 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 		wg.Go(func() {
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				err := signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
+				var err error
+				if b.oidc != nil {
+					err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
+				} else {
+					err = signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
+				}
 				el := time.Since(t0)
 				mu.Lock()
 				if err != nil {
