@@ -85,7 +85,7 @@ func cmdOffice(ctx context.Context, args []string, out io.Writer) error {
 		}
 		err := a.store.InTx(ctx, func(tx store.Tx) error {
 			if err := tx.CreateOffice(ctx, &o); err != nil {
-				return duplicateProblem(err)
+				return store.DuplicateProblem(err)
 			}
 			return audit.Append(ctx, tx, &audit.Event{Actor: cliActor(), Action: "office.create",
 				Subject: "office:" + o.Code, Office: o.Code, Source: "cli"})

@@ -18,7 +18,6 @@ import (
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/secure"
-	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -191,12 +190,4 @@ func (a *app) explain(err error) error {
 		return &usageError{b.String()}
 	}
 	return errors.New(b.String())
-}
-
-// duplicateProblem turns a store duplicate into a field problem.
-func duplicateProblem(err error) error {
-	if f, ok := store.IsDuplicate(err); ok {
-		return problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
-	}
-	return err
 }

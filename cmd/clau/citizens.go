@@ -161,7 +161,7 @@ func (a *app) registerCitizen(ctx context.Context, actor, source, officeCode str
 	if f, dup := store.IsDuplicate(err); dup {
 		_ = a.trail.Record(ctx, audit.Event{Actor: actor, Action: "citizen.register", Office: officeCode, Source: source,
 			Outcome: audit.Denied, Details: map[string]string{"document": c.Document.Masked(), "reason": "duplicate " + f}})
-		return duplicateProblem(err)
+		return store.DuplicateProblem(err)
 	}
 	return err
 }

@@ -214,7 +214,7 @@ func (a *app) addEnrolledOfficer(ctx context.Context, actor string, office *iden
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		c := *o
 		if err := tx.CreateOfficer(ctx, &c); err != nil {
-			return duplicateProblem(err)
+			return store.DuplicateProblem(err)
 		}
 		return audit.Append(ctx, tx, &audit.Event{Actor: actor, Action: "officer.create",
 			Subject: "officer:" + o.Username, Office: office.Code, Source: "cli",

@@ -210,10 +210,7 @@ func (d *Desk) officerAdd(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	err = d.d.Store.InTx(ctx, func(tx store.Tx) error {
 		c := *o
 		if err := tx.CreateOfficer(ctx, &c); err != nil {
-			if f, dup := store.IsDuplicate(err); dup {
-				return problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
-			}
-			return err
+			return store.DuplicateProblem(err)
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: d.now(), Actor: "officer:" + s.Officer.Username, Action: "officer.create",
 			Subject: "officer:" + o.Username, Office: office.Code, Source: s.actor(r).Source,

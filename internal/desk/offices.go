@@ -131,10 +131,7 @@ func (d *Desk) officeAdd(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		err = d.d.Store.InTx(ctx, func(tx store.Tx) error {
 			c := *o
 			if err := tx.CreateOffice(ctx, &c); err != nil {
-				if f, dup := store.IsDuplicate(err); dup {
-					return problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
-				}
-				return err
+				return store.DuplicateProblem(err)
 			}
 			return audit.Append(ctx, tx, &audit.Event{At: d.now(), Actor: "officer:" + s.Officer.Username, Action: "office.create",
 				Subject: "office:" + o.Code, Office: o.Code, Source: s.actor(r).Source,

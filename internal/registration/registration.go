@@ -127,7 +127,7 @@ func (s *Service) Register(ctx context.Context, a Actor, c *identity.Citizen, ch
 		ev := a.event("citizen.register", "", map[string]string{"document": c.Document.Masked(), "reason": "duplicate " + f})
 		ev.Outcome = audit.Denied
 		_ = audit.New(s.store, s.opts.Now).Record(ctx, *ev)
-		return nil, problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
+		return nil, store.DuplicateProblem(err)
 	}
 	return out, err
 }
@@ -208,10 +208,7 @@ func (s *Service) change(ctx context.Context, a Actor, id string, version int64,
 	if errors.Is(err, store.ErrStale) {
 		return nil, ErrStale
 	}
-	if f, dup := store.IsDuplicate(err); dup {
-		return nil, problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
-	}
-	return out, err
+	return out, store.DuplicateProblem(err)
 }
 
 // Reissue issues a new activation code; the old one dies.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/problem"
 )
 
 // Errors every driver returns, wrapped with context.
@@ -39,6 +40,16 @@ func IsDuplicate(err error) (string, bool) {
 		return d.Field, true
 	}
 	return "", false
+}
+
+// DuplicateProblem turns a DuplicateError into the field problem people
+// are shown (message "duplicate.<field>", 422); any other error passes
+// through unchanged. Every caller that creates unique records uses it.
+func DuplicateProblem(err error) error {
+	if f, ok := IsDuplicate(err); ok {
+		return problem.Invalid(problem.Field{Name: f, MsgID: "duplicate." + f})
+	}
+	return err
 }
 
 // Store is the whole store. Every method on it runs in its own transaction;
