@@ -23,7 +23,7 @@ import (
 	"github.com/clau-eid/clau/internal/web"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials.tmpl
 var templates embed.FS
 
 // SessionCookie holds the citizen's SSO session token.
@@ -50,7 +50,7 @@ type Pages struct {
 
 // New parses the templates.
 func New(d Deps) (*Pages, error) {
-	if err := d.Renderer.AddPages(templates, "templates/*.html"); err != nil {
+	if err := d.Renderer.AddPages(templates, "templates/*.html", "templates/partials.tmpl"); err != nil {
 		return nil, err
 	}
 	return &Pages{Deps: d, cat: d.Server.Catalog()}, nil

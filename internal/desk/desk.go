@@ -4,11 +4,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"path"
-	"testing/fstest"
 	"time"
 
 	"github.com/clau-eid/clau/internal/audit"
@@ -119,11 +116,7 @@ func New(d Deps) (*Desk, error) {
 			loc = time.UTC
 		}
 	}
-	pages, err := pageFiles()
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Renderer.AddPages(pages, "*.html"); err != nil {
+	if err := d.Renderer.AddPages(templateFiles, "templates/desk_*.html", "templates/partials.tmpl"); err != nil {
 		return nil, fmt.Errorf("desk: templates: %w", err)
 	}
 	return &Desk{d: d, cat: d.Server.Catalog(), loc: loc,
@@ -131,29 +124,6 @@ func New(d Deps) (*Desk, error) {
 		sources: secure.NewThrottle(d.Store, d.SourceThrottle, d.Now),
 		trail:   audit.New(d.Store, d.Now),
 	}, nil
-}
-
-// pageFiles returns every desk page with the shared partials appended:
-// the renderer parses one file per page inside the layout, so the
-// partials (form fields, error summary, desk navigation) travel with each.
-func pageFiles() (fs.FS, error) {
-	partials, err := templateFiles.ReadFile("templates/partials.tmpl")
-	if err != nil {
-		return nil, err
-	}
-	names, err := fs.Glob(templateFiles, "templates/desk_*.html")
-	if err != nil {
-		return nil, err
-	}
-	out := fstest.MapFS{}
-	for _, n := range names {
-		b, err := templateFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		out[path.Base(n)] = &fstest.MapFile{Data: append(append(b, '\n'), partials...)}
-	}
-	return out, nil
 }
 
 // Mount registers every desk route on the server.

@@ -63,21 +63,23 @@ func NewRenderer(srv *httpserver.Server, log *slog.Logger) (*Renderer, error) {
 
 // AddPages parses the page templates matching pattern in another
 // package's files; each defines "content" and renders inside the shared
-// layout. Page names must be unique across packages.
-func (r *Renderer) AddPages(fsys fs.FS, pattern string) error {
+// layout, together with the package's partials (files of templates its
+// pages share, e.g. "templates/partials.tmpl"). Page names must be unique
+// across packages.
+func (r *Renderer) AddPages(fsys fs.FS, pattern string, partials ...string) error {
 	names, err := fs.Glob(fsys, pattern)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		if err := r.addPage(fsys, n); err != nil {
+		if err := r.addPage(fsys, n, partials...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *Renderer) addPage(fsys fs.FS, name string) error {
+func (r *Renderer) addPage(fsys fs.FS, name string, partials ...string) error {
 	t := template.New("layout.html").Funcs(template.FuncMap{
 		"t":       func(lang, id string) string { return r.cat.T(lang, id, nil) },
 		"tArgs":   func(lang, id string, args map[string]any) string { return r.cat.T(lang, id, args) },
@@ -108,7 +110,7 @@ func (r *Renderer) addPage(fsys fs.FS, name string) error {
 	if err != nil {
 		return err
 	}
-	if t, err = t.ParseFS(fsys, name); err != nil {
+	if t, err = t.ParseFS(fsys, append([]string{name}, partials...)...); err != nil {
 		return err
 	}
 	key := path.Base(name)
