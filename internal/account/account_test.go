@@ -31,12 +31,13 @@ import (
 )
 
 type site struct {
-	t     *testing.T
-	clock *fakeclock.Clock
-	url   string
-	store store.Store
-	reg   *registration.Service
-	desk  registration.Actor
+	t      *testing.T
+	clock  *fakeclock.Clock
+	url    string
+	store  store.Store
+	reg    *registration.Service
+	desk   registration.Actor
+	hasher *secure.Hasher
 }
 
 func newSite(t *testing.T) *site {
@@ -75,7 +76,7 @@ func newSite(t *testing.T) *site {
 	off := &identity.Officer{ID: store.NewID(), Username: "mgarcia", DisplayName: "M", PasswordHash: "x", OfficeID: o.ID,
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
-	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}}
+	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}, hasher: hasher}
 }
 
 func (s *site) register() string {
@@ -106,6 +107,7 @@ type browser struct {
 	t    *testing.T
 	c    *http.Client
 	lang string
+	last http.Header // the last response's headers
 }
 
 func (s *site) browser(lang string) *browser {
@@ -130,6 +132,7 @@ func (b *browser) do(method, u string, form url.Values) (int, string, string) {
 		b.t.Fatal(err)
 	}
 	defer res.Body.Close()
+	b.last = res.Header
 	out, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Request.URL.Path, string(out)
 }
