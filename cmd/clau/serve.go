@@ -20,6 +20,7 @@ import (
 	"github.com/clau-eid/clau/internal/offices"
 	"github.com/clau-eid/clau/internal/oidc"
 	"github.com/clau-eid/clau/internal/registration"
+	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/web"
 
@@ -76,6 +77,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		return err
 	}
 	if err := mountOIDC(ctx, a, srv, sv); err != nil {
+		return err
+	}
+	if err := mountSAML(ctx, a, srv, renderer, sv); err != nil {
 		return err
 	}
 	dir, err := offices.New(a.store, srv, renderer)
@@ -200,6 +204,31 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services
 		return err
 	}
 	p.Mount()
+	return nil
+}
+
+// mountSAML adds the SAML identity provider (/saml/...) for the service
+// providers declared in saml_sps, sharing the citizen pages' broker like
+// the OpenID provider. Metadata declared by URL is refreshed until ctx ends.
+func mountSAML(ctx context.Context, a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
+	var sps []saml.SPConfig
+	for _, c := range a.cfg.SAMLSPs {
+		loa, _ := broker.ParseLoA(c.MinLoA)
+		sps = append(sps, saml.SPConfig{MetadataFile: c.MetadataFile, MetadataURL: c.MetadataURL,
+			MetadataSigningCert: c.MetadataSigningCert, MinLoA: loa, Methods: c.Methods, AllowSHA1: c.AllowSHA1,
+			Refresh: c.Refresh})
+	}
+	if err := saml.AddPages(r); err != nil {
+		return err
+	}
+	p, err := saml.New(ctx, saml.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
+		SPs: sps, Server: srv, Renderer: r, SessionCookie: account.SessionCookie,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
+	if err != nil {
+		return err
+	}
+	p.Mount()
+	go p.Refresh(ctx)
 	return nil
 }
 
