@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -119,6 +120,8 @@ func (s *testSP) client(st *site) *saml2.SAMLServiceProvider {
 	if err := c.SetSPKeyStore(&saml2.KeyStore{Signer: s.key, Cert: s.cert.Raw}); err != nil {
 		panic(err)
 	}
+	// gosaml2 decrypts with the (deprecated) SPKeyStore field only.
+	c.SPKeyStore = dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{s.cert.Raw}, PrivateKey: s.key})
 	return c
 }
 
