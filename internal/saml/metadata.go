@@ -151,11 +151,18 @@ func readEndpoint(e *etree.Element, pos int) (endpoint, error) {
 		}
 		ep.Index = n
 	}
-	u, err := url.Parse(ep.Location)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-		return ep, fmt.Errorf("location %q is not an absolute http(s) URL", ep.Location)
+	if _, err := readEndpointURL(ep.Location); err != nil {
+		return ep, err
 	}
 	return ep, nil
+}
+
+func readEndpointURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return nil, fmt.Errorf("location %q is not an absolute http(s) URL", s)
+	}
+	return u, nil
 }
 
 // acsFor resolves the assertion consumer service of a request from the
