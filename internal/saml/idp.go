@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
@@ -267,6 +269,7 @@ func (p *IdP) Mount() {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		_, _ = w.Write(autopostJS)
 	})
+	p.mountSLO()
 }
 
 // AddPages registers the IdP's page templates with the renderer.
@@ -294,7 +297,10 @@ type authState struct {
 	Allowed    []broker.LoA `json:"allowed"`
 	Methods    []string     `json:"methods"`
 	Rounds     int          `json:"rounds,omitempty"`
-	Started    time.Time    `json:"started"`
+	// PrevSession is the SSO session (store ID) the browser had before
+	// the sign-in pages rotated it.
+	PrevSession string    `json:"prev_session,omitempty"`
+	Started     time.Time `json:"started"`
 }
 
 // sso receives an AuthnRequest over HTTP-POST or HTTP-Redirect. Until
@@ -383,44 +389,14 @@ func asRefusal(err error) *refusal {
 // the signature (using only what was signed), then the destination, age,
 // assertion consumer service and replay.
 func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*authState, *SP, *refusal) {
-	doc, err := parseXML(raw, maxMessageBytes)
-	if err != nil {
-		return nil, nil, asRefusal(err)
-	}
-	root := doc.Root()
-	// The issuer of the unverified message only picks the key to verify with.
-	sp := p.sp(text(child(root, nsSAML, "Issuer")))
-	if sp == nil {
-		return nil, nil, refuse("saml.err.unknown_sp", "unknown service provider %q", text(child(root, nsSAML, "Issuer")))
+	el, sp, signed, ref := p.verifyMessage(raw, q)
+	if ref != nil {
+		return nil, sp, ref
 	}
 	now := p.now()
-	el, signed := root, false
-	if q != nil {
-		if err := verifyQuery(sp, q); err != nil {
-			return nil, sp, asRefusal(err)
-		}
-		signed = true
-		if child(root, nsDS, "Signature") != nil {
-			return nil, sp, refuse("saml.err.signature", "an XML signature inside a Redirect-binding message")
-		}
-	} else {
-		v, err := verifyEnveloped(sp, root, now)
-		if err != nil {
-			return nil, sp, asRefusal(err)
-		}
-		if v != nil {
-			el, signed = v, true
-		}
-	}
-	if !signed && sp.AuthnRequestsSigned {
-		return nil, sp, refuse("saml.err.unsigned", "the request is not signed and the SP must sign")
-	}
 	req, err := readAuthnRequest(el)
 	if err != nil {
 		return nil, sp, asRefusal(err)
-	}
-	if req.Issuer != sp.EntityID {
-		return nil, sp, refuse("saml.err.unknown_sp", "issuer changed under the signature")
 	}
 	if req.IssueInstant.After(now.Add(clockSkew)) || req.IssueInstant.Before(now.Add(-requestAge-clockSkew)) {
 		return nil, sp, refuse("saml.err.expired", "IssueInstant %s is outside the accepted window", stamp(req.IssueInstant))
@@ -435,16 +411,66 @@ func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*aut
 	if !ok {
 		return nil, sp, refuse("saml.err.acs", "the assertion consumer service %q is not in the SP's metadata", req.ACSURL)
 	}
-	sum := sha256.Sum256([]byte(sp.EntityID + "\x00" + req.ID))
-	err = p.Store.CreateFlow(ctx, &store.Flow{ID: hex.EncodeToString(sum[:]), Kind: replayKind, State: "seen",
-		ExpiresAt: now.Add(requestAge + 2*clockSkew)})
-	var dup *store.DuplicateError
-	if errors.As(err, &dup) {
-		return nil, sp, refuse("saml.err.replay", "request ID %s was already used", req.ID)
-	} else if err != nil {
-		return nil, sp, &refusal{msgID: "saml.err.internal", reason: err.Error()}
+	if ref := p.notReplayed(ctx, sp, req.ID); ref != nil {
+		return nil, sp, ref
 	}
 	return &authState{Req: *req, ACS: acs.Location, Started: now}, sp, nil
+}
+
+// verifyMessage parses an incoming message, finds its SP and checks its
+// signature, returning the element to read: the signed one when signed.
+// An unsigned message is refused when the SP's metadata says it signs.
+func (p *IdP) verifyMessage(raw []byte, q *signedQuery) (*etree.Element, *SP, bool, *refusal) {
+	doc, err := parseXML(raw, maxMessageBytes)
+	if err != nil {
+		return nil, nil, false, asRefusal(err)
+	}
+	root := doc.Root()
+	// The issuer of the unverified message only picks the key to verify with.
+	sp := p.sp(text(child(root, nsSAML, "Issuer")))
+	if sp == nil {
+		return nil, nil, false, refuse("saml.err.unknown_sp", "unknown service provider %q", text(child(root, nsSAML, "Issuer")))
+	}
+	el, signed := root, false
+	if q != nil {
+		if err := verifyQuery(sp, q); err != nil {
+			return nil, sp, false, asRefusal(err)
+		}
+		signed = true
+		if child(root, nsDS, "Signature") != nil {
+			return nil, sp, false, refuse("saml.err.signature", "an XML signature inside a Redirect-binding message")
+		}
+	} else {
+		v, err := verifyEnveloped(sp, root, p.now())
+		if err != nil {
+			return nil, sp, false, asRefusal(err)
+		}
+		if v != nil {
+			el, signed = v, true
+		}
+	}
+	if !signed && sp.AuthnRequestsSigned {
+		return nil, sp, false, refuse("saml.err.unsigned", "the message is not signed and the SP must sign")
+	}
+	if text(child(el, nsSAML, "Issuer")) != sp.EntityID {
+		return nil, sp, false, refuse("saml.err.unknown_sp", "issuer changed under the signature")
+	}
+	return el, sp, signed, nil
+}
+
+// notReplayed records a message ID, refusing one already seen from the
+// SP while it could still be valid.
+func (p *IdP) notReplayed(ctx context.Context, sp *SP, id string) *refusal {
+	sum := sha256.Sum256([]byte(sp.EntityID + "\x00" + id))
+	err := p.Store.CreateFlow(ctx, &store.Flow{ID: hex.EncodeToString(sum[:]), Kind: replayKind, State: "seen",
+		ExpiresAt: p.now().Add(requestAge + 2*clockSkew)})
+	var dup *store.DuplicateError
+	if errors.As(err, &dup) {
+		return refuse("saml.err.replay", "message ID %s was already used", id)
+	} else if err != nil {
+		return &refusal{msgID: "saml.err.internal", reason: err.Error()}
+	}
+	return nil
 }
 
 // policy settles what the request may get: the levels, the methods, the
@@ -541,21 +567,27 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
-	if st.Req.IsPassive {
-		se, err := p.session(r)
-		if err != nil {
-			p.Server.WriteError(w, r, err)
-			return
-		}
-		if se == nil || st.Req.ForceAuthn || !broker.LoA(se.LoA).AtLeast(st.MinLoA) || !methodsAllow(st.Methods, se.AMR) {
-			p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
-				status: statusNoPassive, message: "no session at the level asked; IsPassive forbids asking the citizen"})
-			return
-		}
-		p.success(w, r, st, f, sp, se)
+	se, err := p.session(r)
+	if err != nil {
+		p.Server.WriteError(w, r, err)
 		return
 	}
-	p.toSignIn(w, r, st, f, sp, st.Req.ForceAuthn)
+	enough := se != nil && !st.Req.ForceAuthn && broker.LoA(se.LoA).AtLeast(st.MinLoA) && methodsAllow(st.Methods, se.AMR)
+	switch {
+	case enough:
+		// SSO: the session already holds what the request needs.
+		p.success(w, r, st, f, sp, se)
+	case st.Req.IsPassive:
+		p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
+			status: statusNoPassive, message: "no session at the level asked; IsPassive forbids asking the citizen"})
+	default:
+		if se != nil {
+			// The sign-in pages rotate the session; remember this one so
+			// its single-logout participants carry over.
+			st.PrevSession = se.ID
+		}
+		p.toSignIn(w, r, st, f, sp, st.Req.ForceAuthn)
+	}
 }
 
 // toSignIn sends the browser to the sign-in pages, which do SSO, step-up
@@ -633,7 +665,7 @@ func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *
 		return
 	}
 	o := &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, citizen: c, loa: loa, authTime: se.AuthTime,
-		sessionIx: p.sessionIndex(se.ID), sessionID: se.ID}
+		sessionIx: p.sessionIndex(se.ID), sessionID: se.ID, prevSessionID: st.PrevSession}
 	p.finishWith(w, r, st, f, o)
 }
 
@@ -644,6 +676,13 @@ func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, 
 	if err := p.saveAuth(r.Context(), st, f); err != nil {
 		p.staleOrError(w, r, err)
 		return
+	}
+	if o.citizen != nil {
+		o.nameIDFormat, o.nameID = p.nameID(o)
+		if err := p.rememberSP(r.Context(), o); err != nil {
+			p.Server.WriteError(w, r, err)
+			return
+		}
 	}
 	p.respond(w, r, o)
 }

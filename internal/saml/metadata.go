@@ -253,3 +253,15 @@ func (p *IdP) metadata(now time.Time) ([]byte, error) {
 	doc.WriteSettings.CanonicalEndTags = true
 	return doc.WriteToBytes()
 }
+
+// slo is the SP's single logout endpoint for a binding ("" = any), POST first.
+func (sp *SP) slo() (endpoint, bool) {
+	for _, b := range []string{bindPOST, bindRedir} {
+		for _, e := range sp.SLO {
+			if e.Binding == b {
+				return e, true
+			}
+		}
+	}
+	return endpoint{}, false
+}

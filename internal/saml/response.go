@@ -85,18 +85,21 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 
 // outcome is what a response says.
 type outcome struct {
-	req       *authnRequest // nil for an unsolicited or unreadable request
-	sp        *SP
-	acs       string
-	status    string // second-level status code, "" for success
-	top       string // top-level status (Requester or Responder) for failures
-	message   string // StatusMessage for failures
-	citizen   *identity.Citizen
-	loa       broker.LoA
-	authTime  time.Time
-	sessionIx string
-	sessionID string // the SSO session (its store ID), for single logout
-	relay     string // RelayState, echoed back as received
+	req           *authnRequest // nil for an unsolicited or unreadable request
+	sp            *SP
+	acs           string
+	status        string // second-level status code, "" for success
+	top           string // top-level status (Requester or Responder) for failures
+	message       string // StatusMessage for failures
+	citizen       *identity.Citizen
+	loa           broker.LoA
+	authTime      time.Time
+	sessionIx     string
+	sessionID     string // the SSO session (its store ID), for single logout
+	nameID        string // set by nameID before the response is built
+	nameIDFormat  string
+	prevSessionID string // the session the sign-in pages rotated away, if any
+	relay         string // RelayState, echoed back as received
 }
 
 // buildResponse writes the samlp:Response, its assertion signed (and the
@@ -171,13 +174,9 @@ func (p *IdP) assertion(o *outcome, now time.Time) (*etree.Element, error) {
 
 	subj := a.CreateElement("saml:Subject")
 	nid := subj.CreateElement("saml:NameID")
-	format, value := nameIDPersistent, p.keys.persistentID(o.sp.EntityID, o.citizen.ID)
-	switch o.req.NameIDFormat {
-	case nameIDTransient:
-		format, value = nameIDTransient, newID()
-	case nameIDUnspecified:
-		// Cl@ve's gateway names the citizen by the eIDAS identifier.
-		format, value = nameIDUnspecified, personIdentifier(o.citizen)
+	format, value := o.nameIDFormat, o.nameID
+	if value == "" {
+		format, value = p.nameID(o)
 	}
 	nid.CreateAttr("Format", format)
 	if format == nameIDPersistent {
@@ -223,6 +222,19 @@ func (p *IdP) assertion(o *outcome, now time.Time) (*etree.Element, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// nameID is the citizen's name for the SP in the format asked: pairwise
+// persistent by default, random transient, or (unspecified) the eIDAS
+// PersonIdentifier, as Cl@ve's gateway names citizens.
+func (p *IdP) nameID(o *outcome) (format, value string) {
+	switch o.req.NameIDFormat {
+	case nameIDTransient:
+		return nameIDTransient, newID()
+	case nameIDUnspecified:
+		return nameIDUnspecified, personIdentifier(o.citizen)
+	}
+	return nameIDPersistent, p.keys.persistentID(o.sp.EntityID, o.citizen.ID)
 }
 
 // wants reports whether the request asks for an attribute: all of them
