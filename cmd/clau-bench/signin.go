@@ -44,6 +44,7 @@ type signinBench struct {
 	params      secure.Argon2Params
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
+	extraEnv    []string       // more environment for the server (clau-bench saml)
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -242,6 +243,7 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		}
 		cmd.Env = append(cmd.Env, env...)
 	}
+	cmd.Env = append(cmd.Env, b.extraEnv...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
