@@ -200,6 +200,18 @@ func TestHostileMessages(t *testing.T) {
 		a := newBrowser(t).do("GET", s.url+"/saml/sso?"+q.Encode(), nil, "")
 		checkRefused(t, s, a, "saml.err.unsigned", "is not signed")
 	})
+	t.Run("the cross-origin exemption is exactly the SAML endpoints", func(t *testing.T) {
+		b := newBrowser(t)
+		a := b.postRequest(s, sp.sign(t, sp.clave(s).String(), ""), "")
+		m := actionRE.FindStringSubmatch(a.body)
+		if m == nil {
+			t.Fatalf("no sign-in form: %d %s", a.status, a.url)
+		}
+		a = b.do("POST", s.url+m[1], url.Values{"document": {document}, "password": {password}}, "cross-site")
+		if a.status != http.StatusForbidden {
+			t.Fatalf("a cross-site post to the sign-in form got %d", a.status)
+		}
+	})
 	t.Run("continue with an unknown request", func(t *testing.T) {
 		a := newBrowser(t).do("GET", s.url+"/saml/continue?id=nope", nil, "")
 		checkRefused(t, s, a, "saml.err.tx_unknown", "unknown")

@@ -316,9 +316,11 @@ func postedForm(t *testing.T, a answer) posted {
 // page, as a cross-site form post.
 func (b *browser) postRequest(s *site, xml []byte, relay string) answer {
 	b.t.Helper()
-	form := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}}
+	form := url.Values{"SAMLRequest": {encode(xml)}}
 	if relay != "" {
 		form.Set("RelayState", relay)
 	}
 	return b.do("POST", s.url+"/saml/sso", form, "cross-site")
 }
+
+func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
