@@ -91,7 +91,8 @@ type IdP struct {
 	entityID, ssoURL, sloURL string
 
 	mu  sync.RWMutex
-	sps map[string]*SP
+	sps map[string]*SP // from config
+	reg *registered    // registered at run time (`clau sp`), cached
 }
 
 //go:embed templates/*.html
@@ -246,10 +247,16 @@ func (p *IdP) Refresh(ctx context.Context) {
 	}
 }
 
+// sp finds a service provider: those in config first, then those
+// registered at run time.
 func (p *IdP) sp(entityID string) *SP {
 	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.sps[entityID]
+	sp := p.sps[entityID]
+	p.mu.RUnlock()
+	if sp != nil || entityID == "" {
+		return sp
+	}
+	return p.registeredSP(context.Background(), entityID)
 }
 
 // Mount registers the IdP's routes. The two binding endpoints receive
