@@ -70,6 +70,8 @@ func main() {
 		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
 	case "oidc":
 		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
+	case "saml":
+		err = runSAML(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -88,7 +90,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -98,7 +100,10 @@ signin  sign-ins with the permanent password over HTTP against a real
         -load 0.5,2 also open-loop runs at those multiples of the peak
         (latency percentiles, and how many admission control refused)
 oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
-        token with PKCE, userinfo) as a relying party drives them`)
+        token with PKCE, userinfo) as a relying party drives them
+saml    SAML responses within SSO sessions (signed AuthnRequest in, signed
+        and optionally encrypted assertion out), beyond the password hash:
+        throughput, latency and responses per second per server core`)
 }
 
 type storeBench struct {

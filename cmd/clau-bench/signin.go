@@ -45,6 +45,7 @@ type signinBench struct {
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 	busy        int            // sign-ins turned away by admission control in closed-loop runs
+	extraEnv    []string       // more environment for the server (clau-bench saml)
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -254,6 +255,7 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		}
 		cmd.Env = append(cmd.Env, env...)
 	}
+	cmd.Env = append(cmd.Env, b.extraEnv...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

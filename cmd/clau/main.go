@@ -42,6 +42,7 @@ Commands:
   citizen    add | show | list | count citizens
   audit      verify | export the audit trail
   keys       list | rotate | retire keys that seal secret columns
+  sp         add | list | remove SAML service providers at run time
   notify     test: send a test SMS or email through the configured driver
   seed       --citizens N: create N synthetic citizens (load tests)
 
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"citizen": cmdCitizen,
 		"audit":   cmdAudit,
 		"keys":    cmdKeys,
+		"sp":      cmdSP,
 		"notify":  cmdNotify,
 		"seed":    cmdSeed,
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/clau-eid/clau/internal/offices"
 	"github.com/clau-eid/clau/internal/oidc"
 	"github.com/clau-eid/clau/internal/registration"
+	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/web"
 
@@ -72,10 +73,14 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
 		return err
 	}
-	if err := mountDesk(a, srv, renderer); err != nil {
+	d, err := mountDesk(a, srv, renderer)
+	if err != nil {
 		return err
 	}
 	if err := mountOIDC(ctx, a, srv, sv); err != nil {
+		return err
+	}
+	if err := mountSAML(ctx, a, srv, renderer, sv, d); err != nil {
 		return err
 	}
 	dir, err := offices.New(a.store, srv, renderer)
@@ -176,7 +181,7 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 }
 
 // mountDesk adds the officers' desk pages (/desk) and the desk API (/api/desk/v1).
-func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
+func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) (*desk.Desk, error) {
 	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
 		Server: srv, Renderer: r, Log: a.log, Now: a.now,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
@@ -184,10 +189,10 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
 		// right when demo --listen picks the port after this runs.
 		ActivationURL: "/activate"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d.Mount()
-	return nil
+	return d, nil
 }
 
 // mountOIDC adds the OpenID provider (discovery at the issuer root, the
@@ -207,6 +212,33 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services
 		return err
 	}
 	p.Mount()
+	return nil
+}
+
+// mountSAML adds the SAML identity provider (/saml/...) for the service
+// providers declared in saml_sps, sharing the citizen pages' broker like
+// the OpenID provider. Metadata declared by URL is refreshed until ctx ends.
+// The admin API for run-time SPs takes admin officers' desk API tokens.
+func mountSAML(ctx context.Context, a *app, srv *httpserver.Server, r *web.Renderer, sv *services, d *desk.Desk) error {
+	var sps []saml.SPConfig
+	for _, c := range a.cfg.SAMLSPs {
+		loa, _ := broker.ParseLoA(c.MinLoA)
+		sps = append(sps, saml.SPConfig{MetadataFile: c.MetadataFile, MetadataURL: c.MetadataURL,
+			MetadataSigningCert: c.MetadataSigningCert, MinLoA: loa, Methods: c.Methods, AllowSHA1: c.AllowSHA1,
+			Refresh: c.Refresh})
+	}
+	if err := saml.AddPages(r); err != nil {
+		return err
+	}
+	p, err := saml.New(ctx, saml.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
+		SPs: sps, Server: srv, Renderer: r, SessionCookie: account.SessionCookie,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
+	if err != nil {
+		return err
+	}
+	p.Mount()
+	(&saml.Registry{Store: a.store, Now: a.now}).MountAdminAPI(srv, d.AdminAPI)
+	go p.Refresh(ctx)
 	return nil
 }
 

@@ -41,7 +41,11 @@ type Config struct {
 	// file. From the environment, CLAU_OIDC_CLIENTS (or _FILE) holds the
 	// whole list as YAML or JSON.
 	OIDCClients []OIDCClient `yaml:"oidc_clients"`
-	Dev         Dev          `yaml:"dev"`
+	// SAMLSPs are the SAML service providers declared in the file (see
+	// saml.go). From the environment, CLAU_SAML_SPS (or _FILE) holds the
+	// whole list as YAML or JSON.
+	SAMLSPs []SAMLSP `yaml:"saml_sps"`
+	Dev     Dev      `yaml:"dev"`
 }
 
 // OIDCClient is one OpenID Connect relying party (a service provider).

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+)
+
+// samlBench measures the SAML identity provider's own work: each browser
+// signs in once (one password hash), then its SP sends signed
+// AuthnRequests over HTTP-POST that the SSO session answers: verify the
+// request's signature, check and record it, sign the assertion and the
+// response (and encrypt the assertion for an SP with an encryption key),
+// audit. No password hash is in the measured window, so the figure is
+// what SAML costs beyond it. The server is a real `clau serve` process;
+// its CPU time comes from /proc.
+type samlBench struct {
+	signinBench
+	sps map[string]*benchSP // "signed", "encrypted"
+}
+
+type benchSP struct {
+	entityID, acs string
+	key           *rsa.PrivateKey
+	cert          []byte
+	encrypt       bool
+}
+
+func runSAML(args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet("saml", flag.ContinueOnError)
+	fs.SetOutput(log)
+	b := &samlBench{signinBench: signinBench{params: secure.DefaultArgon2Params()}}
+	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs.DurationVar(&b.duration, "duration", 15*time.Second, "how long to measure each kind of response")
+	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers with an SSO session asking at once")
+	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the signed-only window to FILE (go tool pprof FILE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b.citizens = b.concurrency
+	ctx, stop := signalContext()
+	defer stop()
+	dir, err := os.MkdirTemp("", "clau-bench-saml")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if b.clau == "" {
+		b.clau = filepath.Join(dir, "clau")
+		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
+		build.Stderr = log
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
+		}
+	}
+	if err := b.prepare(ctx, dir); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var decl []map[string]any
+	b.sps = map[string]*benchSP{}
+	for _, kind := range []string{"signed", "encrypted"} {
+		sp, err := newBenchSP(kind, kind == "encrypted")
+		if err != nil {
+			return err
+		}
+		f := filepath.Join(dir, kind+".xml")
+		if err := os.WriteFile(f, []byte(sp.metadata()), 0o600); err != nil {
+			return err
+		}
+		b.sps[kind] = sp
+		decl = append(decl, map[string]any{"metadata_file": f})
+	}
+	spsJSON, _ := json.Marshal(decl)
+	b.extraEnv = []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=http://" + addr, "CLAU_SAML_SPS=" + string(spsJSON)}
+	srv, err := b.start(dir, log)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	fmt.Fprintf(log, "clau-bench saml: %d CPUs, %s, %d browsers with an SSO session\n", runtime.NumCPU(), runtime.Version(), b.concurrency)
+
+	// One browser per worker, signed in once.
+	browsers := make([]*http.Client, b.concurrency)
+	transport := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
+	for i := range browsers {
+		jar, _ := cookiejar.New(nil)
+		browsers[i] = &http.Client{Jar: jar, Transport: transport}
+		if err := b.signInSAML(srv.base, browsers[i], b.sps["signed"], seed.DNI(i)); err != nil {
+			return fmt.Errorf("first sign-in: %w", err)
+		}
+	}
+	fmt.Fprintln(out, "| response | responses | responses/s | p50 | p95 | p99 | server CPU per response | responses/s per core |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, kind := range []string{"signed", "encrypted"} {
+		sp := b.sps[kind]
+		b.loop(ctx, srv.base, browsers, sp, 2*time.Second) // warm-up
+		cpu0, err := procCPU(srv.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		profDone := make(chan error, 1)
+		if srv.pprof != "" && kind == "signed" {
+			go func() { profDone <- fetchProfile(srv.pprof, b.duration-time.Second, b.profile) }()
+		} else {
+			profDone <- nil
+		}
+		start := time.Now()
+		lat, errs := b.loop(ctx, srv.base, browsers, sp, b.duration)
+		elapsed := time.Since(start)
+		cpu1, _ := procCPU(srv.cmd.Process.Pid)
+		if err := <-profDone; err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		if errs > 0 {
+			return fmt.Errorf("%d %s responses failed", errs, kind)
+		}
+		n := len(lat)
+		slices.Sort(lat)
+		per := (cpu1 - cpu0) / time.Duration(max(n, 1))
+		label := "assertion and response signed (RSA-3072, SHA-256)"
+		if sp.encrypt {
+			label = "the same, assertion encrypted (AES-256-GCM, RSA-OAEP)"
+		}
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %s | %.0f |\n", label, n, float64(n)/elapsed.Seconds(),
+			fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
+			fmtDur(per), 1/per.Seconds())
+	}
+	return nil
+}
+
+// loop asks for responses from every browser for d.
+func (b *samlBench) loop(ctx context.Context, base string, browsers []*http.Client, sp *benchSP, d time.Duration) ([]time.Duration, int) {
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs int
+		wg   sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	for _, c := range browsers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				req, err := sp.request(base)
+				var el time.Duration
+				if err == nil {
+					t0 := time.Now()
+					var a string
+					a, err = post(c, base+"/saml/sso", req)
+					el = time.Since(t0)
+					if err == nil && !responseRE.MatchString(a) {
+						err = fmt.Errorf("no SAMLResponse form: %.300s", a)
+					}
+				}
+				mu.Lock()
+				if err != nil {
+					errs++
+					if errs == 1 {
+						fmt.Fprintln(os.Stderr, "response failed:", err)
+					}
+				} else {
+					lat = append(lat, el)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return lat, errs
+}
+
+var responseRE = regexp.MustCompile(`name="SAMLResponse" value="([^"]+)"`)
+
+// signInSAML is a browser's first sign-in: the request, the password form.
+func (b *samlBench) signInSAML(base string, c *http.Client, sp *benchSP, doc string) error {
+	req, err := sp.request(base)
+	if err != nil {
+		return err
+	}
+	body, err := post(c, base+"/saml/sso", req)
+	if err != nil {
+		return err
+	}
+	m := formAction.FindStringSubmatch(body)
+	if m == nil {
+		return errors.New("no sign-in form")
+	}
+	res, err := c.PostForm(base+m[1], url.Values{"document": {doc}, "password": {benchPassword}})
+	if err != nil {
+		return err
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m2 := responseRE.FindStringSubmatch(string(out))
+	if m2 == nil {
+		return fmt.Errorf("no SAMLResponse after the password: %d", res.StatusCode)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(html.UnescapeString(m2[1]))
+	if !strings.Contains(string(raw), "status:Success") {
+		return fmt.Errorf("response not successful: %.400s", raw)
+	}
+	return nil
+}
+
+func post(c *http.Client, u, samlRequest string) (string, error) {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(url.Values{"SAMLRequest": {samlRequest}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("%d: %.300s", res.StatusCode, b)
+	}
+	return string(b), nil
+}
+
+func newBenchSP(name string, encrypt bool) (*benchSP, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return nil, err
+	}
+	base := "https://" + name + ".bench.example"
+	return &benchSP{entityID: base + "/md", acs: base + "/acs", key: k, cert: der, encrypt: encrypt}, nil
+}
+
+func (s *benchSP) metadata() string {
+	kd := func(use string) string {
+		return `<md:KeyDescriptor use="` + use + `"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>` +
+			base64.StdEncoding.EncodeToString(s.cert) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`
+	}
+	enc := ""
+	if s.encrypt {
+		enc = kd("encryption")
+	}
+	return `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="` + s.entityID + `">` +
+		`<md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">` +
+		kd("signing") + enc +
+		`<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="` + s.acs + `" index="0" isDefault="true"/>` +
+		`</md:SPSSODescriptor></md:EntityDescriptor>`
+}
+
+// request is a signed AuthnRequest, base64 for the HTTP-POST binding.
+func (s *benchSP) request(base string) (string, error) {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	el := etree.NewElement("samlp:AuthnRequest")
+	el.CreateAttr("xmlns:samlp", "urn:oasis:names:tc:SAML:2.0:protocol")
+	el.CreateAttr("xmlns:saml", "urn:oasis:names:tc:SAML:2.0:assertion")
+	el.CreateAttr("ID", fmt.Sprintf("_%x", id))
+	el.CreateAttr("Version", "2.0")
+	el.CreateAttr("IssueInstant", time.Now().UTC().Format(time.RFC3339))
+	el.CreateAttr("Destination", base+"/saml/sso")
+	el.CreateAttr("AssertionConsumerServiceURL", s.acs)
+	el.CreateElement("saml:Issuer").SetText(s.entityID)
+	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert})
+	if err != nil {
+		return "", err
+	}
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	sig, err := ctx.ConstructSignature(el, true)
+	if err != nil {
+		return "", err
+	}
+	el.InsertChildAt(1, sig)
+	doc := etree.NewDocument()
+	doc.SetRoot(el)
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}

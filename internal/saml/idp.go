@@ -1,0 +1,793 @@
+package saml
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/web"
+)
+
+// Paths.
+const (
+	metadataPath = "/saml/metadata"
+	ssoPath      = "/saml/sso"
+	sloPath      = "/saml/slo"      // announced in metadata
+	loginPath    = "/saml/login"    // after the POST→303→GET hop, with the session cookie
+	continuePath = "/saml/continue" // back from the sign-in pages
+	scriptPath   = "/saml/autopost.js"
+	bindCookie   = "clau_saml"
+)
+
+// Flow kinds and timing.
+const (
+	authKind   = "saml_auth" // a pending AuthnRequest
+	replayKind = "saml_rid"  // IDs of requests seen, until they could no longer be valid
+
+	authTTL    = 15 * time.Minute
+	clockSkew  = 3 * time.Minute
+	requestAge = 5 * time.Minute // an AuthnRequest older than this (plus skew) has expired
+)
+
+// SPConfig declares a service provider (config's saml_sps).
+type SPConfig struct {
+	MetadataFile string
+	MetadataURL  string
+	// MetadataSigningCert is a PEM certificate file; when set, the
+	// metadata must be signed by it.
+	MetadataSigningCert string
+	MinLoA              broker.LoA
+	Methods             []string
+	AllowSHA1           bool
+	Refresh             time.Duration // for metadata_url; default 1 h
+}
+
+// Deps are what the IdP needs.
+type Deps struct {
+	Issuer        string // config public_url
+	Store         store.Store
+	Broker        *broker.Broker
+	Keyring       *secure.Keyring
+	SPs           []SPConfig
+	Server        *httpserver.Server
+	Renderer      *web.Renderer
+	SessionCookie string // the SSO session cookie the sign-in pages set
+	SecureCookies bool
+	SignResponses bool // sign the whole Response too, for every SP
+	HTTPClient    *http.Client
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// IdP is Clau's SAML identity provider.
+type IdP struct {
+	Deps
+	keys                     *keys
+	entityID, ssoURL, sloURL string
+
+	mu  sync.RWMutex
+	sps map[string]*SP // from config
+	reg *registered    // registered at run time (`clau sp`), cached
+}
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static/autopost.js
+var autopostJS []byte
+
+// New loads (or on the first start creates) the signing key and reads
+// every configured SP's metadata.
+func New(ctx context.Context, d Deps) (*IdP, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	base := strings.TrimSuffix(d.Issuer, "/")
+	p := &IdP{Deps: d, entityID: base + metadataPath, ssoURL: base + ssoPath, sloURL: base + sloPath, sps: map[string]*SP{}}
+	host := base
+	if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, host, d.Now())
+	if err != nil {
+		return nil, err
+	}
+	p.keys = k
+	for i, c := range d.SPs {
+		sp, err := p.loadSP(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("saml_sps[%d]: %w", i, err)
+		}
+		if _, dup := p.sps[sp.EntityID]; dup {
+			return nil, fmt.Errorf("saml_sps[%d]: entity %q declared twice", i, sp.EntityID)
+		}
+		p.sps[sp.EntityID] = sp
+	}
+	return p, nil
+}
+
+// EntityID is the IdP's entity ID (its metadata URL).
+func (p *IdP) EntityID() string { return p.entityID }
+
+// Certificate is the IdP's signing certificate, which SPs trust.
+func (p *IdP) Certificate() *x509.Certificate { return p.keys.cert }
+
+// loadSP reads one SP's metadata from its file or URL.
+func (p *IdP) loadSP(ctx context.Context, c SPConfig) (*SP, error) {
+	var anchor *x509.Certificate
+	if c.MetadataSigningCert != "" {
+		b, err := os.ReadFile(c.MetadataSigningCert)
+		if err != nil {
+			return nil, err
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			return nil, errors.New("metadata_signing_cert: no PEM certificate")
+		}
+		if anchor, err = x509.ParseCertificate(blk.Bytes); err != nil {
+			return nil, fmt.Errorf("metadata_signing_cert: %w", err)
+		}
+	}
+	var data []byte
+	var err error
+	if c.MetadataFile != "" {
+		data, err = os.ReadFile(c.MetadataFile)
+	} else {
+		data, err = p.fetch(ctx, c.MetadataURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sp, err := parseSPMetadata(data, anchor, p.Now())
+	if err != nil {
+		return nil, err
+	}
+	sp.MinLoA, sp.Methods, sp.AllowSHA1 = c.MinLoA, slices.Clone(c.Methods), c.AllowSHA1
+	if !sp.MinLoA.Valid() {
+		sp.MinLoA = broker.Low
+	}
+	return sp, nil
+}
+
+func (p *IdP) fetch(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.HTTPClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metadata %s: HTTP %d", u, res.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxMetadataBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetadataBytes {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// Refresh re-reads the metadata of the SPs declared by URL every
+// Refresh interval until ctx ends. A fetch that fails or does not verify
+// keeps the metadata already loaded, and is logged.
+func (p *IdP) Refresh(ctx context.Context) {
+	var every time.Duration
+	for _, c := range p.SPs {
+		if c.MetadataURL == "" {
+			continue
+		}
+		r := c.Refresh
+		if r <= 0 {
+			r = time.Hour
+		}
+		if every == 0 || r < every {
+			every = r
+		}
+	}
+	if every == 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, c := range p.SPs {
+			if c.MetadataURL == "" {
+				continue
+			}
+			sp, err := p.loadSP(ctx, c)
+			if err != nil {
+				p.Log.Warn("saml: metadata refresh failed; keeping the last good one", "url", c.MetadataURL, "error", err.Error())
+				continue
+			}
+			p.mu.Lock()
+			p.sps[sp.EntityID] = sp
+			p.mu.Unlock()
+		}
+	}
+}
+
+// sp finds a service provider: those in config first, then those
+// registered at run time.
+func (p *IdP) sp(entityID string) *SP {
+	p.mu.RLock()
+	sp := p.sps[entityID]
+	p.mu.RUnlock()
+	if sp != nil || entityID == "" {
+		return sp
+	}
+	return p.registeredSP(context.Background(), entityID)
+}
+
+// Mount registers the IdP's routes. The two binding endpoints receive
+// cross-site POSTs by design (an SP's auto-submitting form), so exactly
+// they are exempt from cross-origin protection; they rely on message
+// signatures instead.
+func (p *IdP) Mount() {
+	s := p.Server
+	s.HandleFunc("GET "+metadataPath, p.serveMetadata)
+	s.HandleFunc("GET "+ssoPath, p.sso)
+	s.HandleFunc("POST "+ssoPath, p.sso)
+	s.AllowCrossOrigin("POST " + ssoPath)
+	s.HandleFunc("GET "+loginPath, p.login)
+	s.HandleFunc("GET "+continuePath, p.continueLogin)
+	s.HandleFunc("GET "+scriptPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(autopostJS)
+	})
+	p.mountSLO()
+}
+
+// AddPages registers the IdP's page templates with the renderer.
+func AddPages(r *web.Renderer) error { return r.AddPages(templateFiles, "templates/*.html") }
+
+func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	b, err := p.metadata(p.now())
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+func (p *IdP) now() time.Time { return p.Now().UTC() }
+
+// authState is a pending AuthnRequest, kept as a flow.
+type authState struct {
+	Req        authnRequest `json:"req"`
+	ACS        string       `json:"acs"`
+	RelayState string       `json:"relay_state,omitempty"`
+	MinLoA     broker.LoA   `json:"min_loa"`
+	Allowed    []broker.LoA `json:"allowed"`
+	Methods    []string     `json:"methods"`
+	Rounds     int          `json:"rounds,omitempty"`
+	// PrevSession is the SSO session (store ID) the browser had before
+	// the sign-in pages rotated it.
+	PrevSession string    `json:"prev_session,omitempty"`
+	Started     time.Time `json:"started"`
+}
+
+// sso receives an AuthnRequest over HTTP-POST or HTTP-Redirect. Until
+// the SP and its assertion consumer service are established from a
+// verified request, refusals are an error page; after, a SAML error
+// response to the SP.
+func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var (
+		raw   []byte
+		err   error
+		relay string
+		q     *signedQuery
+	)
+	if r.Method == http.MethodPost {
+		v := r.PostFormValue("SAMLRequest")
+		if v == "" {
+			p.refusePage(w, r, "", refuse("saml.err.missing", "no SAMLRequest"))
+			return
+		}
+		relay = r.PostFormValue("RelayState")
+		raw, err = decodePOST(v)
+	} else {
+		v := r.URL.Query().Get("SAMLRequest")
+		if v == "" {
+			p.refusePage(w, r, "", refuse("saml.err.missing", "no SAMLRequest"))
+			return
+		}
+		relay = r.URL.Query().Get("RelayState")
+		if raw, err = decodeRedirect(v); err == nil {
+			q, err = redirectSignature(r.URL.RawQuery, "SAMLRequest")
+		}
+	}
+	if err != nil {
+		p.refusePage(w, r, "", asRefusal(err))
+		return
+	}
+	if len(relay) > 1024 {
+		p.refusePage(w, r, "", refuse("saml.err.malformed", "RelayState longer than 1024 bytes"))
+		return
+	}
+	st, sp, ref := p.readRequest(ctx, raw, q)
+	if ref != nil {
+		issuer := ""
+		if sp != nil {
+			issuer = sp.EntityID
+		}
+		p.refusePage(w, r, issuer, ref)
+		return
+	}
+	st.RelayState = relay
+	if o := p.policy(st, sp); o != nil {
+		p.audit(ctx, r, "saml.authn_request", sp.EntityID, "", "denied", map[string]string{"request": st.Req.ID, "status": o.status})
+		p.respond(w, r, o)
+		return
+	}
+	id := store.NewID()
+	data, _ := json.Marshal(st)
+	if err := p.Store.CreateFlow(ctx, &store.Flow{ID: id, Kind: authKind, State: "pending", Data: data,
+		ExpiresAt: p.now().Add(authTTL)}); err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	p.audit(ctx, r, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
+		"min_loa": string(st.MinLoA), "force_authn": fmt.Sprint(st.Req.ForceAuthn), "is_passive": fmt.Sprint(st.Req.IsPassive)})
+	// A 303 to a GET on our own site: the browser then sends the SSO
+	// session cookie (SameSite=Lax), which it withholds on a cross-site POST.
+	http.Redirect(w, r, loginPath+"?id="+id, http.StatusSeeOther)
+}
+
+func asRefusal(err error) *refusal {
+	var ref *refusal
+	if errors.As(err, &ref) {
+		return ref
+	}
+	switch {
+	case errors.Is(err, errTooLarge):
+		return refuse("saml.err.too_large", "%v", err)
+	case errors.Is(err, errDTD), errors.Is(err, errComment), errors.Is(err, errTooDeep):
+		return refuse("saml.err.forbidden_xml", "%v", err)
+	}
+	return refuse("saml.err.malformed", "%v", err)
+}
+
+// readRequest parses and verifies an AuthnRequest: it finds the SP, checks
+// the signature (using only what was signed), then the destination, age,
+// assertion consumer service and replay.
+func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*authState, *SP, *refusal) {
+	el, sp, signed, ref := p.verifyMessage(raw, q)
+	if ref != nil {
+		return nil, sp, ref
+	}
+	now := p.now()
+	req, err := readAuthnRequest(el)
+	if err != nil {
+		return nil, sp, asRefusal(err)
+	}
+	if req.IssueInstant.After(now.Add(clockSkew)) || req.IssueInstant.Before(now.Add(-requestAge-clockSkew)) {
+		return nil, sp, refuse("saml.err.expired", "IssueInstant %s is outside the accepted window", stamp(req.IssueInstant))
+	}
+	if req.Destination != p.ssoURL && (req.Destination != "" || signed) {
+		return nil, sp, refuse("saml.err.destination", "Destination %q is not %s", req.Destination, p.ssoURL)
+	}
+	if req.Binding != "" && req.Binding != bindPOST {
+		return nil, sp, refuse("saml.err.acs", "ProtocolBinding %q: responses go over HTTP-POST only", req.Binding)
+	}
+	acs, ok := sp.acsFor(req.ACSURL, req.ACSIndex)
+	if !ok {
+		return nil, sp, refuse("saml.err.acs", "the assertion consumer service %q is not in the SP's metadata", req.ACSURL)
+	}
+	if ref := p.notReplayed(ctx, sp, req.ID); ref != nil {
+		return nil, sp, ref
+	}
+	return &authState{Req: *req, ACS: acs.Location, Started: now}, sp, nil
+}
+
+// verifyMessage parses an incoming message, finds its SP and checks its
+// signature, returning the element to read: the signed one when signed.
+// An unsigned message is refused when the SP's metadata says it signs.
+func (p *IdP) verifyMessage(raw []byte, q *signedQuery) (*etree.Element, *SP, bool, *refusal) {
+	doc, err := parseXML(raw, maxMessageBytes)
+	if err != nil {
+		return nil, nil, false, asRefusal(err)
+	}
+	root := doc.Root()
+	// The issuer of the unverified message only picks the key to verify with.
+	sp := p.sp(text(child(root, nsSAML, "Issuer")))
+	if sp == nil {
+		return nil, nil, false, refuse("saml.err.unknown_sp", "unknown service provider %q", text(child(root, nsSAML, "Issuer")))
+	}
+	el, signed := root, false
+	if q != nil {
+		if err := verifyQuery(sp, q); err != nil {
+			return nil, sp, false, asRefusal(err)
+		}
+		signed = true
+		if child(root, nsDS, "Signature") != nil {
+			return nil, sp, false, refuse("saml.err.signature", "an XML signature inside a Redirect-binding message")
+		}
+	} else {
+		v, err := verifyEnveloped(sp, root, p.now())
+		if err != nil {
+			return nil, sp, false, asRefusal(err)
+		}
+		if v != nil {
+			el, signed = v, true
+		}
+	}
+	if !signed && sp.AuthnRequestsSigned {
+		return nil, sp, false, refuse("saml.err.unsigned", "the message is not signed and the SP must sign")
+	}
+	if text(child(el, nsSAML, "Issuer")) != sp.EntityID {
+		return nil, sp, false, refuse("saml.err.unknown_sp", "issuer changed under the signature")
+	}
+	return el, sp, signed, nil
+}
+
+// notReplayed records a message ID, refusing one already seen from the
+// SP while it could still be valid.
+func (p *IdP) notReplayed(ctx context.Context, sp *SP, id string) *refusal {
+	sum := sha256.Sum256([]byte(sp.EntityID + "\x00" + id))
+	err := p.Store.CreateFlow(ctx, &store.Flow{ID: hex.EncodeToString(sum[:]), Kind: replayKind, State: "seen",
+		ExpiresAt: p.now().Add(requestAge + 2*clockSkew)})
+	var dup *store.DuplicateError
+	if errors.As(err, &dup) {
+		return refuse("saml.err.replay", "message ID %s was already used", id)
+	} else if err != nil {
+		return &refusal{msgID: "saml.err.internal", reason: err.Error()}
+	}
+	return nil
+}
+
+// policy settles what the request may get: the levels, the methods, the
+// NameID format and attributes. It returns the error response when the
+// request cannot be met at all.
+func (p *IdP) policy(st *authState, sp *SP) *outcome {
+	fail := func(top, status, msg string) *outcome {
+		return &outcome{req: &st.Req, sp: sp, acs: st.ACS, top: top, status: status, message: msg, relay: st.RelayState}
+	}
+	switch st.Req.NameIDFormat {
+	case "", nameIDPersistent, nameIDTransient, nameIDUnspecified:
+	default:
+		return fail(statusRequester, statusInvalidNameID, "NameID format not supported: "+st.Req.NameIDFormat)
+	}
+	minLoA, allowed, ok := st.Req.levels()
+	if !ok {
+		return fail(statusRequester, statusNoAuthnContext, "no eIDAS level of assurance in RequestedAuthnContext")
+	}
+	if !minLoA.AtLeast(sp.MinLoA) {
+		minLoA = sp.MinLoA
+	}
+	allowed = slices.DeleteFunc(allowed, func(l broker.LoA) bool { return !l.AtLeast(minLoA) })
+	if len(allowed) == 0 {
+		return fail(statusRequester, statusNoAuthnContext, "the levels asked are below the service's minimum "+string(sp.MinLoA))
+	}
+	switch st.Req.SPType {
+	case "", "public", "private":
+	default:
+		return fail(statusRequester, statusRequestDenied, "SPType must be public or private")
+	}
+	for _, a := range st.Req.Attributes {
+		if a.Required && !knownAttribute(a.Name) {
+			return fail(statusResponder, statusRequestDenied, "mandatory attribute not available: "+a.Name)
+		}
+	}
+	methods := sp.Methods
+	if len(methods) == 0 {
+		methods = broker.KnownMethods
+	}
+	methods = slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return slices.Contains(st.Req.ExcludedMeths, m) })
+	if len(methods) == 0 {
+		return fail(statusRequester, statusRequestDenied, "every sign-in method is excluded")
+	}
+	st.MinLoA, st.Allowed, st.Methods = minLoA, allowed, methods
+	return nil
+}
+
+func (p *IdP) loadAuth(ctx context.Context, id string) (*authState, *store.Flow, error) {
+	f, err := p.Store.FlowByID(ctx, authKind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st authState
+	if err := json.Unmarshal(f.Data, &st); err != nil {
+		return nil, nil, err
+	}
+	return &st, f, nil
+}
+
+func (p *IdP) saveAuth(ctx context.Context, st *authState, f *store.Flow) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	f.Data = data
+	return p.Store.UpdateFlow(ctx, f)
+}
+
+// pending loads a request still waiting for its answer, or shows why not.
+func (p *IdP) pending(w http.ResponseWriter, r *http.Request) (*authState, *store.Flow, *SP, bool) {
+	st, f, err := p.loadAuth(r.Context(), r.URL.Query().Get("id"))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.Server.WriteError(w, r, err)
+		return nil, nil, nil, false
+	}
+	if err != nil || f.State != "pending" || !p.now().Before(f.ExpiresAt) {
+		p.refusePage(w, r, "", refuse("saml.err.tx_unknown", "sign-in request unknown, answered or expired"))
+		return nil, nil, nil, false
+	}
+	sp := p.sp(st.Req.Issuer)
+	if sp == nil {
+		p.refusePage(w, r, st.Req.Issuer, refuse("saml.err.unknown_sp", "the service provider is no longer configured"))
+		return nil, nil, nil, false
+	}
+	return st, f, sp, true
+}
+
+// login ties the request to this browser and answers IsPassive from the
+// SSO session alone; otherwise it hands over to the sign-in pages.
+func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
+	st, f, sp, ok := p.pending(w, r)
+	if !ok {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
+	se, err := p.session(r)
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	enough := se != nil && !st.Req.ForceAuthn && broker.LoA(se.LoA).AtLeast(st.MinLoA) && methodsAllow(st.Methods, se.AMR)
+	switch {
+	case enough:
+		// SSO: the session already holds what the request needs.
+		p.success(w, r, st, f, sp, se)
+	case st.Req.IsPassive:
+		p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
+			status: statusNoPassive, message: "no session at the level asked; IsPassive forbids asking the citizen"})
+	default:
+		if se != nil {
+			// The sign-in pages rotate the session; remember this one so
+			// its single-logout participants carry over.
+			st.PrevSession = se.ID
+		}
+		p.toSignIn(w, r, st, f, sp, st.Req.ForceAuthn)
+	}
+}
+
+// toSignIn sends the browser to the sign-in pages, which do SSO, step-up
+// or a full sign-in through the broker, to come back to continueLogin.
+func (p *IdP) toSignIn(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, sp *SP, force bool) {
+	if st.Rounds >= 3 { // a sign-in that never reaches what the request needs
+		p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
+			status: statusAuthnFailed, message: "the sign-in did not reach the level or method asked"})
+		return
+	}
+	st.Rounds++
+	if err := p.saveAuth(r.Context(), st, f); err != nil {
+		p.staleOrError(w, r, err)
+		return
+	}
+	q := url.Values{"continue": {continuePath + "?id=" + f.ID}, "loa": {string(st.MinLoA)}}
+	if force {
+		q.Set("prompt", "login")
+	}
+	if len(st.Methods) < len(broker.KnownMethods) {
+		q.Set("methods", strings.Join(st.Methods, ","))
+	}
+	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+}
+
+// continueLogin takes the outcome of the sign-in pages from the SSO
+// session, checks it meets the request, and answers the SP.
+func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
+	st, f, sp, ok := p.pending(w, r)
+	if !ok {
+		return
+	}
+	if c, err := r.Cookie(bindCookie); err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.bindValue(f.ID))) != 1 {
+		p.refusePage(w, r, sp.EntityID, refuse("saml.err.other_browser", "the sign-in was started in another browser"))
+		return
+	}
+	se, err := p.session(r)
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	switch {
+	case se == nil || !broker.LoA(se.LoA).AtLeast(st.MinLoA):
+		p.toSignIn(w, r, st, f, sp, false)
+	case st.Req.ForceAuthn && se.AuthTime.Before(st.Started.Add(-time.Second)):
+		p.toSignIn(w, r, st, f, sp, true)
+	case !methodsAllow(st.Methods, se.AMR):
+		p.toSignIn(w, r, st, f, sp, true)
+	default:
+		p.success(w, r, st, f, sp, se)
+	}
+}
+
+// methodsAllow reports whether a session's sign-in used an allowed
+// method. Only the methods whose amr values are known are judged.
+func methodsAllow(methods, amr []string) bool {
+	if slices.Contains(amr, "pwd") && !slices.Contains(methods, broker.MethodPermanent) {
+		return false
+	}
+	return true
+}
+
+// success answers the SP with an assertion for the session's citizen.
+func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, sp *SP, se *broker.Session) {
+	ctx := r.Context()
+	loa, ok := answerLoA(broker.LoA(se.LoA), st.Allowed)
+	if !ok {
+		p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
+			status: statusNoAuthnContext, message: "the level reached is not one the request accepts"})
+		return
+	}
+	c, err := p.Store.CitizenByID(ctx, se.Subject)
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	o := &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, citizen: c, loa: loa, authTime: se.AuthTime,
+		sessionIx: p.sessionIndex(se.ID), sessionID: se.ID, prevSessionID: st.PrevSession}
+	p.finishWith(w, r, st, f, o)
+}
+
+// finishWith marks the request answered (once: a second tab or a reload
+// loses) and posts the response to the SP.
+func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, o *outcome) {
+	f.State = "answered"
+	if err := p.saveAuth(r.Context(), st, f); err != nil {
+		p.staleOrError(w, r, err)
+		return
+	}
+	if o.citizen != nil {
+		o.nameIDFormat, o.nameID = p.nameID(o)
+		if err := p.rememberSP(r.Context(), o); err != nil {
+			p.Server.WriteError(w, r, err)
+			return
+		}
+	}
+	p.respond(w, r, o)
+}
+
+func (p *IdP) staleOrError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrStale) {
+		p.refusePage(w, r, "", refuse("saml.err.tx_unknown", "the sign-in request was already answered"))
+		return
+	}
+	p.Server.WriteError(w, r, err)
+}
+
+// respond builds, signs and posts a Response to the SP's assertion
+// consumer service, and audits it.
+func (p *IdP) respond(w http.ResponseWriter, r *http.Request, o *outcome) {
+	b, err := p.buildResponse(o, p.now())
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	subject, outcomeWord := "", "ok"
+	d := map[string]string{"acs": o.acs}
+	if o.req != nil {
+		d["request"] = o.req.ID
+	}
+	if o.citizen != nil {
+		subject = "citizen:" + o.citizen.ID
+		d["loa"] = string(o.loa)
+		d["encrypted"] = fmt.Sprint(o.sp.EncryptionCert != nil)
+	} else {
+		outcomeWord = "denied"
+		d["status"] = o.status
+		d["message"] = o.message
+	}
+	p.audit(r.Context(), r, "saml.response", o.sp.EntityID, subject, outcomeWord, d)
+	p.postForm(w, r, o.acs, "SAMLResponse", b, o.relay)
+}
+
+// postForm renders the HTTP-POST binding page: a form the script
+// submits at once, with a visible button for browsers without JavaScript.
+func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param string, msg []byte, relay string) {
+	origin := action
+	if u, err := url.Parse(action); err == nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+origin)
+	w.Header().Set("Cache-Control", "no-store")
+	p.Renderer.Render(w, r, http.StatusOK, "saml_post.html", "saml.post_title", map[string]string{
+		"Action": action, "Param": param, "Value": base64.StdEncoding.EncodeToString(msg), "RelayState": relay,
+		"Script": scriptPath})
+}
+
+// refusePage shows why a message was refused, in the reader's language,
+// and audits it. It never answers 500 for bad input.
+func (p *IdP) refusePage(w http.ResponseWriter, r *http.Request, sp string, ref *refusal) {
+	status := http.StatusBadRequest
+	if ref.msgID == "saml.err.internal" {
+		p.Log.Error("saml", "request_id", httpserver.RequestID(r.Context()), "error", ref.reason)
+		status = http.StatusInternalServerError
+	}
+	p.audit(r.Context(), r, "saml.refused", sp, "", "denied", map[string]string{"reason": ref.reason, "code": ref.msgID})
+	w.Header().Set("Cache-Control", "no-store")
+	p.Renderer.Render(w, r, status, "saml_error.html", "saml.error_title", map[string]string{"MsgID": ref.msgID,
+		"RequestID": httpserver.RequestID(r.Context())})
+}
+
+// audit records a protocol event; failures are logged, not fatal.
+func (p *IdP) audit(ctx context.Context, r *http.Request, action, sp, subject, outcome string, d map[string]string) {
+	if subject == "" {
+		subject = "sp:" + sp
+	}
+	if d == nil {
+		d = map[string]string{}
+	}
+	d["sp"] = sp
+	if err := audit.Append(ctx, p.Store, &audit.Event{At: p.now(), Actor: "sp:" + sp, Action: action, Subject: subject,
+		Source: httpserver.ClientIP(ctx), Outcome: outcome, Details: d}); err != nil {
+		p.Log.Error("saml audit", "request_id", httpserver.RequestID(r.Context()), "error", err.Error())
+	}
+}
+
+func (p *IdP) session(r *http.Request) (*broker.Session, error) {
+	c, err := r.Cookie(p.SessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	return p.Broker.SessionFor(r.Context(), c.Value)
+}
+
+func (p *IdP) bindValue(id string) string {
+	_, mac, _ := strings.Cut(p.Keyring.Hash("saml_bind", []byte(id)), ".")
+	return mac
+}
+
+// sessionIndex names an SSO session to SPs without revealing its ID.
+func (p *IdP) sessionIndex(sessionID string) string {
+	m := hmac.New(sha256.New, p.keys.nameKey)
+	m.Write([]byte("session\x00" + sessionID))
+	return "_" + hex.EncodeToString(m.Sum(nil)[:20])
+}

@@ -1,0 +1,199 @@
+package saml
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/beevik/etree"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
+)
+
+// Limits on incoming messages. A real AuthnRequest or LogoutRequest is a
+// few kilobytes; metadata can be larger (many certificates, endpoints).
+const (
+	maxMessageBytes  = 128 << 10
+	maxMetadataBytes = 2 << 20
+	maxDepth         = 32
+	maxElements      = 5000
+)
+
+// Namespaces.
+const (
+	nsMD       = "urn:oasis:names:tc:SAML:2.0:metadata"
+	nsSAML     = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsSAMLP    = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsDS       = "http://www.w3.org/2000/09/xmldsig#"
+	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
+	nsXS       = "http://www.w3.org/2001/XMLSchema"
+	nsEIDAS    = "http://eidas.europa.eu/saml-extensions"
+	nsNatural  = "http://eidas.europa.eu/attributes/naturalperson"
+	nsXENC     = "http://www.w3.org/2001/04/xmlenc#"
+	nsXENC11   = "http://www.w3.org/2009/xmlenc11#"
+	bindPOST   = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+	bindRedir  = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+	attrURI    = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+	nameEntity = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+)
+
+// Reasons a message is refused before anything in it is trusted.
+var (
+	errTooLarge  = errors.New("message too large")
+	errEncoding  = errors.New("message is not valid base64 or DEFLATE")
+	errMalformed = errors.New("message is not well-formed XML")
+	errDTD       = errors.New("message has a DTD, entity declaration, CDATA section or processing instruction")
+	errComment   = errors.New("message has an XML comment")
+	errTooDeep   = errors.New("message is nested too deeply or has too many elements")
+)
+
+// decodePOST decodes an HTTP-POST binding parameter (plain base64).
+func decodePOST(v string) ([]byte, error) {
+	if len(v) > maxMessageBytes*4/3+8 {
+		return nil, errTooLarge
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.Map(dropSpace, v))
+	if err != nil {
+		return nil, errEncoding
+	}
+	return b, nil
+}
+
+// decodeRedirect decodes an HTTP-Redirect binding parameter: base64 of
+// raw DEFLATE, inflated to at most maxMessageBytes (no decompression bombs).
+func decodeRedirect(v string) ([]byte, error) {
+	if len(v) > maxMessageBytes {
+		return nil, errTooLarge
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.Map(dropSpace, v))
+	if err != nil {
+		return nil, errEncoding
+	}
+	r := flate.NewReader(bytes.NewReader(raw))
+	defer r.Close()
+	out, err := io.ReadAll(io.LimitReader(r, maxMessageBytes+1))
+	if err != nil {
+		return nil, errEncoding
+	}
+	if len(out) > maxMessageBytes {
+		return nil, errTooLarge
+	}
+	return out, nil
+}
+
+func dropSpace(r rune) rune {
+	switch r {
+	case ' ', '\t', '\r', '\n':
+		return -1
+	}
+	return r
+}
+
+// parseXML parses an untrusted document: bounded in size, depth and
+// element count, refused when it does not survive an encoding/xml round
+// trip, and refused with any DTD, entity declaration, processing
+// instruction (other than the XML declaration) or comment, so nothing can
+// be expanded and no comment can split a signed value.
+func parseXML(data []byte, limit int) (*etree.Document, error) {
+	if len(data) > limit {
+		return nil, errTooLarge
+	}
+	if bytes.Contains(data, []byte("<!")) {
+		// <!DOCTYPE, <!ENTITY and <!-- all start so; CDATA is no use in SAML.
+		if bytes.Contains(data, []byte("<!--")) {
+			return nil, errComment
+		}
+		return nil, errDTD
+	}
+	if err := xrv.Validate(bytes.NewReader(data)); err != nil {
+		return nil, errMalformed
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings.Permissive = false
+	if err := doc.ReadFromBytes(data); err != nil {
+		return nil, errMalformed
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, errMalformed
+	}
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Directive:
+			return nil, errDTD
+		case *etree.ProcInst:
+			if t.Target != "xml" {
+				return nil, errDTD
+			}
+		case *etree.Comment:
+			return nil, errComment
+		}
+	}
+	if err := checkTree(root); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// checkTree walks the tree without recursion.
+func checkTree(root *etree.Element) error {
+	type item struct {
+		el    *etree.Element
+		depth int
+	}
+	stack, n := []item{{root, 1}}, 0
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n++; n > maxElements || it.depth > maxDepth {
+			return errTooDeep
+		}
+		for _, c := range it.el.Child {
+			switch c := c.(type) {
+			case *etree.Element:
+				stack = append(stack, item{c, it.depth + 1})
+			case *etree.Comment:
+				return errComment
+			case *etree.Directive, *etree.ProcInst:
+				return errDTD
+			}
+		}
+	}
+	return nil
+}
+
+// is reports whether el is the element ns:tag.
+func is(el *etree.Element, ns, tag string) bool {
+	return el != nil && el.Tag == tag && el.NamespaceURI() == ns
+}
+
+// child is the first child element ns:tag, or nil.
+func child(el *etree.Element, ns, tag string) *etree.Element {
+	for _, c := range el.ChildElements() {
+		if is(c, ns, tag) {
+			return c
+		}
+	}
+	return nil
+}
+
+// childrenOf are the child elements ns:tag.
+func childrenOf(el *etree.Element, ns, tag string) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if is(c, ns, tag) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// text is an element's text content, trimmed; "" for nil.
+func text(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
+	return strings.TrimSpace(el.Text())
+}
