@@ -191,16 +191,21 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services
 	for _, c := range a.cfg.OIDCClients {
 		loa, _ := broker.ParseLoA(c.MinLoA)
 		clients = append(clients, oidc.ClientConfig{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
-			MinLoA: loa, Methods: c.Methods, Public: c.Public})
+			MinLoA: loa, Methods: c.Methods, Public: c.Public, JWTAccessTokens: c.AccessTokenFormat == "jwt"})
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
 		Clients: clients, Server: srv, SessionCookie: account.SessionCookie,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a)})
 	if err != nil {
 		return err
 	}
 	p.Mount()
 	return nil
+}
+
+func oidcKeyOptions(a *app) oidc.KeyOptions {
+	o := a.cfg.OIDC
+	return oidc.KeyOptions{Prepublish: o.KeyPrepublish, RotateAfter: o.KeyRotation, Reload: o.KeyReload}
 }
 
 // newDispatcher builds delivery for the channels whose driver is not the

@@ -41,7 +41,23 @@ type Config struct {
 	// file. From the environment, CLAU_OIDC_CLIENTS (or _FILE) holds the
 	// whole list as YAML or JSON.
 	OIDCClients []OIDCClient `yaml:"oidc_clients"`
-	Dev         Dev          `yaml:"dev"`
+	// OIDC tunes the OpenID provider.
+	OIDC OIDC `yaml:"oidc"`
+	Dev  Dev  `yaml:"dev"`
+}
+
+// OIDC tunes the OpenID provider's signing keys.
+type OIDC struct {
+	// KeyRotation rotates the signing key automatically once it has
+	// signed that long (e.g. 2160h, 90 days); 0 (the default) rotates
+	// only with `clau keys oidc-rotate`.
+	KeyRotation time.Duration `yaml:"key_rotation"`
+	// KeyPrepublish is how long a new key is in the JWKS before it signs,
+	// so services that cache the JWKS have it before they meet it.
+	KeyPrepublish time.Duration `yaml:"key_prepublish"`
+	// KeyReload is how often each process rereads the key set from the
+	// store (rotations by another process or the CLI reach it then).
+	KeyReload time.Duration `yaml:"key_reload"`
 }
 
 // OIDCClient is one OpenID Connect relying party (a service provider).
@@ -61,6 +77,9 @@ type OIDCClient struct {
 	// Public marks a client that cannot keep a secret (a mobile or
 	// browser app): no secret, PKCE required.
 	Public bool `yaml:"public"`
+	// AccessTokenFormat is "opaque" (the default) or "jwt" (access
+	// tokens signed like ID tokens, verifiable by resource servers).
+	AccessTokenFormat string `yaml:"access_token_format"`
 }
 
 // Storage selects and tunes the store.
@@ -207,6 +226,10 @@ func base() *Config {
 			MaxBodyBytes:      1 << 20,
 		},
 		Log: Log{Level: "info", Format: "json"},
+		OIDC: OIDC{
+			KeyPrepublish: 24 * time.Hour,
+			KeyReload:     time.Minute,
+		},
 		Security: Security{
 			Argon2: Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
 		},

@@ -144,6 +144,20 @@ func (c *Config) validate() problems {
 		ps.add("notify.retry_base", fmt.Sprintf("%s is longer than notify.retry_max (%s)", n.RetryBase, n.RetryMax))
 	}
 	ps.oidcClients(c.OIDCClients)
+	o := c.OIDC
+	if o.KeyRotation < 0 {
+		ps.add("oidc.key_rotation", "must not be negative (0 turns automatic rotation off)")
+	}
+	if o.KeyPrepublish < 0 {
+		ps.add("oidc.key_prepublish", "must not be negative")
+	}
+	ps.positive("oidc.key_reload", int64(o.KeyReload))
+	if o.KeyReload > 0 && o.KeyPrepublish > 0 && o.KeyPrepublish < o.KeyReload {
+		ps.add("oidc.key_prepublish", fmt.Sprintf("%s is shorter than oidc.key_reload (%s): a process could sign with a key others do not publish yet", o.KeyPrepublish, o.KeyReload))
+	}
+	if o.KeyRotation > 0 && o.KeyRotation <= o.KeyPrepublish {
+		ps.add("oidc.key_rotation", fmt.Sprintf("%s must be longer than oidc.key_prepublish (%s)", o.KeyRotation, o.KeyPrepublish))
+	}
 	return ps
 }
 
@@ -181,6 +195,7 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 		default:
 			ps.add(key+".min_loa", fmt.Sprintf("%q is not one of low, substantial, high", cl.MinLoA))
 		}
+		ps.oneOf(key+".access_token_format", cl.AccessTokenFormat, "", "opaque", "jwt")
 	}
 }
 

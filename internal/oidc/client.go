@@ -19,6 +19,9 @@ type ClientConfig struct {
 	MinLoA       broker.LoA // "" means low
 	Methods      []string
 	Public       bool
+	// JWTAccessTokens issues access tokens as JWTs signed like ID tokens
+	// (RFC 9068 style) instead of opaque ones.
+	JWTAccessTokens bool
 }
 
 // client is a relying party as the provider sees it.
@@ -29,6 +32,7 @@ type client struct {
 	minLoA       broker.LoA
 	methods      []string
 	public       bool
+	jwtAccess    bool
 	loginPath    string
 }
 
@@ -62,12 +66,17 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c *client) GrantTypes() []oidc.GrantType        { return []oidc.GrantType{oidc.GrantTypeCode} }
-func (c *client) LoginURL(id string) string           { return c.loginPath + "?id=" + url.QueryEscape(id) }
-func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
-func (c *client) IDTokenLifetime() time.Duration      { return idTokenLifetime }
-func (c *client) DevMode() bool                       { return false }
-func (c *client) ClockSkew() time.Duration            { return 0 }
+func (c *client) GrantTypes() []oidc.GrantType { return []oidc.GrantType{oidc.GrantTypeCode} }
+func (c *client) LoginURL(id string) string    { return c.loginPath + "?id=" + url.QueryEscape(id) }
+func (c *client) AccessTokenType() op.AccessTokenType {
+	if c.jwtAccess {
+		return op.AccessTokenTypeJWT
+	}
+	return op.AccessTokenTypeBearer
+}
+func (c *client) IDTokenLifetime() time.Duration { return idTokenLifetime }
+func (c *client) DevMode() bool                  { return false }
+func (c *client) ClockSkew() time.Duration       { return 0 }
 
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }

@@ -45,9 +45,16 @@
 //
 // # Keys and subjects
 //
-// One RS256 signing key and the 32-byte key that encrypts codes and access
-// tokens are generated at the first start and kept sealed by the keyring
-// in a flow of kind oidc_key (flow ID oidc-signing-v1, a long expiry).
+// The RS256 signing keys and the 32-byte key that encrypts codes and
+// opaque access tokens are generated at the first start and kept sealed by
+// the keyring in a flow of kind oidc_key (flow ID oidc-signing-v1, a long
+// expiry), with each key's schedule: a new key is published in the JWKS
+// before it signs (KeyOptions.Prepublish), the key it replaces stays
+// published until every token it signed has expired, then goes (keys.go).
+// Every process rereads the set every KeyOptions.Reload, and any of them
+// may do the scheduled work (automatic rotation, removal), the flow's
+// version settling races. `clau keys oidc-rotate` rotates by hand, with
+// --emergency for a compromised key.
 // Client secrets are kept only as keyring hashes and compared in constant
 // time. sub is pairwise: a keyed hash (keyring, purpose "oidc_sub:" +
 // client ID) of the citizen's ID, so services cannot link citizens.
@@ -61,11 +68,6 @@
 //
 // # Left to do (issue 4)
 //
-//   - Key rotation: a table of keys (migration 00005) with states next /
-//     current / retired, the next key published in JWKS before it signs and
-//     the old kept until its tokens expire. (Keyring rotation, clau keys,
-//     already re-seals the oidc_key flow: ResealAll covers sealed members
-//     of flows.)
 //   - private_key_jwt (op.Config.AuthMethodPrivateKeyJWT and
 //     GetKeyByIDAndClientID with client JWKS in config), PAR (/oidc/par
 //     storing the validated request and resolving request_uri at

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -57,12 +58,16 @@ type Deps struct {
 	SecureCookies bool
 	Log           *slog.Logger
 	Now           func() time.Time
+	// Keys schedule the signing keys (pre-publication, automatic
+	// rotation, reload from the store).
+	Keys KeyOptions
 }
 
 // Provider is Clau's OpenID provider.
 type Provider struct {
 	Deps
-	keys    *keys
+	keysMu  sync.Mutex
+	keys    *keys // replaced, never changed, on reload
 	clients map[string]*client
 	op      *op.Provider
 }
@@ -82,7 +87,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 			return nil, fmt.Errorf("oidc: client %q declared twice or without id", c.ID)
 		}
 		cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
-			public: c.Public, loginPath: loginPath}
+			public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath}
 		if !cl.minLoA.Valid() {
 			cl.minLoA = broker.Low
 		}
@@ -94,7 +99,8 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		}
 		p.clients[c.ID] = cl
 	}
-	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now())
+	p.Keys = p.Keys.withDefaults()
+	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now().UTC(), p.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +142,26 @@ func (p *Provider) Mount() {
 }
 
 func (p *Provider) now() time.Time { return p.Now().UTC() }
+
+// currentKeys returns the key set, reread from the store once it is older
+// than Keys.Reload, so a rotation by another process or by `clau keys
+// oidc-rotate` reaches this one. If the store cannot be read, the keys
+// already loaded go on serving (and the failure is logged).
+func (p *Provider) currentKeys(ctx context.Context) *keys {
+	p.keysMu.Lock()
+	defer p.keysMu.Unlock()
+	now := p.now()
+	if now.Sub(p.keys.loadedAt) < p.Keys.Reload && !now.Before(p.keys.loadedAt) {
+		return p.keys
+	}
+	k, err := loadOrCreateKeys(ctx, p.Store, p.Keyring, now, p.Keys)
+	if err != nil {
+		p.Log.Error("oidc: reloading keys", "error", err.Error())
+		return p.keys
+	}
+	p.keys = k
+	return k
+}
 
 func (p *Provider) client(id string) (*client, error) {
 	if c, ok := p.clients[id]; ok {

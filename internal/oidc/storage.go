@@ -268,16 +268,29 @@ func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, 
 	return "", "", op.ErrInvalidRefreshToken
 }
 
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) {
-	return signingKey{s.p.keys}, nil
+// SigningKey is the key that signs now: the newest whose signs_from has come.
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	id, k := s.p.currentKeys(ctx).signer(s.p.now())
+	if k == nil {
+		return nil, errors.New("no OIDC signing key signs now")
+	}
+	return signingKey{id: id, k: k}, nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
-func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{s.p.keys}}, nil
+// KeySet is the JWKS, and what tokens presented back are verified with:
+// the key waiting to sign, the one signing, and the retiring ones until
+// every token they signed has expired. A removed key's tokens fail.
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	ks := s.p.currentKeys(ctx)
+	var out []op.Key
+	for _, i := range ks.published(s.p.now()) {
+		out = append(out, publicKey{id: i.ID, k: &ks.rsa[i.ID].PublicKey})
+	}
+	return out, nil
 }
 
 func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
