@@ -80,6 +80,17 @@ type OIDCClient struct {
 	// AccessTokenFormat is "opaque" (the default) or "jwt" (access
 	// tokens signed like ID tokens, verifiable by resource servers).
 	AccessTokenFormat string `yaml:"access_token_format"`
+	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post,
+	// private_key_jwt or none; empty: none for a public client, else
+	// either secret method.
+	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
+	// JWKS is the client's public JWK set as JSON text, for private_key_jwt.
+	JWKS string `yaml:"jwks"`
+	// JWKSURI is where the client publishes its JWK set (instead of JWKS).
+	JWKSURI string `yaml:"jwks_uri"`
+	// RequirePAR refuses authorization requests not pushed first to
+	// /oidc/par (RFC 9126).
+	RequirePAR bool `yaml:"require_par"`
 }
 
 // Storage selects and tunes the store.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -174,11 +175,33 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 			ps.add(key+".id", fmt.Sprintf("%q is declared twice", cl.ID))
 		}
 		seen[cl.ID] = true
-		if cl.Public && cl.Secret != "" {
-			ps.add(key+".secret", "a public client has no secret")
+		m := cl.TokenEndpointAuthMethod
+		ps.oneOf(key+".token_endpoint_auth_method", m, "", "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+		if cl.Public && m != "" && m != "none" {
+			ps.add(key+".token_endpoint_auth_method", "a public client authenticates with none")
 		}
-		if !cl.Public && len(cl.Secret) < 16 {
-			ps.add(key+".secret", "is required (at least 16 characters) unless public is true")
+		if m == "none" && !cl.Public {
+			ps.add(key+".token_endpoint_auth_method", "none is for public clients (set public: true)")
+		}
+		secretless := cl.Public || m == "private_key_jwt"
+		if secretless && cl.Secret != "" {
+			ps.add(key+".secret", "a public client has no secret, nor does a private_key_jwt one")
+		}
+		if !secretless && len(cl.Secret) < 16 {
+			ps.add(key+".secret", "is required (at least 16 characters) unless public is true or the method is private_key_jwt")
+		}
+		switch {
+		case m == "private_key_jwt" && (cl.JWKS == "") == (cl.JWKSURI == ""):
+			ps.add(key+".jwks", "private_key_jwt needs exactly one of jwks and jwks_uri")
+		case m != "private_key_jwt" && (cl.JWKS != "" || cl.JWKSURI != ""):
+			ps.add(key+".jwks", "jwks and jwks_uri are only for token_endpoint_auth_method private_key_jwt")
+		case cl.JWKS != "" && !json.Valid([]byte(cl.JWKS)):
+			ps.add(key+".jwks", "is not JSON (a JWK set: {\"keys\": [...]})")
+		}
+		if cl.JWKSURI != "" {
+			if u, err := url.Parse(cl.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				ps.add(key+".jwks_uri", fmt.Sprintf("%q is not an http(s) URL", cl.JWKSURI))
+			}
 		}
 		if len(cl.RedirectURIs) == 0 {
 			ps.add(key+".redirect_uris", "needs at least one URI")

@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -22,6 +25,16 @@ type ClientConfig struct {
 	// JWTAccessTokens issues access tokens as JWTs signed like ID tokens
 	// (RFC 9068 style) instead of opaque ones.
 	JWTAccessTokens bool
+	// AuthMethod is the token_endpoint_auth_method: client_secret_basic,
+	// client_secret_post, private_key_jwt or none (public). Empty: none for
+	// a public client, else either secret method.
+	AuthMethod string
+	// JWKS (a JSON JWK set of public keys) or JWKSURI (where the client
+	// publishes it) verify private_key_jwt assertions.
+	JWKS    string
+	JWKSURI string
+	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
+	RequirePAR bool
 }
 
 // client is a relying party as the provider sees it.
@@ -33,6 +46,9 @@ type client struct {
 	methods      []string
 	public       bool
 	jwtAccess    bool
+	authMethods  []string // the first is the one it is registered with
+	keys         *clientKeys
+	requirePAR   bool
 	loginPath    string
 }
 
@@ -56,11 +72,16 @@ func (c *client) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
 
+// AuthMethod tells the library which family of authentication the client
+// uses; the exact method (basic or post) is enforced by checkClientAuth.
 func (c *client) AuthMethod() oidc.AuthMethod {
-	if c.public {
+	switch {
+	case c.public:
 		return oidc.AuthMethodNone
+	case c.authMethods[0] == MethodPrivateKey:
+		return oidc.AuthMethodPrivateKeyJWT
 	}
-	return oidc.AuthMethodBasic // client_secret_post is accepted too (Config.AuthMethodPost)
+	return oidc.AuthMethodBasic // client_secret_post too (Config.AuthMethodPost)
 }
 
 func (c *client) ResponseTypes() []oidc.ResponseType {
@@ -92,3 +113,54 @@ func (c *client) IsScopeAllowed(scope string) bool { return slices.Contains(extr
 // IDTokenUserinfoClaimsAssertion puts the scopes' claims in the ID token
 // too: many services read only the ID token.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// setAuth takes the client's authentication settings from its config.
+func (c *client) setAuth(cc ClientConfig) error {
+	c.requirePAR = cc.RequirePAR
+	switch m := cc.AuthMethod; {
+	case cc.Public && (m == "" || m == MethodNone):
+		c.authMethods = []string{MethodNone}
+	case cc.Public:
+		return fmt.Errorf("a public client authenticates with none, not %s", m)
+	case m == "":
+		c.authMethods = []string{MethodSecretBasic, MethodSecretPost}
+	case m == MethodSecretBasic || m == MethodSecretPost:
+		c.authMethods = []string{m}
+	case m == MethodPrivateKey:
+		c.authMethods = []string{m}
+	default:
+		return fmt.Errorf("unknown token_endpoint_auth_method %q", m)
+	}
+	secretless := c.authMethods[0] == MethodNone || c.authMethods[0] == MethodPrivateKey
+	switch {
+	case secretless && cc.Secret != "":
+		return fmt.Errorf("a client authenticating with %s has no secret", c.authMethods[0])
+	case !secretless && cc.Secret == "":
+		return errors.New("needs a secret")
+	}
+	if c.authMethods[0] != MethodPrivateKey {
+		if cc.JWKS != "" || cc.JWKSURI != "" {
+			return errors.New("jwks and jwks_uri are only for private_key_jwt")
+		}
+		return nil
+	}
+	switch {
+	case cc.JWKS != "" && cc.JWKSURI != "":
+		return errors.New("give jwks or jwks_uri, not both")
+	case cc.JWKS != "":
+		set, err := parseJWKS([]byte(cc.JWKS))
+		if err != nil {
+			return err
+		}
+		c.keys = &clientKeys{inline: set}
+	case cc.JWKSURI != "":
+		u, err := url.Parse(cc.JWKSURI)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("jwks_uri %q is not an http(s) URL", cc.JWKSURI)
+		}
+		c.keys = &clientKeys{uri: cc.JWKSURI, http: &http.Client{Timeout: 5 * time.Second}}
+	default:
+		return errors.New("private_key_jwt needs jwks or jwks_uri")
+	}
+	return nil
+}

@@ -43,6 +43,17 @@
 // PKCE, in one transaction with the access token, so a failed attempt does
 // not burn it and two concurrent exchanges cannot both win.
 //
+// # Client authentication and PAR
+//
+// checkClientAuth (clientauth.go) runs before the library's token,
+// introspection and revocation endpoints: the method used must be the
+// client's token_endpoint_auth_method, and a private_key_jwt assertion is
+// verified in full there (client JWKS inline or from jwks_uri, iss = sub,
+// aud, exp, jti remembered as a flow of kind oidc_jti so a replay fails in
+// every process). Pushed authorization requests (par.go) are flows of kind
+// oidc_par, single-use and 90 seconds long; /oidc/authorize resolves a
+// request_uri before the library sees the request.
+//
 // # Keys and subjects
 //
 // The RS256 signing keys and the 32-byte key that encrypts codes and
@@ -68,10 +79,6 @@
 //
 // # Left to do (issue 4)
 //
-//   - private_key_jwt (op.Config.AuthMethodPrivateKeyJWT and
-//     GetKeyByIDAndClientID with client JWKS in config), PAR (/oidc/par
-//     storing the validated request and resolving request_uri at
-//     authorize), request objects by reference.
 //   - Back-channel logout: record which clients a session touched and POST
 //     logout tokens to their backchannel_logout_uri; end_session already
 //     ends Clau's SSO session but checks no post_logout_redirect_uri list

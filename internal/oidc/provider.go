@@ -91,10 +91,10 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		if !cl.minLoA.Valid() {
 			cl.minLoA = broker.Low
 		}
-		if !c.Public {
-			if c.Secret == "" {
-				return nil, fmt.Errorf("oidc: client %q needs a secret", c.ID)
-			}
+		if err := cl.setAuth(c); err != nil {
+			return nil, fmt.Errorf("oidc: client %q: %w", c.ID, err)
+		}
+		if c.Secret != "" {
 			cl.secretHash = d.Keyring.Hash(secretPurpose, []byte(c.Secret))
 		}
 		p.clients[c.ID] = cl
@@ -106,12 +106,13 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	}
 	p.keys = k
 	cfg := &op.Config{
-		CryptoKey:              k.crypto,
-		CryptoKeyId:            "c1",
-		CodeMethodS256:         true,
-		AuthMethodPost:         true,
-		RequestObjectSupported: false,
-		SupportedUILocales:     []language.Tag{language.Catalan, language.Spanish, language.English},
+		CryptoKey:               k.crypto,
+		CryptoKeyId:             "c1",
+		CodeMethodS256:          true,
+		AuthMethodPost:          true,
+		AuthMethodPrivateKeyJWT: true,
+		RequestObjectSupported:  false,
+		SupportedUILocales:      []language.Tag{language.Catalan, language.Spanish, language.English},
 		SupportedClaims: append(slices.Clone(op.DefaultSupportedClaims), "first_surname", "second_surname",
 			"birthdate", "given_name", "family_name", "email", "phone_number"),
 		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone},
@@ -134,8 +135,14 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 // Mount registers the provider's routes.
 func (p *Provider) Mount() {
 	s := p.Server
-	s.Handle("GET /.well-known/openid-configuration", p.op)
+	s.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	s.Handle(prefix, p.op)
+	s.HandleFunc("POST "+prefix+"token", p.guardClientAuth("oidc.token", p.op))
+	s.HandleFunc("POST "+prefix+"introspect", p.guardClientAuth("oidc.introspect", p.op))
+	s.HandleFunc("POST "+prefix+"revoke", p.guardClientAuth("oidc.revoke", p.op))
+	s.HandleFunc("POST "+parPath, p.par)
+	s.HandleFunc("GET "+prefix+"authorize", p.authorize)
+	s.HandleFunc("POST "+prefix+"authorize", p.authorize)
 	s.HandleFunc("GET "+loginPath, p.login)
 	s.HandleFunc("GET "+continuePath, p.continueLogin)
 	s.HandleFunc(prefix+"end_session", p.endSession)

@@ -357,8 +357,14 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 	return nil, nil
 }
 
-func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, errors.New("private_key_jwt is not supported yet")
+// GetKeyByIDAndClientID gives the library a private_key_jwt client's key
+// (checkClientAuth has already verified the assertion and spent its jti).
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, err := s.p.client(clientID)
+	if err != nil {
+		return nil, err
+	}
+	return c.keys.find(ctx, keyID, s.p.now())
 }
 
 func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
