@@ -91,6 +91,9 @@ type OIDCClient struct {
 	// RequirePAR refuses authorization requests not pushed first to
 	// /oidc/par (RFC 9126).
 	RequirePAR bool `yaml:"require_par"`
+	// BackchannelLogoutURI receives a signed logout_token (OpenID
+	// Back-Channel Logout 1.0) when an SSO session it signed into ends.
+	BackchannelLogoutURI string `yaml:"backchannel_logout_uri"`
 }
 
 // Storage selects and tunes the store.

@@ -46,6 +46,7 @@ func TestOIDCClients(t *testing.T) {
     secret: "0123456789abcdef"
     token_endpoint_auth_method: client_secret_jwt
     jwks_uri: "ftp://k.example/jwks"
+    backchannel_logout_uri: "/relative"
     redirect_uris: ["https://k.example/cb"]
 `
 	_, err = LoadBytes([]byte(bad), nil)
@@ -65,6 +66,7 @@ func TestOIDCClients(t *testing.T) {
 		{"oidc_clients[5].token_endpoint_auth_method", "client_secret_jwt"},
 		{"oidc_clients[5].jwks", "only for"},
 		{"oidc_clients[5].jwks_uri", "ftp://"},
+		{"oidc_clients[5].backchannel_logout_uri", "/relative"},
 	} {
 		if !hasProblem(ps, w.key, w.msg) {
 			t.Errorf("no problem %s: %s in %v", w.key, w.msg, ps)

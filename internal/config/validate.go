@@ -198,6 +198,11 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 		case cl.JWKS != "" && !json.Valid([]byte(cl.JWKS)):
 			ps.add(key+".jwks", "is not JSON (a JWK set: {\"keys\": [...]})")
 		}
+		if u := cl.BackchannelLogoutURI; u != "" {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
+				ps.add(key+".backchannel_logout_uri", fmt.Sprintf("%q is not an absolute http(s) URL without fragment", u))
+			}
+		}
 		if cl.JWKSURI != "" {
 			if u, err := url.Parse(cl.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				ps.add(key+".jwks_uri", fmt.Sprintf("%q is not an http(s) URL", cl.JWKSURI))

@@ -60,6 +60,7 @@ type authRequest struct {
 	LoA       broker.LoA `json:"loa,omitempty"`
 	AMR       []string   `json:"amr,omitempty"`
 	AuthTime  time.Time  `json:"auth_time,omitzero"`
+	SID       string     `json:"sid,omitempty"` // the OP session, for back-channel logout
 }
 
 var (

@@ -35,6 +35,9 @@ type ClientConfig struct {
 	JWKSURI string
 	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
 	RequirePAR bool
+	// BackchannelLogoutURI receives a logout token when an SSO session the
+	// service signed into ends.
+	BackchannelLogoutURI string
 }
 
 // client is a relying party as the provider sees it.
@@ -50,6 +53,8 @@ type client struct {
 	keys         *clientKeys
 	requirePAR   bool
 	loginPath    string
+
+	backchannelURI string
 }
 
 var _ op.Client = (*client)(nil)
@@ -116,7 +121,12 @@ func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 // setAuth takes the client's authentication settings from its config.
 func (c *client) setAuth(cc ClientConfig) error {
-	c.requirePAR = cc.RequirePAR
+	c.requirePAR, c.backchannelURI = cc.RequirePAR, cc.BackchannelLogoutURI
+	if u := cc.BackchannelLogoutURI; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
+			return fmt.Errorf("backchannel_logout_uri %q is not an absolute http(s) URL without fragment", u)
+		}
+	}
 	switch m := cc.AuthMethod; {
 	case cc.Public && (m == "" || m == MethodNone):
 		c.authMethods = []string{MethodNone}

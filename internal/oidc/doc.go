@@ -54,6 +54,15 @@
 // oidc_par, single-use and 90 seconds long; /oidc/authorize resolves a
 // request_uri before the library sees the request.
 //
+// # Back-channel logout
+//
+// logout.go: each SSO session gets a sid (ID tokens carry it) that
+// survives the session-token rotation of step-up; the services it signed
+// into are recorded on it, and the broker's logout hook queues a
+// store.LogoutDelivery per service with a backchannel_logout_uri, in the
+// logout's own transaction. RunLogouts (started by clau serve) posts a
+// freshly signed logout_token for each, with retries.
+//
 // # Keys and subjects
 //
 // The RS256 signing keys and the 32-byte key that encrypts codes and
@@ -79,10 +88,6 @@
 //
 // # Left to do (issue 4)
 //
-//   - Back-channel logout: record which clients a session touched and POST
-//     logout tokens to their backchannel_logout_uri; end_session already
-//     ends Clau's SSO session but checks no post_logout_redirect_uri list
-//     beyond the redirect URIs.
 //   - The claims parameter's essential acr; per-client allowed methods
 //     (the sign-in pages start their own local transaction today, so
 //     Methods is recorded but not yet enforced); public vs pairwise sub and

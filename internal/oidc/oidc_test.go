@@ -49,6 +49,7 @@ type site struct {
 	url     string
 	store   store.Store
 	keyring *secure.Keyring
+	op      *oidc.Provider
 }
 
 // siteOption changes the provider's dependencies before it starts.
@@ -133,7 +134,7 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 	if err := s.UpdateCitizen(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	return &site{t: t, url: ts.URL, store: s, keyring: kr}
+	return &site{t: t, url: ts.URL, store: s, keyring: kr, op: p}
 }
 
 // browser follows redirects inside Clau and stops at the service's

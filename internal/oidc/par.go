@@ -173,6 +173,8 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	d["require_pushed_authorization_requests"] = false
 	d["request_uri_parameter_supported"] = true
 	d["token_endpoint_auth_signing_alg_values_supported"] = assertionAlgs
+	d["backchannel_logout_supported"] = true
+	d["backchannel_logout_session_supported"] = true
 	var buf bytes.Buffer
 	_ = json.NewEncoder(&buf).Encode(d)
 	for k, v := range rec.Header() {

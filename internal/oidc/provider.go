@@ -70,6 +70,7 @@ type Provider struct {
 	keys    *keys // replaced, never changed, on reload
 	clients map[string]*client
 	op      *op.Provider
+	kick    chan struct{} // wakes RunLogouts
 }
 
 // New loads (or on the first start creates) the signing key and builds the
@@ -81,7 +82,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	p := &Provider{Deps: d, clients: map[string]*client{}}
+	p := &Provider{Deps: d, clients: map[string]*client{}, kick: make(chan struct{}, 1)}
 	for _, c := range d.Clients {
 		if _, dup := p.clients[c.ID]; dup || c.ID == "" {
 			return nil, fmt.Errorf("oidc: client %q declared twice or without id", c.ID)
@@ -128,6 +129,9 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	p.op, err = op.NewProvider(cfg, &storage{p}, op.StaticIssuer(d.Issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	if d.Broker != nil && len(d.Clients) > 0 {
+		d.Broker.OnLogout(p.sessionEnded)
 	}
 	return p, nil
 }
@@ -266,6 +270,12 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, se *broker.Session) {
 	a.State, a.CitizenID, a.LoA, a.AMR, a.AuthTime = stateAuthenticated, se.Subject, broker.LoA(se.LoA), se.AMR, se.AuthTime
 	a.Subject = p.pairwiseSub(a.ClientID, se.Subject)
+	sid, err := p.joinSession(w, r, se, a.ClientID, a.Subject)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	a.SID = sid
 	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
 		if errors.Is(err, store.ErrStale) {
 			p.errorPage(w, r, http.StatusConflict, "this sign-in was already completed")
@@ -289,6 +299,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		http.SetCookie(w, &http.Cookie{Name: p.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+		p.kickLogouts()
 	}
 	p.op.ServeHTTP(w, r)
 }

@@ -319,7 +319,13 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, 
 	if !ok {
 		return errors.New("unexpected token request")
 	}
-	return s.p.claims(ctx, u, a.CitizenID, a.Subject, scopes)
+	if err := s.p.claims(ctx, u, a.CitizenID, a.Subject, scopes); err != nil {
+		return err
+	}
+	if a.SID != "" {
+		u.AppendClaims("sid", a.SID)
+	}
+	return nil
 }
 
 // SetUserinfoFromToken answers userinfo for a live access token whose code
