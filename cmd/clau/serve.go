@@ -195,7 +195,8 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services
 		clients = append(clients, oidc.ClientConfig{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
 			MinLoA: loa, Methods: c.Methods, Public: c.Public, JWTAccessTokens: c.AccessTokenFormat == "jwt",
 			AuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS, JWKSURI: c.JWKSURI, RequirePAR: c.RequirePAR,
-			BackchannelLogoutURI: c.BackchannelLogoutURI})
+			BackchannelLogoutURI: c.BackchannelLogoutURI, Scopes: c.Scopes, SubjectType: c.SubjectType,
+			SectorIdentifier: c.SectorIdentifier})
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
 		Clients: clients, Server: srv, SessionCookie: account.SessionCookie,

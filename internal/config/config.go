@@ -94,6 +94,14 @@ type OIDCClient struct {
 	// BackchannelLogoutURI receives a signed logout_token (OpenID
 	// Back-Channel Logout 1.0) when an SSO session it signed into ends.
 	BackchannelLogoutURI string `yaml:"backchannel_logout_uri"`
+	// Scopes the service may ask for beyond openid (empty: profile, email,
+	// phone); document_number (the DNI/NIE) only when listed here.
+	Scopes []string `yaml:"scopes"`
+	// SubjectType is pairwise (default: sub differs per service) or public.
+	SubjectType string `yaml:"subject_type"`
+	// SectorIdentifier groups pairwise services: those sharing it get the
+	// same sub for a citizen.
+	SectorIdentifier string `yaml:"sector_identifier"`
 }
 
 // Storage selects and tunes the store.

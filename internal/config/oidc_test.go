@@ -47,6 +47,9 @@ func TestOIDCClients(t *testing.T) {
     token_endpoint_auth_method: client_secret_jwt
     jwks_uri: "ftp://k.example/jwks"
     backchannel_logout_uri: "/relative"
+    scopes: [profile, address]
+    subject_type: public
+    sector_identifier: hisenda
     redirect_uris: ["https://k.example/cb"]
 `
 	_, err = LoadBytes([]byte(bad), nil)
@@ -67,6 +70,8 @@ func TestOIDCClients(t *testing.T) {
 		{"oidc_clients[5].jwks", "only for"},
 		{"oidc_clients[5].jwks_uri", "ftp://"},
 		{"oidc_clients[5].backchannel_logout_uri", "/relative"},
+		{"oidc_clients[5].scopes", "address"},
+		{"oidc_clients[5].sector_identifier", "pairwise"},
 	} {
 		if !hasProblem(ps, w.key, w.msg) {
 			t.Errorf("no problem %s: %s in %v", w.key, w.msg, ps)

@@ -203,6 +203,13 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 				ps.add(key+".backchannel_logout_uri", fmt.Sprintf("%q is not an absolute http(s) URL without fragment", u))
 			}
 		}
+		for _, sc := range cl.Scopes {
+			ps.oneOf(key+".scopes", sc, "openid", "profile", "email", "phone", "document_number")
+		}
+		ps.oneOf(key+".subject_type", cl.SubjectType, "", "pairwise", "public")
+		if cl.SubjectType == "public" && cl.SectorIdentifier != "" {
+			ps.add(key+".sector_identifier", "groups pairwise subjects only; remove it or subject_type: public")
+		}
 		if cl.JWKSURI != "" {
 			if u, err := url.Parse(cl.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				ps.add(key+".jwks_uri", fmt.Sprintf("%q is not an http(s) URL", cl.JWKSURI))

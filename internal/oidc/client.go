@@ -38,6 +38,13 @@ type ClientConfig struct {
 	// BackchannelLogoutURI receives a logout token when an SSO session the
 	// service signed into ends.
 	BackchannelLogoutURI string
+	// Scopes the client may ask for beyond openid; empty: profile, email
+	// and phone. document_number must be listed to be granted.
+	Scopes []string
+	// SubjectType is pairwise (the default: sub differs per service, or per
+	// SectorIdentifier when set) or public (one sub for every service).
+	SubjectType      string
+	SectorIdentifier string
 }
 
 // client is a relying party as the provider sees it.
@@ -55,6 +62,8 @@ type client struct {
 	loginPath    string
 
 	backchannelURI string
+	scopes         []string
+	subPurpose     string // the keyring purpose sub is derived with
 }
 
 var _ op.Client = (*client)(nil)
@@ -112,8 +121,24 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 }
 
 // IsScopeAllowed is asked for scopes beyond the standard ones: only the
-// ones Clau knows.
-func (c *client) IsScopeAllowed(scope string) bool { return slices.Contains(extraScopes, scope) }
+// ones Clau knows and the client may ask for.
+func (c *client) IsScopeAllowed(scope string) bool {
+	return slices.Contains(extraScopes, scope) && c.scopeAllowed(scope)
+}
+
+// defaultScopes are what a client with no scopes setting may ask for.
+var defaultScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone}
+
+// scopeAllowed: openid always; the rest as the client's scopes setting says.
+func (c *client) scopeAllowed(scope string) bool {
+	if scope == oidc.ScopeOpenID {
+		return true
+	}
+	if len(c.scopes) == 0 {
+		return slices.Contains(defaultScopes, scope)
+	}
+	return slices.Contains(c.scopes, scope)
+}
 
 // IDTokenUserinfoClaimsAssertion puts the scopes' claims in the ID token
 // too: many services read only the ID token.
@@ -122,6 +147,26 @@ func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 // setAuth takes the client's authentication settings from its config.
 func (c *client) setAuth(cc ClientConfig) error {
 	c.requirePAR, c.backchannelURI = cc.RequirePAR, cc.BackchannelLogoutURI
+	for _, sc := range cc.Scopes {
+		if sc != oidc.ScopeOpenID && !slices.Contains(defaultScopes, sc) && !slices.Contains(extraScopes, sc) {
+			return fmt.Errorf("unknown scope %q", sc)
+		}
+	}
+	c.scopes = cc.Scopes
+	switch cc.SubjectType {
+	case "", "pairwise":
+		c.subPurpose = subPurpose + cc.ID
+		if cc.SectorIdentifier != "" {
+			c.subPurpose = subPurpose + "sector:" + cc.SectorIdentifier
+		}
+	case "public":
+		if cc.SectorIdentifier != "" {
+			return errors.New("a sector_identifier only groups pairwise subjects")
+		}
+		c.subPurpose = "oidc_sub_public"
+	default:
+		return fmt.Errorf("subject_type %q is not pairwise or public", cc.SubjectType)
+	}
 	if u := cc.BackchannelLogoutURI; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
 			return fmt.Errorf("backchannel_logout_uri %q is not an absolute http(s) URL without fragment", u)

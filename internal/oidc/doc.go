@@ -63,6 +63,17 @@
 // logout's own transaction. RunLogouts (started by clau serve) posts a
 // freshly signed logout_token for each, with retries.
 //
+// # Levels, methods, claims
+//
+// request.go: the level a request needs is the client's min_loa raised by
+// acr_values and the claims parameter's acr (minimum semantics); if no
+// method the client allows (Deps.Methods ∩ its methods) reaches it, the
+// request fails with unmet_authentication_requirements. /oidc/continue
+// refuses an SSO session whose method the client does not allow (a fresh
+// sign-in is asked). Scopes beyond the client's scopes setting are
+// dropped; document_number is granted only when listed. login_hint and
+// ui_locales go to the sign-in pages (login_hint, lang).
+//
 // # Keys and subjects
 //
 // The RS256 signing keys and the 32-byte key that encrypts codes and
@@ -76,8 +87,10 @@
 // version settling races. `clau keys oidc-rotate` rotates by hand, with
 // --emergency for a compromised key.
 // Client secrets are kept only as keyring hashes and compared in constant
-// time. sub is pairwise: a keyed hash (keyring, purpose "oidc_sub:" +
-// client ID) of the citizen's ID, so services cannot link citizens.
+// time. sub is a keyed hash of the citizen's ID: pairwise by default
+// (purpose "oidc_sub:" + client ID, or "oidc_sub:sector:" + the client's
+// sector identifier), so services cannot link citizens, or public
+// ("oidc_sub_public") by client setting.
 //
 // # Claims
 //
@@ -88,11 +101,6 @@
 //
 // # Left to do (issue 4)
 //
-//   - The claims parameter's essential acr; per-client allowed methods
-//     (the sign-in pages start their own local transaction today, so
-//     Methods is recorded but not yet enforced); public vs pairwise sub and
-//     sector identifiers by client setting; the document number scope;
-//     login_hint and ui_locales passed to the pages.
 //   - Error pages in the citizen's language (plain text today), auditing
 //     of every refusal the library answers itself.
 //   - `clau sp` and the admin API to manage clients at run time; the demo

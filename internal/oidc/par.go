@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -113,7 +114,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 				errors.New("this service must push its authorization requests (PAR)"))
 			return
 		}
-		p.op.ServeHTTP(w, r)
+		p.serveAuthorize(w, r)
 		return
 	}
 	id, ok := strings.CutPrefix(ru, parURIPrefix)
@@ -157,7 +158,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	u := *r.URL
 	u.RawQuery = kept.Encode()
 	r2.URL, r2.Form, r2.PostForm = &u, nil, nil
-	p.op.ServeHTTP(w, r2)
+	_ = r2.ParseForm()
+	p.serveAuthorize(w, r2)
+}
+
+// serveAuthorize hands the request to the library with what Clau reads
+// beyond it (the claims parameter) in its context.
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	p.op.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), extrasKey{}, parseExtras(r))))
 }
 
 // discovery is the library's document plus what Clau adds (PAR).

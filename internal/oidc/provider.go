@@ -38,7 +38,11 @@ const (
 
 // extraScopes are the scopes beyond openid, profile, email and phone that
 // clients may ask for.
-var extraScopes = []string{}
+var extraScopes = []string{ScopeDocument}
+
+// ScopeDocument grants the document_number claim (the DNI or NIE), only
+// to clients whose scopes setting lists it.
+const ScopeDocument = "document_number"
 
 // Citizens is what the provider reads about a citizen the broker
 // identified, to fill the claims.
@@ -61,6 +65,10 @@ type Deps struct {
 	// Keys schedule the signing keys (pre-publication, automatic
 	// rotation, reload from the store).
 	Keys KeyOptions
+	// Methods are the sign-in methods this deployment offers, each with
+	// the highest level it reaches; nil means permanent (password + SMS,
+	// substantial).
+	Methods map[string]broker.LoA
 }
 
 // Provider is Clau's OpenID provider.
@@ -101,6 +109,9 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		p.clients[c.ID] = cl
 	}
 	p.Keys = p.Keys.withDefaults()
+	if p.Methods == nil {
+		p.Methods = map[string]broker.LoA{broker.MethodPermanent: broker.Substantial}
+	}
 	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now().UTC(), p.Keys)
 	if err != nil {
 		return nil, err
@@ -115,8 +126,8 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		RequestObjectSupported:  false,
 		SupportedUILocales:      []language.Tag{language.Catalan, language.Spanish, language.English},
 		SupportedClaims: append(slices.Clone(op.DefaultSupportedClaims), "first_surname", "second_surname",
-			"birthdate", "given_name", "family_name", "email", "phone_number"),
-		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone},
+			"birthdate", "given_name", "family_name", "email", "phone_number", "document_number", "sid"),
+		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, ScopeDocument},
 	}
 	opts := []op.Option{op.WithCustomEndpoints(
 		op.NewEndpoint(prefix+"authorize"), op.NewEndpoint(prefix+"token"), op.NewEndpoint(prefix+"userinfo"),
@@ -202,7 +213,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			p.internal(w, r, err)
 			return
 		}
-		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) {
+		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) || !a.methodAllowed(se.AMR) {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
 			return
 		}
@@ -225,6 +236,15 @@ func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authReque
 		return
 	}
 	q := url.Values{"continue": {continuePath + "?id=" + a.ID}, "loa": {string(a.MinLoA)}}
+	if len(a.Methods) > 0 {
+		q.Set("methods", strings.Join(a.Methods, ","))
+	}
+	if a.LoginHint != "" {
+		q.Set("login_hint", a.LoginHint)
+	}
+	if lang := pageLanguage(a.UILocales); lang != "" {
+		q.Set("lang", lang)
+	}
 	if force || slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
 		q.Set("prompt", "login")
 	} else if a.MaxAge != nil {
@@ -258,7 +278,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.toSignIn(w, r, a, f, false)
 		return
 	}
-	if a.forceLogin(se.AuthTime, p.now()) {
+	if a.forceLogin(se.AuthTime, p.now()) || !a.methodAllowed(se.AMR) {
 		p.toSignIn(w, r, a, f, true)
 		return
 	}
@@ -269,7 +289,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 // library's callback, which issues the code.
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, se *broker.Session) {
 	a.State, a.CitizenID, a.LoA, a.AMR, a.AuthTime = stateAuthenticated, se.Subject, broker.LoA(se.LoA), se.AMR, se.AuthTime
-	a.Subject = p.pairwiseSub(a.ClientID, se.Subject)
+	a.Subject = p.subject(a.ClientID, se.Subject)
 	sid, err := p.joinSession(w, r, se, a.ClientID, a.Subject)
 	if err != nil {
 		p.internal(w, r, err)
@@ -312,10 +332,15 @@ func (p *Provider) session(r *http.Request) (*broker.Session, error) {
 	return p.Broker.SessionFor(r.Context(), c.Value)
 }
 
-// pairwiseSub is the citizen's subject for one client: a keyed hash, so
-// services cannot link citizens across each other.
-func (p *Provider) pairwiseSub(clientID, citizenID string) string {
-	h := p.Keyring.Hash(subPurpose+clientID, []byte(citizenID))
+// subject is the citizen's sub for one client: a keyed hash, pairwise by
+// default (per client, or per sector identifier) so services cannot link
+// citizens, or public (one for all) when the client is set so.
+func (p *Provider) subject(clientID, citizenID string) string {
+	purpose := subPurpose + clientID
+	if c, ok := p.clients[clientID]; ok && c.subPurpose != "" {
+		purpose = c.subPurpose
+	}
+	h := p.Keyring.Hash(purpose, []byte(citizenID))
 	_, mac, _ := strings.Cut(h, ".")
 	return mac
 }
@@ -342,7 +367,7 @@ func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, citizenID, sub 
 	u.Subject = sub
 	var c *identity.Citizen
 	need := slices.ContainsFunc(scopes, func(s string) bool {
-		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopePhone
+		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopePhone || s == ScopeDocument
 	})
 	if need {
 		var err error
@@ -371,7 +396,20 @@ func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, citizenID, sub 
 			if c.Mobile != "" {
 				u.PhoneNumber, u.PhoneNumberVerified = c.Mobile, true
 			}
+		case ScopeDocument:
+			u.AppendClaims("document_number", c.Document.Number)
 		}
 	}
 	return nil
+}
+
+// pageLanguage is the first of the request's ui_locales the pages speak.
+func pageLanguage(locales []string) string {
+	for _, l := range locales {
+		base, _, _ := strings.Cut(strings.ToLower(l), "-")
+		if base == "ca" || base == "es" || base == "en" {
+			return base
+		}
+	}
+	return ""
 }
