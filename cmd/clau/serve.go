@@ -75,7 +75,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err := mountDesk(a, srv, renderer); err != nil {
 		return err
 	}
-	op, err := mountOIDC(ctx, a, srv, sv)
+	op, err := mountOIDC(ctx, a, srv, renderer, sv)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
 // mountOIDC adds the OpenID provider (discovery at the issuer root, the
 // rest under /oidc/) for the clients declared in oidc_clients. It shares
 // the citizen pages' broker: sign-in, SSO and step-up happen there.
-func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services) (*oidc.Provider, error) {
+func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *web.Renderer, sv *services) (*oidc.Provider, error) {
 	var clients []oidc.ClientConfig
 	for _, c := range a.cfg.OIDCClients {
 		loa, _ := broker.ParseLoA(c.MinLoA)
@@ -199,7 +199,7 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services
 			SectorIdentifier: c.SectorIdentifier})
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
-		Clients: clients, Server: srv, SessionCookie: account.SessionCookie,
+		Clients: clients, Server: srv, Renderer: renderer, SessionCookie: account.SessionCookie,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a)})
 	if err != nil {
 		return nil, err

@@ -101,8 +101,9 @@
 //
 // # Left to do (issue 4)
 //
-//   - Error pages in the citizen's language (plain text today), auditing
-//     of every refusal the library answers itself.
+//   - Auditing of the refusals the library answers itself at the token
+//     endpoint (a wrong PKCE verifier, an unknown code); client
+//     authentication failures and authorization refusals are audited.
 //   - `clau sp` and the admin API to manage clients at run time; the demo
 //     service ("Ajuntament de Demo") in `clau demo`; docs/ integrator guide.
 //   - Interop tests for the above, and BENCHMARKS.md (token exchanges and

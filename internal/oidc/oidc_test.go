@@ -90,7 +90,7 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 		t.Fatal(err)
 	}
 	pages.Mount()
-	deps := oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv,
+	deps := oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Renderer: r,
 		SessionCookie: account.SessionCookie, Log: log, Clients: []oidc.ClientConfig{
 			{ID: "ajuntament", Secret: rpSecret, RedirectURIs: []string{rpRedirect}},
 			{ID: "app", Public: true, RedirectURIs: []string{rpRedirect}, MinLoA: broker.Substantial},
@@ -416,6 +416,25 @@ func TestBadRequests(t *testing.T) {
 		if a.status != http.StatusBadRequest || a.location != nil || a.url.Host == "evil.example" {
 			t.Errorf("%s: %d at %s", name, a.status, a.url)
 		}
+		want := map[string]string{"redirect": "has not registered with Clau", "client": "is not registered with Clau"}[name]
+		if !strings.Contains(a.body, want) || !strings.Contains(a.body, `lang="en"`) {
+			t.Errorf("%s: the error page does not say why:\n%.1500s", name, a.body)
+		}
+	}
+	// In the reader's language.
+	req, _ := http.NewRequest("GET", strings.Replace(r.start().url, "client_id=ajuntament", "client_id=nobody", 1), nil)
+	req.Header.Set("Accept-Language", "ca")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "no està registrat a Clau") {
+			t.Errorf("Catalan error page: %d\n%.1500s", res.StatusCode, body)
+		}
+	}
+	if n := s.deniedAudit("oidc.authorize"); n < 3 {
+		t.Errorf("refused authorization requests audited: %d", n)
 	}
 
 	// A public client must use PKCE.

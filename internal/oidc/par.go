@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -106,6 +107,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.authorize", http.StatusBadRequest, "bad_request", errors.New("cannot parse the request"))
 		return
 	}
+	if reason, err := p.checkClientAndRedirect(r); err != nil {
+		p.refuse(w, r, r.Form.Get("client_id"), "oidc.authorize", http.StatusBadRequest, reason, err)
+		return
+	}
 	clientID, ru := r.Form.Get("client_id"), r.Form.Get("request_uri")
 	c := p.clients[clientID]
 	if ru == "" {
@@ -119,7 +124,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := strings.CutPrefix(ru, parURIPrefix)
 	if !ok || c == nil {
-		p.refuse(w, r, clientID, "oidc.authorize", http.StatusBadRequest, "request_uri_invalid",
+		p.refuse(w, r, clientID, "oidc.authorize", http.StatusBadRequest, "request_uri",
 			errors.New("request_uri is not one Clau issued, or the client is unknown"))
 		return
 	}
@@ -149,7 +154,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		p.refuse(w, r, clientID, "oidc.authorize", http.StatusBadRequest, "request_uri_invalid", err)
+		p.refuse(w, r, clientID, "oidc.authorize", http.StatusBadRequest, "request_uri", err)
 		return
 	}
 	r2 := r.Clone(ctx)
@@ -196,7 +201,25 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 // error page, and audits it.
 func (p *Provider) refuse(w http.ResponseWriter, r *http.Request, clientID, action string, status int, reason string, err error) {
 	p.auditClient(r, clientID, action, "denied", map[string]string{"reason": reason, "detail": err.Error()})
-	p.errorPage(w, r, status, err.Error())
+	p.errorPage(w, r, status, reason, err.Error())
+}
+
+// checkClientAndRedirect refuses, before the library sees it, a request
+// from an unknown client or with a redirect URI the client has not
+// registered (matched exactly): both get an error page, never a redirect.
+// A pushed request (request_uri) had its redirect URI checked at /oidc/par.
+func (p *Provider) checkClientAndRedirect(r *http.Request) (string, error) {
+	c, ok := p.clients[r.Form.Get("client_id")]
+	if !ok {
+		return "unknown_client", errors.New("unknown client_id")
+	}
+	if r.Form.Get("request_uri") != "" {
+		return "", nil
+	}
+	if ru := r.Form.Get("redirect_uri"); !slices.Contains(c.redirectURIs, ru) {
+		return "redirect_uri", fmt.Errorf("redirect_uri %q not registered", ru)
+	}
+	return "", nil
 }
 
 func (p *Provider) auditClient(r *http.Request, clientID, action, outcome string, d map[string]string) {

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/subtle"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,11 @@ import (
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/web"
 )
+
+//go:embed templates/*.html
+var templates embed.FS
 
 // Paths. Everything the library serves sits under /oidc/ (plus discovery
 // at the issuer root), so its own /healthz and /ready never shadow Clau's.
@@ -58,7 +63,8 @@ type Deps struct {
 	Keyring       *secure.Keyring
 	Clients       []ClientConfig
 	Server        *httpserver.Server
-	SessionCookie string // the SSO session cookie the sign-in pages set
+	Renderer      *web.Renderer // the error pages; nil answers plain text
+	SessionCookie string        // the SSO session cookie the sign-in pages set
 	SecureCookies bool
 	Log           *slog.Logger
 	Now           func() time.Time
@@ -107,6 +113,11 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 			cl.secretHash = d.Keyring.Hash(secretPurpose, []byte(c.Secret))
 		}
 		p.clients[c.ID] = cl
+	}
+	if d.Renderer != nil {
+		if err := d.Renderer.AddPages(templates, "templates/*.html"); err != nil {
+			return nil, fmt.Errorf("oidc: %w", err)
+		}
 	}
 	p.Keys = p.Keys.withDefaults()
 	if p.Methods == nil {
@@ -202,7 +213,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
 	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
-		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown or has expired; go back to the service and start again")
+		p.refuse(w, r, "", "oidc.login", http.StatusBadRequest, "expired", errors.New("auth request unknown, used or expired"))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
@@ -261,12 +272,12 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
 	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
-		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown, finished or expired; go back to the service and start again")
+		p.refuse(w, r, "", "oidc.continue", http.StatusBadRequest, "expired", errors.New("auth request unknown, finished or expired"))
 		return
 	}
 	if c, err := r.Cookie(bindCookie); err != nil ||
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(bindValue(p.Keyring, a.ID))) != 1 {
-		p.errorPage(w, r, http.StatusForbidden, "this sign-in was started in another browser")
+		p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusForbidden, "other_browser", errors.New("auth request bound to another browser"))
 		return
 	}
 	se, err := p.session(r)
@@ -298,7 +309,7 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authReque
 	a.SID = sid
 	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
 		if errors.Is(err, store.ErrStale) {
-			p.errorPage(w, r, http.StatusConflict, "this sign-in was already completed")
+			p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusConflict, "completed", errors.New("auth request already completed"))
 			return
 		}
 		p.internal(w, r, err)
@@ -350,10 +361,19 @@ func bindValue(kr *secure.Keyring, id string) string {
 	return mac
 }
 
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	p.Log.Info("oidc: refused", "request_id", httpserver.RequestID(r.Context()), "status", status, "reason", msg)
+// errorPage shows a refusal in the reader's language (message
+// oidc.error.<reason>), with the request ID as a reference; never a
+// redirect, since the service's redirect URI is not trusted here.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
+	ref := httpserver.RequestID(r.Context())
+	p.Log.Info("oidc: refused", "request_id", ref, "status", status, "reason", reason, "detail", detail)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, msg, status)
+	if p.Renderer == nil {
+		http.Error(w, detail, status)
+		return
+	}
+	p.Renderer.Render(w, r, status, "oidc_error.html", "oidc.error.title", struct{ Message, Reference string }{
+		"oidc.error." + reason, ref})
 }
 
 func (p *Provider) internal(w http.ResponseWriter, r *http.Request, err error) {
