@@ -16,11 +16,15 @@ import (
 // stays so that anything sealed meanwhile by another process still opens,
 // and is retired once nothing uses it.
 func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
-	name, rest, err := sub(args, "list", "rotate", "retire")
+	name, rest, err := sub(args, "list", "rotate", "retire", "oidc-list", "oidc-rotate")
 	if err != nil {
 		return err
 	}
 	fs, cfgPath := flagSet("keys " + name)
+	var emergency *bool
+	if name == "oidc-rotate" {
+		emergency = fs.Bool("emergency", false, "the signing key is compromised: the new key signs at once and every other key leaves the JWKS now")
+	}
 	a, err := openFromFlags(ctx, fs, cfgPath, rest)
 	if err != nil {
 		return err
@@ -90,6 +94,8 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "key %s retired\n", id)
+	case "oidc-list", "oidc-rotate":
+		return cmdOIDCKeys(ctx, a, name, emergency != nil && *emergency, out)
 	}
 	return nil
 }

@@ -77,7 +77,8 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err != nil {
 		return err
 	}
-	if err := mountOIDC(ctx, a, srv, sv); err != nil {
+	op, err := mountOIDC(ctx, a, srv, renderer, sv)
+	if err != nil {
 		return err
 	}
 	if err := mountSAML(ctx, a, srv, renderer, sv, d); err != nil {
@@ -131,6 +132,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		go dispatcher.Run(bg, 2*time.Second)
 	}
 	go housekeeping(bg, a)
+	go op.RunLogouts(bg, 2*time.Second) // back-channel logouts to services
 
 	if opt.ready != nil {
 		if err := opt.ready(a, l.Addr().String()); err != nil {
@@ -198,21 +200,29 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) (*desk.Desk, err
 // mountOIDC adds the OpenID provider (discovery at the issuer root, the
 // rest under /oidc/) for the clients declared in oidc_clients. It shares
 // the citizen pages' broker: sign-in, SSO and step-up happen there.
-func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, sv *services) error {
+func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *web.Renderer, sv *services) (*oidc.Provider, error) {
 	var clients []oidc.ClientConfig
 	for _, c := range a.cfg.OIDCClients {
 		loa, _ := broker.ParseLoA(c.MinLoA)
 		clients = append(clients, oidc.ClientConfig{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
-			MinLoA: loa, Methods: c.Methods, Public: c.Public})
+			MinLoA: loa, Methods: c.Methods, Public: c.Public, JWTAccessTokens: c.AccessTokenFormat == "jwt",
+			AuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS, JWKSURI: c.JWKSURI, RequirePAR: c.RequirePAR,
+			BackchannelLogoutURI: c.BackchannelLogoutURI, Scopes: c.Scopes, SubjectType: c.SubjectType,
+			SectorIdentifier: c.SectorIdentifier})
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
-		Clients: clients, Server: srv, SessionCookie: account.SessionCookie,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
+		Clients: clients, Server: srv, Renderer: renderer, SessionCookie: account.SessionCookie,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.Mount()
-	return nil
+	return p, nil
+}
+
+func oidcKeyOptions(a *app) oidc.KeyOptions {
+	o := a.cfg.OIDC
+	return oidc.KeyOptions{Prepublish: o.KeyPrepublish, RotateAfter: o.KeyRotation, Reload: o.KeyReload}
 }
 
 // mountSAML adds the SAML identity provider (/saml/...) for the service

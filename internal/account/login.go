@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
@@ -22,8 +24,14 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		loa = broker.Low
 	}
+	var methods []string // a front-end's service may allow only some (?methods=permanent,pin)
+	for m := range strings.SplitSeq(r.URL.Query().Get("methods"), ",") {
+		if slices.Contains(broker.KnownMethods, m) {
+			methods = append(methods, m)
+		}
+	}
 	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: r.URL.Query().Get("prompt") == "login",
-		ContinueURL: localURL(r.URL.Query().Get("continue"))})
+		ContinueURL: localURL(r.URL.Query().Get("continue")), Methods: methods})
 	if err != nil {
 		p.Server.WriteError(w, r, err)
 		return
@@ -46,7 +54,12 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 	}
 	// The form comes in this answer (it posts to /login/{id}): a redirect
 	// first would cost the citizen a round trip.
-	p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(nil), Any: t})
+	// A service's login_hint prefills the document when it is one.
+	var pre map[string]string
+	if d, err := identity.ParseDocument(r.URL.Query().Get("login_hint")); err == nil {
+		pre = map[string]string{"document": d.Number}
+	}
+	p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(pre), Any: t})
 }
 
 // toSMS sends the SMS code and moves the transaction to its page.

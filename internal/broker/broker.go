@@ -74,9 +74,18 @@ type Options struct {
 
 // Broker runs login transactions and SSO sessions.
 type Broker struct {
-	store store.Store
-	opts  Options
+	store    store.Store
+	opts     Options
+	onLogout []LogoutHook
 }
+
+// LogoutHook runs inside the transaction that ends a citizen's SSO session
+// at Logout (a front-end telling the services the session signed into);
+// its error rolls the logout back.
+type LogoutHook func(ctx context.Context, tx store.Tx, se *store.Session) error
+
+// OnLogout registers h; call it while wiring, before serving.
+func (b *Broker) OnLogout(h LogoutHook) { b.onLogout = append(b.onLogout, h) }
 
 // New returns a broker.
 func New(s store.Store, o Options) *Broker {
@@ -316,6 +325,14 @@ func (b *Broker) Logout(ctx context.Context, token string, m Meta) error {
 	return b.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.RevokeSession(ctx, id, now); err != nil {
 			return err
+		}
+		for _, h := range b.onLogout {
+			if !se.RevokedAt.IsZero() {
+				break // ended before: its hooks ran then
+			}
+			if err := h(ctx, tx, se); err != nil {
+				return err
+			}
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + se.Subject, Action: "logout",
 			Subject: "citizen:" + se.Subject, Source: m.Source})

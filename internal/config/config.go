@@ -45,7 +45,23 @@ type Config struct {
 	// saml.go). From the environment, CLAU_SAML_SPS (or _FILE) holds the
 	// whole list as YAML or JSON.
 	SAMLSPs []SAMLSP `yaml:"saml_sps"`
-	Dev     Dev      `yaml:"dev"`
+	// OIDC tunes the OpenID provider.
+	OIDC OIDC `yaml:"oidc"`
+	Dev  Dev  `yaml:"dev"`
+}
+
+// OIDC tunes the OpenID provider's signing keys.
+type OIDC struct {
+	// KeyRotation rotates the signing key automatically once it has
+	// signed that long (e.g. 2160h, 90 days); 0 (the default) rotates
+	// only with `clau keys oidc-rotate`.
+	KeyRotation time.Duration `yaml:"key_rotation"`
+	// KeyPrepublish is how long a new key is in the JWKS before it signs,
+	// so services that cache the JWKS have it before they meet it.
+	KeyPrepublish time.Duration `yaml:"key_prepublish"`
+	// KeyReload is how often each process rereads the key set from the
+	// store (rotations by another process or the CLI reach it then).
+	KeyReload time.Duration `yaml:"key_reload"`
 }
 
 // OIDCClient is one OpenID Connect relying party (a service provider).
@@ -65,6 +81,31 @@ type OIDCClient struct {
 	// Public marks a client that cannot keep a secret (a mobile or
 	// browser app): no secret, PKCE required.
 	Public bool `yaml:"public"`
+	// AccessTokenFormat is "opaque" (the default) or "jwt" (access
+	// tokens signed like ID tokens, verifiable by resource servers).
+	AccessTokenFormat string `yaml:"access_token_format"`
+	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post,
+	// private_key_jwt or none; empty: none for a public client, else
+	// either secret method.
+	TokenEndpointAuthMethod string `yaml:"token_endpoint_auth_method"`
+	// JWKS is the client's public JWK set as JSON text, for private_key_jwt.
+	JWKS string `yaml:"jwks"`
+	// JWKSURI is where the client publishes its JWK set (instead of JWKS).
+	JWKSURI string `yaml:"jwks_uri"`
+	// RequirePAR refuses authorization requests not pushed first to
+	// /oidc/par (RFC 9126).
+	RequirePAR bool `yaml:"require_par"`
+	// BackchannelLogoutURI receives a signed logout_token (OpenID
+	// Back-Channel Logout 1.0) when an SSO session it signed into ends.
+	BackchannelLogoutURI string `yaml:"backchannel_logout_uri"`
+	// Scopes the service may ask for beyond openid (empty: profile, email,
+	// phone); document_number (the DNI/NIE) only when listed here.
+	Scopes []string `yaml:"scopes"`
+	// SubjectType is pairwise (default: sub differs per service) or public.
+	SubjectType string `yaml:"subject_type"`
+	// SectorIdentifier groups pairwise services: those sharing it get the
+	// same sub for a citizen.
+	SectorIdentifier string `yaml:"sector_identifier"`
 }
 
 // Storage selects and tunes the store.
@@ -215,6 +256,10 @@ func base() *Config {
 			MaxBodyBytes:      1 << 20,
 		},
 		Log: Log{Level: "info", Format: "json"},
+		OIDC: OIDC{
+			KeyPrepublish: 24 * time.Hour,
+			KeyReload:     time.Minute,
+		},
 		Security: Security{
 			Argon2:      Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
 			MaxHashWait: 500 * time.Millisecond,

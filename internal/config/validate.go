@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -146,6 +147,20 @@ func (c *Config) validate() problems {
 	}
 	ps.oidcClients(c.OIDCClients)
 	ps.samlSPs(c.SAMLSPs)
+	o := c.OIDC
+	if o.KeyRotation < 0 {
+		ps.add("oidc.key_rotation", "must not be negative (0 turns automatic rotation off)")
+	}
+	if o.KeyPrepublish < 0 {
+		ps.add("oidc.key_prepublish", "must not be negative")
+	}
+	ps.positive("oidc.key_reload", int64(o.KeyReload))
+	if o.KeyReload > 0 && o.KeyPrepublish > 0 && o.KeyPrepublish < o.KeyReload {
+		ps.add("oidc.key_prepublish", fmt.Sprintf("%s is shorter than oidc.key_reload (%s): a process could sign with a key others do not publish yet", o.KeyPrepublish, o.KeyReload))
+	}
+	if o.KeyRotation > 0 && o.KeyRotation <= o.KeyPrepublish {
+		ps.add("oidc.key_rotation", fmt.Sprintf("%s must be longer than oidc.key_prepublish (%s)", o.KeyRotation, o.KeyPrepublish))
+	}
 	return ps
 }
 
@@ -162,11 +177,45 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 			ps.add(key+".id", fmt.Sprintf("%q is declared twice", cl.ID))
 		}
 		seen[cl.ID] = true
-		if cl.Public && cl.Secret != "" {
-			ps.add(key+".secret", "a public client has no secret")
+		m := cl.TokenEndpointAuthMethod
+		ps.oneOf(key+".token_endpoint_auth_method", m, "", "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+		if cl.Public && m != "" && m != "none" {
+			ps.add(key+".token_endpoint_auth_method", "a public client authenticates with none")
 		}
-		if !cl.Public && len(cl.Secret) < 16 {
-			ps.add(key+".secret", "is required (at least 16 characters) unless public is true")
+		if m == "none" && !cl.Public {
+			ps.add(key+".token_endpoint_auth_method", "none is for public clients (set public: true)")
+		}
+		secretless := cl.Public || m == "private_key_jwt"
+		if secretless && cl.Secret != "" {
+			ps.add(key+".secret", "a public client has no secret, nor does a private_key_jwt one")
+		}
+		if !secretless && len(cl.Secret) < 16 {
+			ps.add(key+".secret", "is required (at least 16 characters) unless public is true or the method is private_key_jwt")
+		}
+		switch {
+		case m == "private_key_jwt" && (cl.JWKS == "") == (cl.JWKSURI == ""):
+			ps.add(key+".jwks", "private_key_jwt needs exactly one of jwks and jwks_uri")
+		case m != "private_key_jwt" && (cl.JWKS != "" || cl.JWKSURI != ""):
+			ps.add(key+".jwks", "jwks and jwks_uri are only for token_endpoint_auth_method private_key_jwt")
+		case cl.JWKS != "" && !json.Valid([]byte(cl.JWKS)):
+			ps.add(key+".jwks", "is not JSON (a JWK set: {\"keys\": [...]})")
+		}
+		if u := cl.BackchannelLogoutURI; u != "" {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
+				ps.add(key+".backchannel_logout_uri", fmt.Sprintf("%q is not an absolute http(s) URL without fragment", u))
+			}
+		}
+		for _, sc := range cl.Scopes {
+			ps.oneOf(key+".scopes", sc, "openid", "profile", "email", "phone", "document_number")
+		}
+		ps.oneOf(key+".subject_type", cl.SubjectType, "", "pairwise", "public")
+		if cl.SubjectType == "public" && cl.SectorIdentifier != "" {
+			ps.add(key+".sector_identifier", "groups pairwise subjects only; remove it or subject_type: public")
+		}
+		if cl.JWKSURI != "" {
+			if u, err := url.Parse(cl.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				ps.add(key+".jwks_uri", fmt.Sprintf("%q is not an http(s) URL", cl.JWKSURI))
+			}
 		}
 		if len(cl.RedirectURIs) == 0 {
 			ps.add(key+".redirect_uris", "needs at least one URI")
@@ -183,6 +232,7 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 		default:
 			ps.add(key+".min_loa", fmt.Sprintf("%q is not one of low, substantial, high", cl.MinLoA))
 		}
+		ps.oneOf(key+".access_token_format", cl.AccessTokenFormat, "", "opaque", "jwt")
 	}
 }
 

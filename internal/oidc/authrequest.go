@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -60,6 +61,7 @@ type authRequest struct {
 	LoA       broker.LoA `json:"loa,omitempty"`
 	AMR       []string   `json:"amr,omitempty"`
 	AuthTime  time.Time  `json:"auth_time,omitzero"`
+	SID       string     `json:"sid,omitempty"` // the OP session, for back-channel logout
 }
 
 var (
@@ -111,4 +113,10 @@ func (a *authRequest) forceLogin(authTime, now time.Time) bool {
 		return authTime.Before(a.CreatedAt.Add(-time.Second))
 	}
 	return now.Sub(authTime) > time.Duration(*a.MaxAge)*time.Second
+}
+
+// methodAllowed reports whether the method an SSO session shows is one
+// the request allows (Methods lists the allowed ones offered).
+func (a *authRequest) methodAllowed(amr []string) bool {
+	return len(a.Methods) == 0 || slices.Contains(a.Methods, methodOfAMR(amr))
 }

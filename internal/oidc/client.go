@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -19,6 +22,29 @@ type ClientConfig struct {
 	MinLoA       broker.LoA // "" means low
 	Methods      []string
 	Public       bool
+	// JWTAccessTokens issues access tokens as JWTs signed like ID tokens
+	// (RFC 9068 style) instead of opaque ones.
+	JWTAccessTokens bool
+	// AuthMethod is the token_endpoint_auth_method: client_secret_basic,
+	// client_secret_post, private_key_jwt or none (public). Empty: none for
+	// a public client, else either secret method.
+	AuthMethod string
+	// JWKS (a JSON JWK set of public keys) or JWKSURI (where the client
+	// publishes it) verify private_key_jwt assertions.
+	JWKS    string
+	JWKSURI string
+	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
+	RequirePAR bool
+	// BackchannelLogoutURI receives a logout token when an SSO session the
+	// service signed into ends.
+	BackchannelLogoutURI string
+	// Scopes the client may ask for beyond openid; empty: profile, email
+	// and phone. document_number must be listed to be granted.
+	Scopes []string
+	// SubjectType is pairwise (the default: sub differs per service, or per
+	// SectorIdentifier when set) or public (one sub for every service).
+	SubjectType      string
+	SectorIdentifier string
 }
 
 // client is a relying party as the provider sees it.
@@ -29,7 +55,15 @@ type client struct {
 	minLoA       broker.LoA
 	methods      []string
 	public       bool
+	jwtAccess    bool
+	authMethods  []string // the first is the one it is registered with
+	keys         *clientKeys
+	requirePAR   bool
 	loginPath    string
+
+	backchannelURI string
+	scopes         []string
+	subPurpose     string // the keyring purpose sub is derived with
 }
 
 var _ op.Client = (*client)(nil)
@@ -52,22 +86,32 @@ func (c *client) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
 
+// AuthMethod tells the library which family of authentication the client
+// uses; the exact method (basic or post) is enforced by checkClientAuth.
 func (c *client) AuthMethod() oidc.AuthMethod {
-	if c.public {
+	switch {
+	case c.public:
 		return oidc.AuthMethodNone
+	case c.authMethods[0] == MethodPrivateKey:
+		return oidc.AuthMethodPrivateKeyJWT
 	}
-	return oidc.AuthMethodBasic // client_secret_post is accepted too (Config.AuthMethodPost)
+	return oidc.AuthMethodBasic // client_secret_post too (Config.AuthMethodPost)
 }
 
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c *client) GrantTypes() []oidc.GrantType        { return []oidc.GrantType{oidc.GrantTypeCode} }
-func (c *client) LoginURL(id string) string           { return c.loginPath + "?id=" + url.QueryEscape(id) }
-func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
-func (c *client) IDTokenLifetime() time.Duration      { return idTokenLifetime }
-func (c *client) DevMode() bool                       { return false }
-func (c *client) ClockSkew() time.Duration            { return 0 }
+func (c *client) GrantTypes() []oidc.GrantType { return []oidc.GrantType{oidc.GrantTypeCode} }
+func (c *client) LoginURL(id string) string    { return c.loginPath + "?id=" + url.QueryEscape(id) }
+func (c *client) AccessTokenType() op.AccessTokenType {
+	if c.jwtAccess {
+		return op.AccessTokenTypeJWT
+	}
+	return op.AccessTokenTypeBearer
+}
+func (c *client) IDTokenLifetime() time.Duration { return idTokenLifetime }
+func (c *client) DevMode() bool                  { return false }
+func (c *client) ClockSkew() time.Duration       { return 0 }
 
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
@@ -77,9 +121,101 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 }
 
 // IsScopeAllowed is asked for scopes beyond the standard ones: only the
-// ones Clau knows.
-func (c *client) IsScopeAllowed(scope string) bool { return slices.Contains(extraScopes, scope) }
+// ones Clau knows and the client may ask for.
+func (c *client) IsScopeAllowed(scope string) bool {
+	return slices.Contains(extraScopes, scope) && c.scopeAllowed(scope)
+}
+
+// defaultScopes are what a client with no scopes setting may ask for.
+var defaultScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone}
+
+// scopeAllowed: openid always; the rest as the client's scopes setting says.
+func (c *client) scopeAllowed(scope string) bool {
+	if scope == oidc.ScopeOpenID {
+		return true
+	}
+	if len(c.scopes) == 0 {
+		return slices.Contains(defaultScopes, scope)
+	}
+	return slices.Contains(c.scopes, scope)
+}
 
 // IDTokenUserinfoClaimsAssertion puts the scopes' claims in the ID token
 // too: many services read only the ID token.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// setAuth takes the client's authentication settings from its config.
+func (c *client) setAuth(cc ClientConfig) error {
+	c.requirePAR, c.backchannelURI = cc.RequirePAR, cc.BackchannelLogoutURI
+	for _, sc := range cc.Scopes {
+		if sc != oidc.ScopeOpenID && !slices.Contains(defaultScopes, sc) && !slices.Contains(extraScopes, sc) {
+			return fmt.Errorf("unknown scope %q", sc)
+		}
+	}
+	c.scopes = cc.Scopes
+	switch cc.SubjectType {
+	case "", "pairwise":
+		c.subPurpose = subPurpose + cc.ID
+		if cc.SectorIdentifier != "" {
+			c.subPurpose = subPurpose + "sector:" + cc.SectorIdentifier
+		}
+	case "public":
+		if cc.SectorIdentifier != "" {
+			return errors.New("a sector_identifier only groups pairwise subjects")
+		}
+		c.subPurpose = "oidc_sub_public"
+	default:
+		return fmt.Errorf("subject_type %q is not pairwise or public", cc.SubjectType)
+	}
+	if u := cc.BackchannelLogoutURI; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
+			return fmt.Errorf("backchannel_logout_uri %q is not an absolute http(s) URL without fragment", u)
+		}
+	}
+	switch m := cc.AuthMethod; {
+	case cc.Public && (m == "" || m == MethodNone):
+		c.authMethods = []string{MethodNone}
+	case cc.Public:
+		return fmt.Errorf("a public client authenticates with none, not %s", m)
+	case m == "":
+		c.authMethods = []string{MethodSecretBasic, MethodSecretPost}
+	case m == MethodSecretBasic || m == MethodSecretPost:
+		c.authMethods = []string{m}
+	case m == MethodPrivateKey:
+		c.authMethods = []string{m}
+	default:
+		return fmt.Errorf("unknown token_endpoint_auth_method %q", m)
+	}
+	secretless := c.authMethods[0] == MethodNone || c.authMethods[0] == MethodPrivateKey
+	switch {
+	case secretless && cc.Secret != "":
+		return fmt.Errorf("a client authenticating with %s has no secret", c.authMethods[0])
+	case !secretless && cc.Secret == "":
+		return errors.New("needs a secret")
+	}
+	if c.authMethods[0] != MethodPrivateKey {
+		if cc.JWKS != "" || cc.JWKSURI != "" {
+			return errors.New("jwks and jwks_uri are only for private_key_jwt")
+		}
+		return nil
+	}
+	switch {
+	case cc.JWKS != "" && cc.JWKSURI != "":
+		return errors.New("give jwks or jwks_uri, not both")
+	case cc.JWKS != "":
+		set, err := parseJWKS([]byte(cc.JWKS))
+		if err != nil {
+			return err
+		}
+		c.keys = &clientKeys{inline: set}
+	case cc.JWKSURI != "":
+		u, err := url.Parse(cc.JWKSURI)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("jwks_uri %q is not an http(s) URL", cc.JWKSURI)
+		}
+		c.keys = &clientKeys{uri: cc.JWKSURI, http: &http.Client{Timeout: 5 * time.Second}}
+	default:
+		return errors.New("private_key_jwt needs jwks or jwks_uri")
+	}
+	return nil
+}

@@ -43,14 +43,54 @@
 // PKCE, in one transaction with the access token, so a failed attempt does
 // not burn it and two concurrent exchanges cannot both win.
 //
+// # Client authentication and PAR
+//
+// checkClientAuth (clientauth.go) runs before the library's token,
+// introspection and revocation endpoints: the method used must be the
+// client's token_endpoint_auth_method, and a private_key_jwt assertion is
+// verified in full there (client JWKS inline or from jwks_uri, iss = sub,
+// aud, exp, jti remembered as a flow of kind oidc_jti so a replay fails in
+// every process). Pushed authorization requests (par.go) are flows of kind
+// oidc_par, single-use and 90 seconds long; /oidc/authorize resolves a
+// request_uri before the library sees the request.
+//
+// # Back-channel logout
+//
+// logout.go: each SSO session gets a sid (ID tokens carry it) that
+// survives the session-token rotation of step-up; the services it signed
+// into are recorded on it, and the broker's logout hook queues a
+// store.LogoutDelivery per service with a backchannel_logout_uri, in the
+// logout's own transaction. RunLogouts (started by clau serve) posts a
+// freshly signed logout_token for each, with retries.
+//
+// # Levels, methods, claims
+//
+// request.go: the level a request needs is the client's min_loa raised by
+// acr_values and the claims parameter's acr (minimum semantics); if no
+// method the client allows (Deps.Methods ∩ its methods) reaches it, the
+// request fails with unmet_authentication_requirements. /oidc/continue
+// refuses an SSO session whose method the client does not allow (a fresh
+// sign-in is asked). Scopes beyond the client's scopes setting are
+// dropped; document_number is granted only when listed. login_hint and
+// ui_locales go to the sign-in pages (login_hint, lang).
+//
 // # Keys and subjects
 //
-// One RS256 signing key and the 32-byte key that encrypts codes and access
-// tokens are generated at the first start and kept sealed by the keyring
-// in a flow of kind oidc_key (flow ID oidc-signing-v1, a long expiry).
+// The RS256 signing keys and the 32-byte key that encrypts codes and
+// opaque access tokens are generated at the first start and kept sealed by
+// the keyring in a flow of kind oidc_key (flow ID oidc-signing-v1, a long
+// expiry), with each key's schedule: a new key is published in the JWKS
+// before it signs (KeyOptions.Prepublish), the key it replaces stays
+// published until every token it signed has expired, then goes (keys.go).
+// Every process rereads the set every KeyOptions.Reload, and any of them
+// may do the scheduled work (automatic rotation, removal), the flow's
+// version settling races. `clau keys oidc-rotate` rotates by hand, with
+// --emergency for a compromised key.
 // Client secrets are kept only as keyring hashes and compared in constant
-// time. sub is pairwise: a keyed hash (keyring, purpose "oidc_sub:" +
-// client ID) of the citizen's ID, so services cannot link citizens.
+// time. sub is a keyed hash of the citizen's ID: pairwise by default
+// (purpose "oidc_sub:" + client ID, or "oidc_sub:sector:" + the client's
+// sector identifier), so services cannot link citizens, or public
+// ("oidc_sub_public") by client setting.
 //
 // # Claims
 //
@@ -61,26 +101,9 @@
 //
 // # Left to do (issue 4)
 //
-//   - Key rotation: a table of keys (migration 00005) with states next /
-//     current / retired, the next key published in JWKS before it signs and
-//     the old kept until its tokens expire. (Keyring rotation, clau keys,
-//     already re-seals the oidc_key flow: ResealAll covers sealed members
-//     of flows.)
-//   - private_key_jwt (op.Config.AuthMethodPrivateKeyJWT and
-//     GetKeyByIDAndClientID with client JWKS in config), PAR (/oidc/par
-//     storing the validated request and resolving request_uri at
-//     authorize), request objects by reference.
-//   - Back-channel logout: record which clients a session touched and POST
-//     logout tokens to their backchannel_logout_uri; end_session already
-//     ends Clau's SSO session but checks no post_logout_redirect_uri list
-//     beyond the redirect URIs.
-//   - The claims parameter's essential acr; per-client allowed methods
-//     (the sign-in pages start their own local transaction today, so
-//     Methods is recorded but not yet enforced); public vs pairwise sub and
-//     sector identifiers by client setting; the document number scope;
-//     login_hint and ui_locales passed to the pages.
-//   - Error pages in the citizen's language (plain text today), auditing
-//     of every refusal the library answers itself.
+//   - Auditing of the refusals the library answers itself at the token
+//     endpoint (a wrong PKCE verifier, an unknown code); client
+//     authentication failures and authorization refusals are audited.
 //   - `clau sp` and the admin API to manage clients at run time; the demo
 //     service ("Ajuntament de Demo") in `clau demo`; docs/ integrator guide.
 //   - Interop tests for the above, and BENCHMARKS.md (token exchanges and

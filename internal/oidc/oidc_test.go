@@ -45,14 +45,19 @@ const (
 )
 
 type site struct {
-	t     *testing.T
-	url   string
-	store store.Store
+	t       *testing.T
+	url     string
+	store   store.Store
+	keyring *secure.Keyring
+	op      *oidc.Provider
 }
+
+// siteOption changes the provider's dependencies before it starts.
+type siteOption func(*oidc.Deps)
 
 // newSite runs Clau's real handler stack (sign-in pages and the provider)
 // on loopback, with one citizen who has activated her Clau.
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T, opts ...siteOption) *site {
 	t.Helper()
 	ctx := context.Background()
 	s := sqltest.Open(t, sqlstore.SQLite)
@@ -85,11 +90,16 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	pages.Mount()
-	p, err := oidc.New(ctx, oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv,
+	deps := oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Renderer: r,
 		SessionCookie: account.SessionCookie, Log: log, Clients: []oidc.ClientConfig{
 			{ID: "ajuntament", Secret: rpSecret, RedirectURIs: []string{rpRedirect}},
 			{ID: "app", Public: true, RedirectURIs: []string{rpRedirect}, MinLoA: broker.Substantial},
-		}})
+			{ID: "ajuntament-jwt", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, JWTAccessTokens: true},
+		}}
+	for _, o := range opts {
+		o(&deps)
+	}
+	p, err := oidc.New(ctx, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +108,8 @@ func newSite(t *testing.T) *site {
 
 	// A second provider on the same store finds the same key: nothing
 	// lives in one process's memory.
-	if _, err := oidc.New(ctx, oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Log: log}); err != nil {
+	if _, err := oidc.New(ctx, oidc.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Log: log,
+		Now: deps.Now}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -123,7 +134,7 @@ func newSite(t *testing.T) *site {
 	if err := s.UpdateCitizen(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	return &site{t: t, url: ts.URL, store: s}
+	return &site{t: t, url: ts.URL, store: s, keyring: kr, op: p}
 }
 
 // browser follows redirects inside Clau and stops at the service's
@@ -185,6 +196,17 @@ func (b *browser) signIn(s *site, a answer) answer {
 		b.t.Fatalf("no sign-in form at %s (%d):\n%s", a.url, a.status, a.body)
 	}
 	return b.do("POST", s.url+m[1], url.Values{"document": {document}, "password": {password}})
+}
+
+// authorize opens the service's authorize URL and, if the sign-in form
+// shows, signs in; it returns where the browser ended.
+func (b *browser) authorize(s *site, st start) answer {
+	b.t.Helper()
+	a := b.do("GET", st.url, nil)
+	if a.location == nil && actionRE.MatchString(a.body) {
+		a = b.signIn(s, a)
+	}
+	return a
 }
 
 var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
@@ -394,6 +416,25 @@ func TestBadRequests(t *testing.T) {
 		if a.status != http.StatusBadRequest || a.location != nil || a.url.Host == "evil.example" {
 			t.Errorf("%s: %d at %s", name, a.status, a.url)
 		}
+		want := map[string]string{"redirect": "has not registered with Clau", "client": "is not registered with Clau"}[name]
+		if !strings.Contains(a.body, want) || !strings.Contains(a.body, `lang="en"`) {
+			t.Errorf("%s: the error page does not say why:\n%.1500s", name, a.body)
+		}
+	}
+	// In the reader's language.
+	req, _ := http.NewRequest("GET", strings.Replace(r.start().url, "client_id=ajuntament", "client_id=nobody", 1), nil)
+	req.Header.Set("Accept-Language", "ca")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "no està registrat a Clau") {
+			t.Errorf("Catalan error page: %d\n%.1500s", res.StatusCode, body)
+		}
+	}
+	if n := s.deniedAudit("oidc.authorize"); n < 3 {
+		t.Errorf("refused authorization requests audited: %d", n)
 	}
 
 	// A public client must use PKCE.

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/subtle"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -21,7 +23,11 @@ import (
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/web"
 )
+
+//go:embed templates/*.html
+var templates embed.FS
 
 // Paths. Everything the library serves sits under /oidc/ (plus discovery
 // at the issuer root), so its own /healthz and /ready never shadow Clau's.
@@ -37,7 +43,11 @@ const (
 
 // extraScopes are the scopes beyond openid, profile, email and phone that
 // clients may ask for.
-var extraScopes = []string{}
+var extraScopes = []string{ScopeDocument}
+
+// ScopeDocument grants the document_number claim (the DNI or NIE), only
+// to clients whose scopes setting lists it.
+const ScopeDocument = "document_number"
 
 // Citizens is what the provider reads about a citizen the broker
 // identified, to fill the claims.
@@ -53,18 +63,28 @@ type Deps struct {
 	Keyring       *secure.Keyring
 	Clients       []ClientConfig
 	Server        *httpserver.Server
-	SessionCookie string // the SSO session cookie the sign-in pages set
+	Renderer      *web.Renderer // the error pages; nil answers plain text
+	SessionCookie string        // the SSO session cookie the sign-in pages set
 	SecureCookies bool
 	Log           *slog.Logger
 	Now           func() time.Time
+	// Keys schedule the signing keys (pre-publication, automatic
+	// rotation, reload from the store).
+	Keys KeyOptions
+	// Methods are the sign-in methods this deployment offers, each with
+	// the highest level it reaches; nil means permanent (password + SMS,
+	// substantial).
+	Methods map[string]broker.LoA
 }
 
 // Provider is Clau's OpenID provider.
 type Provider struct {
 	Deps
-	keys    *keys
+	keysMu  sync.Mutex
+	keys    *keys // replaced, never changed, on reload
 	clients map[string]*client
 	op      *op.Provider
+	kick    chan struct{} // wakes RunLogouts
 }
 
 // New loads (or on the first start creates) the signing key and builds the
@@ -76,39 +96,49 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	p := &Provider{Deps: d, clients: map[string]*client{}}
+	p := &Provider{Deps: d, clients: map[string]*client{}, kick: make(chan struct{}, 1)}
 	for _, c := range d.Clients {
 		if _, dup := p.clients[c.ID]; dup || c.ID == "" {
 			return nil, fmt.Errorf("oidc: client %q declared twice or without id", c.ID)
 		}
 		cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
-			public: c.Public, loginPath: loginPath}
+			public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath}
 		if !cl.minLoA.Valid() {
 			cl.minLoA = broker.Low
 		}
-		if !c.Public {
-			if c.Secret == "" {
-				return nil, fmt.Errorf("oidc: client %q needs a secret", c.ID)
-			}
+		if err := cl.setAuth(c); err != nil {
+			return nil, fmt.Errorf("oidc: client %q: %w", c.ID, err)
+		}
+		if c.Secret != "" {
 			cl.secretHash = d.Keyring.Hash(secretPurpose, []byte(c.Secret))
 		}
 		p.clients[c.ID] = cl
 	}
-	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now())
+	if d.Renderer != nil {
+		if err := d.Renderer.AddPages(templates, "templates/*.html"); err != nil {
+			return nil, fmt.Errorf("oidc: %w", err)
+		}
+	}
+	p.Keys = p.Keys.withDefaults()
+	if p.Methods == nil {
+		p.Methods = map[string]broker.LoA{broker.MethodPermanent: broker.Substantial}
+	}
+	k, err := loadOrCreateKeys(ctx, d.Store, d.Keyring, d.Now().UTC(), p.Keys)
 	if err != nil {
 		return nil, err
 	}
 	p.keys = k
 	cfg := &op.Config{
-		CryptoKey:              k.crypto,
-		CryptoKeyId:            "c1",
-		CodeMethodS256:         true,
-		AuthMethodPost:         true,
-		RequestObjectSupported: false,
-		SupportedUILocales:     []language.Tag{language.Catalan, language.Spanish, language.English},
+		CryptoKey:               k.crypto,
+		CryptoKeyId:             "c1",
+		CodeMethodS256:          true,
+		AuthMethodPost:          true,
+		AuthMethodPrivateKeyJWT: true,
+		RequestObjectSupported:  false,
+		SupportedUILocales:      []language.Tag{language.Catalan, language.Spanish, language.English},
 		SupportedClaims: append(slices.Clone(op.DefaultSupportedClaims), "first_surname", "second_surname",
-			"birthdate", "given_name", "family_name", "email", "phone_number"),
-		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone},
+			"birthdate", "given_name", "family_name", "email", "phone_number", "document_number", "sid"),
+		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, ScopeDocument},
 	}
 	opts := []op.Option{op.WithCustomEndpoints(
 		op.NewEndpoint(prefix+"authorize"), op.NewEndpoint(prefix+"token"), op.NewEndpoint(prefix+"userinfo"),
@@ -122,20 +152,49 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
+	if d.Broker != nil && len(d.Clients) > 0 {
+		d.Broker.OnLogout(p.sessionEnded)
+	}
 	return p, nil
 }
 
 // Mount registers the provider's routes.
 func (p *Provider) Mount() {
 	s := p.Server
-	s.Handle("GET /.well-known/openid-configuration", p.op)
+	s.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	s.Handle(prefix, p.op)
+	s.HandleFunc("POST "+prefix+"token", p.guardClientAuth("oidc.token", p.op))
+	s.HandleFunc("POST "+prefix+"introspect", p.guardClientAuth("oidc.introspect", p.op))
+	s.HandleFunc("POST "+prefix+"revoke", p.guardClientAuth("oidc.revoke", p.op))
+	s.HandleFunc("POST "+parPath, p.par)
+	s.HandleFunc("GET "+prefix+"authorize", p.authorize)
+	s.HandleFunc("POST "+prefix+"authorize", p.authorize)
 	s.HandleFunc("GET "+loginPath, p.login)
 	s.HandleFunc("GET "+continuePath, p.continueLogin)
 	s.HandleFunc(prefix+"end_session", p.endSession)
 }
 
 func (p *Provider) now() time.Time { return p.Now().UTC() }
+
+// currentKeys returns the key set, reread from the store once it is older
+// than Keys.Reload, so a rotation by another process or by `clau keys
+// oidc-rotate` reaches this one. If the store cannot be read, the keys
+// already loaded go on serving (and the failure is logged).
+func (p *Provider) currentKeys(ctx context.Context) *keys {
+	p.keysMu.Lock()
+	defer p.keysMu.Unlock()
+	now := p.now()
+	if now.Sub(p.keys.loadedAt) < p.Keys.Reload && !now.Before(p.keys.loadedAt) {
+		return p.keys
+	}
+	k, err := loadOrCreateKeys(ctx, p.Store, p.Keyring, now, p.Keys)
+	if err != nil {
+		p.Log.Error("oidc: reloading keys", "error", err.Error())
+		return p.keys
+	}
+	p.keys = k
+	return k
+}
 
 func (p *Provider) client(id string) (*client, error) {
 	if c, ok := p.clients[id]; ok {
@@ -154,7 +213,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
 	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
-		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown or has expired; go back to the service and start again")
+		p.refuse(w, r, "", "oidc.login", http.StatusBadRequest, "expired", errors.New("auth request unknown, used or expired"))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
@@ -165,7 +224,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			p.internal(w, r, err)
 			return
 		}
-		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) {
+		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) || !a.methodAllowed(se.AMR) {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
 			return
 		}
@@ -188,6 +247,15 @@ func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authReque
 		return
 	}
 	q := url.Values{"continue": {continuePath + "?id=" + a.ID}, "loa": {string(a.MinLoA)}}
+	if len(a.Methods) > 0 {
+		q.Set("methods", strings.Join(a.Methods, ","))
+	}
+	if a.LoginHint != "" {
+		q.Set("login_hint", a.LoginHint)
+	}
+	if lang := pageLanguage(a.UILocales); lang != "" {
+		q.Set("lang", lang)
+	}
 	if force || slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
 		q.Set("prompt", "login")
 	} else if a.MaxAge != nil {
@@ -204,12 +272,12 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
 	if err != nil || a.State != statePending || !p.now().Before(f.ExpiresAt) {
-		p.errorPage(w, r, http.StatusBadRequest, "the sign-in request is unknown, finished or expired; go back to the service and start again")
+		p.refuse(w, r, "", "oidc.continue", http.StatusBadRequest, "expired", errors.New("auth request unknown, finished or expired"))
 		return
 	}
 	if c, err := r.Cookie(bindCookie); err != nil ||
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(bindValue(p.Keyring, a.ID))) != 1 {
-		p.errorPage(w, r, http.StatusForbidden, "this sign-in was started in another browser")
+		p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusForbidden, "other_browser", errors.New("auth request bound to another browser"))
 		return
 	}
 	se, err := p.session(r)
@@ -221,7 +289,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.toSignIn(w, r, a, f, false)
 		return
 	}
-	if a.forceLogin(se.AuthTime, p.now()) {
+	if a.forceLogin(se.AuthTime, p.now()) || !a.methodAllowed(se.AMR) {
 		p.toSignIn(w, r, a, f, true)
 		return
 	}
@@ -232,10 +300,16 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 // library's callback, which issues the code.
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, se *broker.Session) {
 	a.State, a.CitizenID, a.LoA, a.AMR, a.AuthTime = stateAuthenticated, se.Subject, broker.LoA(se.LoA), se.AMR, se.AuthTime
-	a.Subject = p.pairwiseSub(a.ClientID, se.Subject)
+	a.Subject = p.subject(a.ClientID, se.Subject)
+	sid, err := p.joinSession(w, r, se, a.ClientID, a.Subject)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	a.SID = sid
 	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
 		if errors.Is(err, store.ErrStale) {
-			p.errorPage(w, r, http.StatusConflict, "this sign-in was already completed")
+			p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusConflict, "completed", errors.New("auth request already completed"))
 			return
 		}
 		p.internal(w, r, err)
@@ -256,6 +330,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		http.SetCookie(w, &http.Cookie{Name: p.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+		p.kickLogouts()
 	}
 	p.op.ServeHTTP(w, r)
 }
@@ -268,10 +343,15 @@ func (p *Provider) session(r *http.Request) (*broker.Session, error) {
 	return p.Broker.SessionFor(r.Context(), c.Value)
 }
 
-// pairwiseSub is the citizen's subject for one client: a keyed hash, so
-// services cannot link citizens across each other.
-func (p *Provider) pairwiseSub(clientID, citizenID string) string {
-	h := p.Keyring.Hash(subPurpose+clientID, []byte(citizenID))
+// subject is the citizen's sub for one client: a keyed hash, pairwise by
+// default (per client, or per sector identifier) so services cannot link
+// citizens, or public (one for all) when the client is set so.
+func (p *Provider) subject(clientID, citizenID string) string {
+	purpose := subPurpose + clientID
+	if c, ok := p.clients[clientID]; ok && c.subPurpose != "" {
+		purpose = c.subPurpose
+	}
+	h := p.Keyring.Hash(purpose, []byte(citizenID))
 	_, mac, _ := strings.Cut(h, ".")
 	return mac
 }
@@ -281,10 +361,19 @@ func bindValue(kr *secure.Keyring, id string) string {
 	return mac
 }
 
-func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	p.Log.Info("oidc: refused", "request_id", httpserver.RequestID(r.Context()), "status", status, "reason", msg)
+// errorPage shows a refusal in the reader's language (message
+// oidc.error.<reason>), with the request ID as a reference; never a
+// redirect, since the service's redirect URI is not trusted here.
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, reason, detail string) {
+	ref := httpserver.RequestID(r.Context())
+	p.Log.Info("oidc: refused", "request_id", ref, "status", status, "reason", reason, "detail", detail)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, msg, status)
+	if p.Renderer == nil {
+		http.Error(w, detail, status)
+		return
+	}
+	p.Renderer.Render(w, r, status, "oidc_error.html", "oidc.error.title", struct{ Message, Reference string }{
+		"oidc.error." + reason, ref})
 }
 
 func (p *Provider) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -298,7 +387,7 @@ func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, citizenID, sub 
 	u.Subject = sub
 	var c *identity.Citizen
 	need := slices.ContainsFunc(scopes, func(s string) bool {
-		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopePhone
+		return s == oidc.ScopeProfile || s == oidc.ScopeEmail || s == oidc.ScopePhone || s == ScopeDocument
 	})
 	if need {
 		var err error
@@ -327,7 +416,20 @@ func (p *Provider) claims(ctx context.Context, u *oidc.UserInfo, citizenID, sub 
 			if c.Mobile != "" {
 				u.PhoneNumber, u.PhoneNumberVerified = c.Mobile, true
 			}
+		case ScopeDocument:
+			u.AppendClaims("document_number", c.Document.Number)
 		}
 	}
 	return nil
+}
+
+// pageLanguage is the first of the request's ui_locales the pages speak.
+func pageLanguage(locales []string) string {
+	for _, l := range locales {
+		base, _, _ := strings.Cut(strings.ToLower(l), "-")
+		if base == "ca" || base == "es" || base == "en" {
+			return base
+		}
+	}
+	return ""
 }

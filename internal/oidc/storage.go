@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -14,7 +15,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/clau-eid/clau/internal/audit"
-	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/store"
 )
 
@@ -47,21 +47,26 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	if r.CodeChallenge != "" && r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 	}
-	minLoA := c.minLoA
-	for _, v := range r.ACRValues {
-		// Minimum semantics: the lowest level listed is what the service
-		// accepts; unknown values are ignored (OIDC Core 3.1.2.1).
-		l, ok := broker.ParseLoA(v)
-		if ok && (l.AtLeast(minLoA) || !minLoA.Valid()) {
-			minLoA = l
-			break
-		}
+	ex := extrasFrom(ctx)
+	if ex.err != nil {
+		s.auditRefusal(ctx, c.id, "invalid_request", ex.err.Error())
+		return nil, oidc.ErrInvalidRequest().WithDescription("%s", ex.err.Error())
 	}
+	// Minimum semantics: the lowest level listed is what the service
+	// accepts; unknown values are ignored (OIDC Core 3.1.2.1).
+	minLoA, oerr := s.p.requestLoA(c, r.ACRValues, ex)
+	if oerr != nil {
+		s.auditRefusal(ctx, c.id, string(oerr.ErrorType), oerr.Description)
+		return nil, oerr
+	}
+	// Only the scopes the client may ask for; others are ignored (RFC 6749
+	// section 3.3: the server may grant fewer).
+	scopes := slices.DeleteFunc(slices.Clone(r.Scopes), func(sc string) bool { return !c.scopeAllowed(sc) })
 	now := s.p.now()
 	a := &authRequest{ID: store.NewID(), State: statePending, ClientID: r.ClientID, RedirectURI: r.RedirectURI,
-		OAuthState: r.State, Nonce: r.Nonce, Scopes: r.Scopes, ResponseType: r.ResponseType, ResponseMode: r.ResponseMode,
+		OAuthState: r.State, Nonce: r.Nonce, Scopes: scopes, ResponseType: r.ResponseType, ResponseMode: r.ResponseMode,
 		Challenge: r.CodeChallenge, ChallengeMeth: r.CodeChallengeMethod, Prompt: r.Prompt, MaxAge: r.MaxAge,
-		LoginHint: r.LoginHint, MinLoA: minLoA, Methods: c.methods, CreatedAt: now}
+		LoginHint: r.LoginHint, MinLoA: minLoA, Methods: s.p.allowedMethods(c), CreatedAt: now}
 	for _, t := range r.UILocales {
 		a.UILocales = append(a.UILocales, t.String())
 	}
@@ -268,16 +273,29 @@ func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, 
 	return "", "", op.ErrInvalidRefreshToken
 }
 
-func (s *storage) SigningKey(context.Context) (op.SigningKey, error) {
-	return signingKey{s.p.keys}, nil
+// SigningKey is the key that signs now: the newest whose signs_from has come.
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	id, k := s.p.currentKeys(ctx).signer(s.p.now())
+	if k == nil {
+		return nil, errors.New("no OIDC signing key signs now")
+	}
+	return signingKey{id: id, k: k}, nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
-func (s *storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{s.p.keys}}, nil
+// KeySet is the JWKS, and what tokens presented back are verified with:
+// the key waiting to sign, the one signing, and the retiring ones until
+// every token they signed has expired. A removed key's tokens fail.
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	ks := s.p.currentKeys(ctx)
+	var out []op.Key
+	for _, i := range ks.published(s.p.now()) {
+		out = append(out, publicKey{id: i.ID, k: &ks.rsa[i.ID].PublicKey})
+	}
+	return out, nil
 }
 
 func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
@@ -306,7 +324,13 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, 
 	if !ok {
 		return errors.New("unexpected token request")
 	}
-	return s.p.claims(ctx, u, a.CitizenID, a.Subject, scopes)
+	if err := s.p.claims(ctx, u, a.CitizenID, a.Subject, scopes); err != nil {
+		return err
+	}
+	if a.SID != "" {
+		u.AppendClaims("sid", a.SID)
+	}
+	return nil
 }
 
 // SetUserinfoFromToken answers userinfo for a live access token whose code
@@ -344,8 +368,14 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 	return nil, nil
 }
 
-func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, errors.New("private_key_jwt is not supported yet")
+// GetKeyByIDAndClientID gives the library a private_key_jwt client's key
+// (checkClientAuth has already verified the assertion and spent its jti).
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, err := s.p.client(clientID)
+	if err != nil {
+		return nil, err
+	}
+	return c.keys.find(ctx, keyID, s.p.now())
 }
 
 func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
@@ -353,6 +383,15 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 }
 
 func (s *storage) Health(ctx context.Context) error { return s.p.Store.Ping(ctx) }
+
+// auditRefusal records an authorization request refused before it was
+// stored.
+func (s *storage) auditRefusal(ctx context.Context, clientID, errType, reason string) {
+	if err := audit.Append(ctx, s.p.Store, &audit.Event{At: s.p.now(), Actor: "client:" + clientID, Action: "oidc.authorize",
+		Subject: "client:" + clientID, Outcome: "denied", Details: map[string]string{"error": errType, "reason": reason}}); err != nil {
+		s.p.Log.Error("oidc audit", "error", err.Error())
+	}
+}
 
 // audit records a protocol event; failures are logged, not fatal.
 func (s *storage) audit(ctx context.Context, action string, a *authRequest, outcome string) {

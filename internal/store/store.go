@@ -82,6 +82,7 @@ type Tx interface {
 	Sessions
 	Passwords
 	Appointments
+	LogoutQueue
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -430,4 +431,38 @@ type Appointments interface {
 	// ListAppointments returns an office's appointments in slots starting
 	// in [from, to), by start.
 	ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]Appointment, error)
+}
+
+// LogoutDelivery is one back-channel logout notification (OpenID
+// Back-Channel Logout 1.0) due to a service: the logout token is signed
+// at each attempt from these facts.
+type LogoutDelivery struct {
+	ID            string
+	ClientID      string
+	URI           string // the service's backchannel_logout_uri
+	Subject       string // the citizen's sub for that service
+	SID           string // the OP session ID the service got in its ID tokens
+	Status        string // MsgPending, MsgSending, MsgSent or MsgFailed
+	Attempts      int
+	NextAttemptAt time.Time
+	ClaimedUntil  time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time
+}
+
+// LogoutQueue keeps back-channel logout notifications until delivered,
+// like the Outbox: claimed with a lease so two processes never deliver
+// the same one at once.
+type LogoutQueue interface {
+	EnqueueLogout(ctx context.Context, d *LogoutDelivery) error
+	// ClaimLogouts marks up to limit due deliveries (pending with
+	// NextAttemptAt <= now, or sending with an expired claim) as sending
+	// until now+lease, and returns them.
+	ClaimLogouts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]LogoutDelivery, error)
+	// FinishLogout records an attempt: MsgSent, MsgFailed, or MsgPending
+	// with the next attempt time.
+	FinishLogout(ctx context.Context, d *LogoutDelivery) error
+	// ListLogouts returns the newest first.
+	ListLogouts(ctx context.Context, limit int) ([]LogoutDelivery, error)
 }

@@ -41,6 +41,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	3: checkFlowsSessionsPasswordsV3,
 	4: checkOfficeDirectoryV4,
 	5: checkAppointmentsV5,
+	9: checkOIDCLogoutsV9,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -535,5 +536,14 @@ func checkAppointmentsV5(t *testing.T, ctx context.Context, s store.Store) {
 	a, err := s.AppointmentByRef(ctx, "k1.fixture-ref-hash")
 	if err != nil || a.DocNumber != "12345678Z" || a.Status != "booked" || a.Name != "Núria Ibáñez" {
 		t.Errorf("v5 appointment = %+v, %v", a, err)
+	}
+}
+
+func checkOIDCLogoutsV9(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	ds, err := s.ClaimLogouts(ctx, us(1767346260000000), time.Minute, 10)
+	if err != nil || len(ds) != 1 || ds[0].ID != "fx-logout-1" || ds[0].Attempts != 1 || ds[0].SID != "fx-sid" ||
+		ds[0].LastError != "answered 503" || ds[0].URI != "https://tramits.example.org/bcl" {
+		t.Errorf("v9 logouts = %+v, %v", ds, err)
 	}
 }

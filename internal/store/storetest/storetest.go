@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"CodeRefund", testCodeRefund},
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
+		{"LogoutQueueClaimsExclusive", testLogoutQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -827,5 +828,85 @@ func testAppointments(t *testing.T, s store.Store) {
 	list, err := s.ListAppointments(ctx(), o.ID, now, now.Add(2*time.Hour))
 	if err != nil || len(list) != 2 {
 		t.Fatalf("day view = %d %v", len(list), err)
+	}
+}
+
+func testLogoutQueue(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	for i := range 12 {
+		d := &store.LogoutDelivery{ID: store.NewID(), ClientID: "rp", URI: "https://rp.example/bcl",
+			Subject: fmt.Sprintf("sub-%d", i), SID: "sid", CreatedAt: now}
+		if err := s.EnqueueLogout(ctx(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got = map[string]int{}
+	)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 6 {
+				ds, err := s.ClaimLogouts(ctx(), now.Add(time.Second), time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					got[d.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 12 {
+		t.Fatalf("claimed %d of 12", len(got))
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("%s claimed %d times", id, n)
+		}
+	}
+	// Nothing is due while the claims hold; an expired claim is due again.
+	if ds, _ := s.ClaimLogouts(ctx(), now.Add(30*time.Second), time.Minute, 50); len(ds) != 0 {
+		t.Fatalf("claimed again under a live lease: %d", len(ds))
+	}
+	ds, err := s.ClaimLogouts(ctx(), now.Add(2*time.Minute), time.Minute, 50)
+	if err != nil || len(ds) != 12 {
+		t.Fatalf("after the lease: %d %v", len(ds), err)
+	}
+	d := ds[0]
+	d.Status, d.Attempts, d.LastError, d.NextAttemptAt = store.MsgPending, 1, "answered 503", now.Add(time.Hour)
+	if err := s.FinishLogout(ctx(), &d); err != nil {
+		t.Fatal(err)
+	}
+	e := ds[1]
+	e.Status, e.Attempts, e.SentAt = store.MsgSent, 1, now
+	if err := s.FinishLogout(ctx(), &e); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListLogouts(ctx(), 50)
+	if err != nil || len(list) != 12 {
+		t.Fatalf("list: %d %v", len(list), err)
+	}
+	for _, l := range list {
+		switch l.ID {
+		case d.ID:
+			if l.Status != store.MsgPending || l.Attempts != 1 || l.LastError != "answered 503" || !l.NextAttemptAt.Equal(d.NextAttemptAt.Truncate(time.Microsecond)) {
+				t.Errorf("retry recorded as %+v", l)
+			}
+		case e.ID:
+			if l.Status != store.MsgSent || l.SentAt.IsZero() {
+				t.Errorf("delivery recorded as %+v", l)
+			}
+		}
+	}
+	if err := s.FinishLogout(ctx(), &store.LogoutDelivery{ID: "nope", Status: store.MsgSent}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("finishing an unknown delivery: %v", err)
 	}
 }
