@@ -5,8 +5,8 @@
 // email through the outbox. The store guarantees a slot is never booked
 // past its capacity, however many citizens click it at once.
 //
-// It owns booking rules; pages live in internal/offices, and the desk's
-// day view is still to come.
+// It owns booking rules; the citizens' pages live in internal/offices and
+// the officers' day view in internal/desk.
 package appointments
 
 import (

@@ -154,6 +154,8 @@ func (d *Desk) Mount() {
 	signed("POST /desk/officers", d.officerAdd)
 	signed("POST /desk/officers/{id}/status", d.officerStatus)
 	signed("POST /desk/officers/{id}/totp", d.officerTOTP)
+	signed("GET /desk/appointments", d.appointmentsPage)
+	signed("POST /desk/appointments/{id}/status", d.appointmentStatus)
 	signed("GET /desk/offices", d.officesPage)
 	signed("POST /desk/offices", d.officeAdd)
 	signed("POST /desk/offices/{id}/status", d.officeStatus)

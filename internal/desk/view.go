@@ -27,7 +27,8 @@ type view struct {
 	Secret   *secretView
 	Officers []officerView
 	Offices  []officeView
-	Back     string // where the "back" link of an error page goes
+	Day      *dayView // the appointments day view
+	Back     string   // where the "back" link of an error page goes
 }
 
 type meView struct {

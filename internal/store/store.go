@@ -386,6 +386,7 @@ const (
 	ApptCancelled = "cancelled"
 	ApptAttended  = "attended"
 	ApptNoShow    = "no_show"
+	ApptDone      = "done" // the citizen was registered from it at the desk
 )
 
 // Appointment is a citizen's booked visit.
@@ -423,10 +424,17 @@ type Appointments interface {
 	// however many book at once.
 	Book(ctx context.Context, a *Appointment, now time.Time) error
 	AppointmentByRef(ctx context.Context, refHash string) (*Appointment, error)
-	// SetAppointmentStatus changes a live appointment's status (cancel,
-	// attended, no-show) if Version is current; leaving "booked" frees its
-	// place in the slot.
+	AppointmentByID(ctx context.Context, id string) (*Appointment, error)
+	// SetAppointmentStatus changes an appointment's status if Version is
+	// current and the change is allowed: from booked to cancelled,
+	// attended, no_show or done, and from attended to done; ErrStale
+	// otherwise. Cancelling frees its place in the slot.
 	SetAppointmentStatus(ctx context.Context, a *Appointment, status string) error
+	// MoveAppointment moves a booked appointment to another slot in one
+	// transaction: the new place is taken before the old one is freed, so
+	// ErrSlotFull (new slot full, closed or not after now) or ErrStale
+	// (Version not current, not booked) leave the appointment where it was.
+	MoveAppointment(ctx context.Context, a *Appointment, slotID string, now time.Time) error
 	// ListAppointments returns an office's appointments in slots starting
 	// in [from, to), by start.
 	ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]Appointment, error)

@@ -91,12 +91,30 @@ func (s *Store) AppointmentByRef(ctx context.Context, refHash string) (*store.Ap
 	return a, mapErr(err)
 }
 
+// AppointmentByID implements store.Appointments.
+func (s *Store) AppointmentByID(ctx context.Context, id string) (*store.Appointment, error) {
+	a, err := scanAppt(s.q().QueryRowContext(ctx, apptJoined+` WHERE a.id=$1`, id))
+	return a, mapErr(err)
+}
+
+// apptFrom is the statuses an appointment may reach each status from.
+var apptFrom = map[string][2]string{
+	store.ApptCancelled: {store.ApptBooked, store.ApptBooked},
+	store.ApptAttended:  {store.ApptBooked, store.ApptBooked},
+	store.ApptNoShow:    {store.ApptBooked, store.ApptBooked},
+	store.ApptDone:      {store.ApptBooked, store.ApptAttended},
+}
+
 // SetAppointmentStatus implements store.Appointments.
 func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, status string) error {
+	from, ok := apptFrom[status]
+	if !ok {
+		return store.ErrStale
+	}
 	updated := s.now().UTC()
 	err := s.atomic(ctx, func(t *Store) error {
 		res, err := t.q().ExecContext(ctx, `UPDATE appointments SET status=$1, version=version+1, updated_at=$2
-			WHERE id=$3 AND version=$4 AND status=$5`, status, micros(updated), a.ID, a.Version, store.ApptBooked)
+			WHERE id=$3 AND version=$4 AND (status=$5 OR status=$6)`, status, micros(updated), a.ID, a.Version, from[0], from[1])
 		if err := checkOne(res, err); err != nil {
 			return err
 		}
@@ -109,6 +127,40 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, 
 		return err
 	}
 	a.Status, a.Version, a.UpdatedAt = status, a.Version+1, updated
+	return nil
+}
+
+// MoveAppointment implements store.Appointments.
+func (s *Store) MoveAppointment(ctx context.Context, a *store.Appointment, slotID string, now time.Time) error {
+	updated := s.now().UTC()
+	var (
+		office string
+		start  int64
+	)
+	err := s.atomic(ctx, func(t *Store) error {
+		if slotID == a.SlotID {
+			return store.ErrSlotFull
+		}
+		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at`,
+			slotID, micros(now)).Scan(&office, &start)
+		if err := mapErr(err); err == store.ErrNotFound {
+			return store.ErrSlotFull
+		} else if err != nil {
+			return err
+		}
+		res, err := t.q().ExecContext(ctx, `UPDATE appointments SET slot_id=$1, office_id=$2, version=version+1, updated_at=$3
+			WHERE id=$4 AND version=$5 AND status=$6`, slotID, office, micros(updated), a.ID, a.Version, store.ApptBooked)
+		if err := checkOne(res, err); err != nil {
+			return err
+		}
+		_, err = t.q().ExecContext(ctx, `UPDATE slots SET booked = booked - 1, version = version + 1 WHERE id=$1`, a.SlotID)
+		return mapErr(err)
+	})
+	if err != nil {
+		return err
+	}
+	a.SlotID, a.OfficeID, a.StartsAt, a.Version, a.UpdatedAt = slotID, office, fromMicros(start), a.Version+1, updated
 	return nil
 }
 

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"CodeRefund", testCodeRefund},
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
+		{"AppointmentsDeskAndMove", testAppointmentMoves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -827,5 +828,76 @@ func testAppointments(t *testing.T, s store.Store) {
 	list, err := s.ListAppointments(ctx(), o.ID, now, now.Add(2*time.Hour))
 	if err != nil || len(list) != 2 {
 		t.Fatalf("day view = %d %v", len(list), err)
+	}
+}
+
+// The desk marks arrivals, no-shows and registrations; a citizen moves
+// to another slot, never losing the old place when the new one is taken.
+func testAppointmentMoves(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 1, now.Add(time.Hour))
+	other := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: now.Add(2 * time.Hour), EndsAt: now.Add(2*time.Hour + 15*time.Minute), Capacity: 1}
+	third := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: now.Add(3 * time.Hour), EndsAt: now.Add(3*time.Hour + 15*time.Minute), Capacity: 1}
+	if _, err := s.AddSlots(ctx(), []store.Slot{other, third}); err != nil {
+		t.Fatal(err)
+	}
+	a := appt(sl.ID, 1)
+	if err := s.Book(ctx(), a, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AppointmentByID(ctx(), a.ID)
+	if err != nil || got.RefHash != a.RefHash || !got.StartsAt.Equal(sl.StartsAt.Truncate(time.Microsecond)) {
+		t.Fatalf("by id: %v %+v", err, got)
+	}
+	if _, err := s.AppointmentByID(ctx(), store.NewID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	// The other slot is taken by someone else: the move fails and the
+	// appointment keeps its place.
+	b := appt(other.ID, 2)
+	if err := s.Book(ctx(), b, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveAppointment(ctx(), got, other.ID, now); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("move to a full slot: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), b, store.ApptCancelled); err != nil {
+		t.Fatal(err)
+	}
+	stale := *got
+	if err := s.MoveAppointment(ctx(), got, other.ID, now); err != nil || got.SlotID != other.ID || !got.StartsAt.Equal(other.StartsAt.Truncate(time.Microsecond)) {
+		t.Fatalf("move: %v %+v", err, got)
+	}
+	// A second move from the old version is stale and takes nothing.
+	if err := s.MoveAppointment(ctx(), &stale, third.ID, now); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("stale move: %v", err)
+	}
+	slots, _ := s.ListSlots(ctx(), o.ID, now, now.Add(4*time.Hour))
+	if len(slots) != 3 || slots[0].Booked != 0 || slots[1].Booked != 1 || slots[2].Booked != 0 {
+		t.Fatalf("slots after the move: %+v", slots)
+	}
+	// Past slots cannot be moved to.
+	if err := s.MoveAppointment(ctx(), got, sl.ID, now.Add(90*time.Minute)); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("move to a past slot: %v", err)
+	}
+	// Desk: arrived, then registered; a no-show is only from booked.
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptAttended); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptNoShow); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("no-show after arrival: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptDone); err != nil || got.Status != store.ApptDone {
+		t.Fatalf("done: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptCancelled); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("cancel after done: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, "bogus"); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("unknown status: %v", err)
+	}
+	slots, _ = s.ListSlots(ctx(), o.ID, now, now.Add(3*time.Hour))
+	if slots[1].Booked != 1 {
+		t.Fatalf("a visit that happened gave its place back: %+v", slots[1])
 	}
 }
