@@ -66,6 +66,13 @@ func TestBrowserAppointmentToRegistration(t *testing.T) {
 	if when == nil {
 		t.Fatalf("no date on the confirmation: %s", b.Text(t, "main"))
 	}
+	var cal string
+	b.Eval(t, `document.getElementById("calendar").getAttribute("href")`, &cal)
+	if cal != "/appointments/calendar.ics?ref="+ref {
+		t.Fatalf("calendar link = %q", cal)
+	}
+	b.Open(t, base+"/appointments/change?ref="+ref)
+	check("change form from the message's link")
 	msgs := outboxBodies(t, base, mobile)
 	if len(msgs) != 1 || !strings.Contains(msgs[0], ref) || !strings.Contains(msgs[0], when[4]) {
 		t.Fatalf("confirmation SMS = %q (reference %s)", msgs, ref)

@@ -154,7 +154,9 @@ func (a *app) appointments() *appointments.Service {
 	if err != nil {
 		loc = time.UTC
 	}
-	return appointments.New(a.store, a.keyring, a.notifier, loc, a.now)
+	svc := appointments.New(a.store, a.keyring, a.notifier, loc, a.now)
+	svc.BaseURL = strings.TrimRight(a.cfg.PublicURL, "/") // links in confirmations
+	return svc
 }
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {

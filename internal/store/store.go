@@ -402,6 +402,7 @@ type Appointment struct {
 	RefHash   string // keyed hash of the reference the citizen holds
 	Status    string
 	StartsAt  time.Time // the slot's start, filled by the store
+	EndsAt    time.Time // the slot's end, filled by the store
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time

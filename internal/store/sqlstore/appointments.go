@@ -51,7 +51,7 @@ const apptCols = `id, slot_id, office_id, doc_number, name, mobile, email, langu
 
 // apptJoined selects an appointment with its slot's start.
 const apptJoined = `SELECT a.id, a.slot_id, a.office_id, a.doc_number, a.name, a.mobile, a.email,
-	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at
+	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at, s.ends_at
 	FROM appointments a JOIN slots s ON s.id = a.slot_id`
 
 // Book implements store.Appointments. Taking the place is one conditional
@@ -65,18 +65,18 @@ func (s *Store) Book(ctx context.Context, a *store.Appointment, now time.Time) e
 	a.UpdatedAt, a.Version, a.Status = a.CreatedAt, 1, store.ApptBooked
 	return s.atomic(ctx, func(t *Store) error {
 		var (
-			office string
-			start  int64
+			office     string
+			start, end int64
 		)
 		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
-			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at`,
-			a.SlotID, micros(now)).Scan(&office, &start)
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at, ends_at`,
+			a.SlotID, micros(now)).Scan(&office, &start, &end)
 		if err := mapErr(err); err == store.ErrNotFound {
 			return store.ErrSlotFull
 		} else if err != nil {
 			return err
 		}
-		a.OfficeID, a.StartsAt = office, fromMicros(start)
+		a.OfficeID, a.StartsAt, a.EndsAt = office, fromMicros(start), fromMicros(end)
 		_, err = t.q().ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
 			a.ID, a.SlotID, a.OfficeID, a.DocNumber, a.Name, a.Mobile, a.Email, a.Language, a.RefHash, a.Status,
@@ -134,16 +134,16 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, 
 func (s *Store) MoveAppointment(ctx context.Context, a *store.Appointment, slotID string, now time.Time) error {
 	updated := s.now().UTC()
 	var (
-		office string
-		start  int64
+		office     string
+		start, end int64
 	)
 	err := s.atomic(ctx, func(t *Store) error {
 		if slotID == a.SlotID {
 			return store.ErrSlotFull
 		}
 		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
-			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at`,
-			slotID, micros(now)).Scan(&office, &start)
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at, ends_at`,
+			slotID, micros(now)).Scan(&office, &start, &end)
 		if err := mapErr(err); err == store.ErrNotFound {
 			return store.ErrSlotFull
 		} else if err != nil {
@@ -160,7 +160,8 @@ func (s *Store) MoveAppointment(ctx context.Context, a *store.Appointment, slotI
 	if err != nil {
 		return err
 	}
-	a.SlotID, a.OfficeID, a.StartsAt, a.Version, a.UpdatedAt = slotID, office, fromMicros(start), a.Version+1, updated
+	a.SlotID, a.OfficeID, a.StartsAt, a.EndsAt = slotID, office, fromMicros(start), fromMicros(end)
+	a.Version, a.UpdatedAt = a.Version+1, updated
 	return nil
 }
 
@@ -174,13 +175,13 @@ func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to 
 
 func scanAppt(r scanner) (*store.Appointment, error) {
 	var (
-		a                       store.Appointment
-		created, updated, start int64
+		a                            store.Appointment
+		created, updated, start, end int64
 	)
 	if err := r.Scan(&a.ID, &a.SlotID, &a.OfficeID, &a.DocNumber, &a.Name, &a.Mobile, &a.Email, &a.Language,
-		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start); err != nil {
+		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start, &end); err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt, a.StartsAt = fromMicros(created), fromMicros(updated), fromMicros(start)
+	a.CreatedAt, a.UpdatedAt, a.StartsAt, a.EndsAt = fromMicros(created), fromMicros(updated), fromMicros(start), fromMicros(end)
 	return &a, nil
 }
