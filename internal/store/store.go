@@ -82,6 +82,7 @@ type Tx interface {
 	Sessions
 	Passwords
 	Appointments
+	Schedules
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -403,9 +404,11 @@ type Appointment struct {
 	Status    string
 	StartsAt  time.Time // the slot's start, filled by the store
 	EndsAt    time.Time // the slot's end, filled by the store
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// RemindedAt is when the day-before reminder was queued; zero before.
+	RemindedAt time.Time
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // ErrSlotFull says a slot has no room left (or is closed or past).
@@ -439,4 +442,43 @@ type Appointments interface {
 	// ListAppointments returns an office's appointments in slots starting
 	// in [from, to), by start.
 	ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]Appointment, error)
+}
+
+// OfficeHours is an office's opening on one weekday: slots of
+// SlotMinutes from Open to Close (local "15:04"), Desks places each.
+type OfficeHours struct {
+	Weekday     time.Weekday
+	Open, Close string
+	SlotMinutes int
+	Desks       int
+}
+
+// Closure is a day an office is closed (local "2006-01-02").
+type Closure struct {
+	Day, Reason string
+	CreatedAt   time.Time
+}
+
+// Schedules keeps offices' weekly hours, closures and the slots made from
+// them, and the day-before reminders.
+type Schedules interface {
+	OfficeHours(ctx context.Context, officeID string) ([]OfficeHours, error)
+	// SetOfficeHours replaces the office's weekly hours.
+	SetOfficeHours(ctx context.Context, officeID string, hours []OfficeHours) error
+	Closures(ctx context.Context, officeID string) ([]Closure, error)
+	// AddClosure adds a closed day; DuplicateError on "day" if it exists.
+	AddClosure(ctx context.Context, officeID string, c Closure) error
+	// DeleteClosure removes one; ErrNotFound if there was none.
+	DeleteClosure(ctx context.Context, officeID, day string) error
+	// PutSlots adds slots, and reopens existing ones at the same office and
+	// start with the new end and capacity (never below what is booked).
+	PutSlots(ctx context.Context, slots []Slot) error
+	// CloseSlot closes a slot: nobody can book it any more.
+	CloseSlot(ctx context.Context, slotID string) error
+	// DueReminders returns booked appointments starting in [from, to)
+	// whose reminder was not sent, oldest first, at most limit.
+	DueReminders(ctx context.Context, from, to time.Time, limit int) ([]Appointment, error)
+	// MarkReminded records that a's reminder was sent, if nobody did
+	// before: ErrStale when another process got there first.
+	MarkReminded(ctx context.Context, appointmentID string, at time.Time) error
 }

@@ -51,7 +51,7 @@ const apptCols = `id, slot_id, office_id, doc_number, name, mobile, email, langu
 
 // apptJoined selects an appointment with its slot's start.
 const apptJoined = `SELECT a.id, a.slot_id, a.office_id, a.doc_number, a.name, a.mobile, a.email,
-	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at, s.ends_at
+	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at, s.ends_at, a.reminded_at
 	FROM appointments a JOIN slots s ON s.id = a.slot_id`
 
 // Book implements store.Appointments. Taking the place is one conditional
@@ -175,13 +175,14 @@ func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to 
 
 func scanAppt(r scanner) (*store.Appointment, error) {
 	var (
-		a                            store.Appointment
-		created, updated, start, end int64
+		a                                      store.Appointment
+		created, updated, start, end, reminded int64
 	)
 	if err := r.Scan(&a.ID, &a.SlotID, &a.OfficeID, &a.DocNumber, &a.Name, &a.Mobile, &a.Email, &a.Language,
-		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start, &end); err != nil {
+		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start, &end, &reminded); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.UpdatedAt, a.StartsAt, a.EndsAt = fromMicros(created), fromMicros(updated), fromMicros(start), fromMicros(end)
+	a.RemindedAt = fromMicros(reminded)
 	return &a, nil
 }

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
 		{"AppointmentsDeskAndMove", testAppointmentMoves},
+		{"Schedules", testSchedules},
+		{"RemindersOnce", testRemindersConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -899,5 +901,117 @@ func testAppointmentMoves(t *testing.T, s store.Store) {
 	slots, _ = s.ListSlots(ctx(), o.ID, now, now.Add(3*time.Hour))
 	if slots[1].Booked != 1 {
 		t.Fatalf("a visit that happened gave its place back: %+v", slots[1])
+	}
+}
+
+func testSchedules(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 2, now.Add(time.Hour))
+	hours := []store.OfficeHours{{Weekday: time.Monday, Open: "09:00", Close: "14:00", SlotMinutes: 15, Desks: 2},
+		{Weekday: time.Thursday, Open: "16:00", Close: "18:30", SlotMinutes: 20, Desks: 1}}
+	if err := s.SetOfficeHours(ctx(), o.ID, hours); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetOfficeHours(ctx(), o.ID, hours[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OfficeHours(ctx(), o.ID)
+	if err != nil || len(got) != 1 || got[0] != hours[1] {
+		t.Fatalf("hours = %+v %v", got, err)
+	}
+	if err := s.AddClosure(ctx(), o.ID, store.Closure{Day: "2026-12-25", Reason: "Nadal"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := store.IsDuplicate(s.AddClosure(ctx(), o.ID, store.Closure{Day: "2026-12-25", Reason: "again"})); !ok || f != "day" {
+		t.Fatalf("closing a day twice: %q %v", f, ok)
+	}
+	if cl, err := s.Closures(ctx(), o.ID); err != nil || len(cl) != 1 || cl[0].Reason != "Nadal" {
+		t.Fatalf("closures = %+v %v", cl, err)
+	}
+	if err := s.DeleteClosure(ctx(), o.ID, "2026-12-25"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteClosure(ctx(), o.ID, "2026-12-25"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	// Two booked, then closed: nobody books; reopened with one desk, the
+	// capacity stays at what is booked.
+	for i := range 2 {
+		if err := s.Book(ctx(), appt(sl.ID, 40+i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetAppointmentStatus(ctx(), mustAppt(t, s, o.ID, now), store.ApptCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseSlot(ctx(), sl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Book(ctx(), appt(sl.ID, 42), now); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("booking a closed slot: %v", err)
+	}
+	again := sl
+	again.ID, again.Capacity = store.NewID(), 0
+	extra := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: sl.StartsAt.Add(time.Hour), EndsAt: sl.StartsAt.Add(75 * time.Minute), Capacity: 3}
+	if err := s.PutSlots(ctx(), []store.Slot{again, extra}); err != nil {
+		t.Fatal(err)
+	}
+	slots, _ := s.ListSlots(ctx(), o.ID, now, now.Add(3*time.Hour))
+	if len(slots) != 2 || slots[0].ID != sl.ID || slots[0].Closed || slots[0].Capacity != 1 || slots[0].Booked != 1 || slots[1].Capacity != 3 {
+		t.Fatalf("slots after put = %+v", slots)
+	}
+}
+
+func mustAppt(t *testing.T, s store.Store, officeID string, now time.Time) *store.Appointment {
+	t.Helper()
+	list, err := s.ListAppointments(ctx(), officeID, now, now.Add(48*time.Hour))
+	if err != nil || len(list) == 0 {
+		t.Fatalf("appointments: %v", err)
+	}
+	return &list[0]
+}
+
+// Many processes send reminders at once: each appointment is marked once.
+func testRemindersConcurrent(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 5, now.Add(20*time.Hour))
+	for i := range 3 {
+		if err := s.Book(ctx(), appt(sl.ID, 50+i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := s.DueReminders(ctx(), now, now.Add(24*time.Hour), 10)
+	if err != nil || len(due) != 3 || due[0].OfficeID != o.ID {
+		t.Fatalf("due = %d %v", len(due), err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins = map[string]int{}
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, a := range due {
+				err := s.MarkReminded(ctx(), a.ID, now)
+				mu.Lock()
+				if err == nil {
+					wins[a.ID]++
+				} else if !errors.Is(err, store.ErrStale) {
+					t.Errorf("mark: %v", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, a := range due {
+		if wins[a.ID] != 1 {
+			t.Fatalf("appointment %s marked %d times", a.ID, wins[a.ID])
+		}
+	}
+	if due, _ := s.DueReminders(ctx(), now, now.Add(24*time.Hour), 10); len(due) != 0 {
+		t.Fatalf("still due after marking: %d", len(due))
 	}
 }
