@@ -79,6 +79,14 @@ func TestBrowserAppointmentToRegistration(t *testing.T) {
 	}
 
 	deskSignIn(t, b, base, guide, check)
+	b.Open(t, base+"/desk/schedule")
+	check("schedule page")
+	b.Fill(t, "#f-open_1", "25:00")
+	b.Submit(t, "form[action='/desk/schedule/hours']")
+	if got := b.Text(t, "#f-open_1-error"); !strings.Contains(got, "HH:MM") {
+		t.Fatalf("bad opening time: %q", got)
+	}
+	check("schedule page with an error")
 	b.Open(t, base+"/desk/appointments?day="+when[3]+"-"+when[2]+"-"+when[1])
 	check("day view")
 	if got := b.Text(t, "#appointments"); !strings.Contains(got, "Laia Serra Font") || !strings.Contains(got, doc) {

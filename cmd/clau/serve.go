@@ -174,7 +174,7 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
 	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
 		Server: srv, Renderer: r, Log: a.log, Now: a.now,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Appointments: a.appointments(),
 		// A path: printed on the host the officer reached, which stays
 		// right when demo --listen picks the port after this runs.
 		ActivationURL: "/activate"})

@@ -77,13 +77,17 @@ func (s *Service) links(ref string) (manage, calendar string) {
 	return s.BaseURL + "/appointments/change?" + q, s.BaseURL + "/appointments/calendar.ics?" + q
 }
 
-// tell queues a message about appointment a at office o, by SMS when it
-// has a mobile, else by email.
+// tell queues a message about appointment a at office o.
 func (s *Service) tell(ctx context.Context, tx store.Tx, template, key string, a *store.Appointment, o *identity.Office, ref string) error {
 	manage, cal := s.links(ref)
-	req := notify.Request{Template: template, Language: a.Language, EventKey: key,
-		Data: map[string]any{"Office": o.Name, "Address": o.Address + ", " + o.Municipality,
-			"When": a.StartsAt.In(s.loc).Format("02/01/2006 15:04"), "Reference": ref, "Link": manage, "Calendar": cal}}
+	return s.queue(ctx, tx, template, key, a, map[string]any{"Office": o.Name, "Address": o.Address + ", " + o.Municipality,
+		"When": a.StartsAt.In(s.loc).Format("02/01/2006 15:04"), "Reference": ref, "Link": manage, "Calendar": cal})
+}
+
+// queue queues a message to the citizen of a, by SMS when they gave a
+// mobile, else by email, in their language.
+func (s *Service) queue(ctx context.Context, tx store.Tx, template, key string, a *store.Appointment, data map[string]any) error {
+	req := notify.Request{Template: template, Language: a.Language, EventKey: key, Data: data}
 	if a.Mobile != "" {
 		req.Channel, req.To = notify.SMS, a.Mobile
 	} else {

@@ -28,7 +28,8 @@ type view struct {
 	Officers []officerView
 	Offices  []officeView
 	Day      *dayView // the appointments day view
-	Back     string   // where the "back" link of an error page goes
+	Schedule *scheduleView
+	Back     string // where the "back" link of an error page goes
 }
 
 type meView struct {
