@@ -248,8 +248,19 @@ func newDispatcher(a *app, reg *prometheus.Registry) (*notify.Dispatcher, error)
 func housekeeping(ctx context.Context, a *app) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
+	appts := a.appointments()
 	for {
 		now := time.Now()
+		// Day-before reminders (once per appointment across processes) and
+		// slots kept four weeks ahead of each office's schedule.
+		if n, err := appts.SendReminders(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: appointment reminders", "error", err.Error())
+		} else if n > 0 {
+			a.log.Info("housekeeping: appointment reminders queued", "count", n)
+		}
+		if err := appts.ExtendSchedules(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: office schedules", "error", err.Error())
+		}
 		if _, err := a.store.DeleteCodesBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			a.log.Warn("housekeeping: codes", "error", err.Error())
 		}
