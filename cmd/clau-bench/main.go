@@ -70,6 +70,8 @@ func main() {
 		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
 	case "oidc":
 		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
+	case "book":
+		err = runBook(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -96,7 +98,10 @@ signin  sign-ins with the permanent password over HTTP against a real
         clau serve process: throughput, latency, the server's CPU per
         sign-in and how much of it is beyond the password hash
 oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
-        token with PKCE, userinfo) as a relying party drives them`)
+        token with PKCE, userinfo) as a relying party drives them
+book    appointment bookings over HTTP against a real clau serve, many
+        citizens at once on a few popular slots: bookings/s per core,
+        latency, and a check that no slot was booked past its capacity`)
 }
 
 type storeBench struct {

@@ -44,6 +44,7 @@ type signinBench struct {
 	params      secure.Argon2Params
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
+	env         []string       // more environment for clau serve
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -235,6 +236,7 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 	if b.profile != "" {
 		cmd.Env = append(cmd.Env, "CLAU_SERVER_PPROF_LISTEN=127.0.0.1:0")
 	}
+	cmd.Env = append(cmd.Env, b.env...)
 	if b.oidc != nil {
 		env, err := b.oidc.serverEnv()
 		if err != nil {
