@@ -72,6 +72,8 @@ func main() {
 		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
 	case "saml":
 		err = runSAML(os.Args[2:], os.Stdout, os.Stderr)
+	case "book":
+		err = runBook(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -103,7 +105,10 @@ oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
         token with PKCE, userinfo) as a relying party drives them
 saml    SAML responses within SSO sessions (signed AuthnRequest in, signed
         and optionally encrypted assertion out), beyond the password hash:
-        throughput, latency and responses per second per server core`)
+        throughput, latency and responses per second per server core
+book    appointment bookings over HTTP against a real clau serve, many
+        citizens at once on a few popular slots: bookings/s per core,
+        latency, and a check that no slot was booked past its capacity`)
 }
 
 type storeBench struct {

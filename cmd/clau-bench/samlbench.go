@@ -106,7 +106,7 @@ func runSAML(args []string, out, log io.Writer) error {
 		decl = append(decl, map[string]any{"metadata_file": f})
 	}
 	spsJSON, _ := json.Marshal(decl)
-	b.extraEnv = []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=http://" + addr, "CLAU_SAML_SPS=" + string(spsJSON)}
+	b.env = []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=http://" + addr, "CLAU_SAML_SPS=" + string(spsJSON)}
 	srv, err := b.start(dir, log)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ type signinBench struct {
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 	busy        int            // sign-ins turned away by admission control in closed-loop runs
-	extraEnv    []string       // more environment for the server (clau-bench saml)
+	env         []string       // more environment for clau serve
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -248,6 +248,7 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 	if b.profile != "" {
 		cmd.Env = append(cmd.Env, "CLAU_SERVER_PPROF_LISTEN=127.0.0.1:0")
 	}
+	cmd.Env = append(cmd.Env, b.env...)
 	if b.oidc != nil {
 		env, err := b.oidc.serverEnv()
 		if err != nil {
@@ -255,7 +256,6 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		}
 		cmd.Env = append(cmd.Env, env...)
 	}
-	cmd.Env = append(cmd.Env, b.extraEnv...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

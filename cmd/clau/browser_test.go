@@ -62,33 +62,15 @@ func lastSMS(t *testing.T, base, to string) string {
 	return regexp.MustCompile(`\b\d{6}\b`).FindString(msgs[0].Body)
 }
 
-// The citizen's first journey in a real browser, as the seed documents
-// tell it: an officer signs in at the desk with password and TOTP,
-// registers the citizen after the in-person check and hands over the
-// receipt's activation code; the citizen activates with it and the SMS
-// code read from the phone (/dev/outbox), signs in at level low, then
-// steps up to substantial. axe-core checks every page; then the citizen
-// pages again in Spanish and English.
-func TestBrowserActivationAndSignIn(t *testing.T) {
-	e := newEnv(t)
-	base, guide := demoServer(t, e)
+// deskSignIn signs the demo's desk account in, with password and TOTP,
+// checking each page with check.
+func deskSignIn(t *testing.T, b *browsertest.Browser, base, guide string, check func(step string)) {
+	t.Helper()
 	m := regexp.MustCompile(`username (\S+), password (\S+), TOTP seed (\S+)`).FindStringSubmatch(guide)
 	if m == nil {
 		t.Fatalf("no desk account in the guide:\n%s", guide)
 	}
 	user, pass, seed := m[1], m[2], m[3]
-	const doc, email, mobile = "12345678Z", "nuria@example.org", "+34612345678"
-
-	b := browsertest.New(t)
-	b.SetLanguage(t, "ca-ES,ca;q=0.9")
-	check := func(step string) {
-		t.Helper()
-		if t.Failed() {
-			t.Fatalf("stopped before %s", step)
-		}
-		b.AssertAccessible(t)
-	}
-
 	b.Open(t, base+"/desk/login")
 	check("desk sign-in")
 	b.Fill(t, "#f-username", user)
@@ -104,6 +86,31 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 	if !strings.HasSuffix(b.URL(t), "/desk") {
 		t.Fatalf("desk sign-in ended at %s", b.URL(t))
 	}
+}
+
+// The citizen's first journey in a real browser, as the seed documents
+// tell it: an officer signs in at the desk with password and TOTP,
+// registers the citizen after the in-person check and hands over the
+// receipt's activation code; the citizen activates with it and the SMS
+// code read from the phone (/dev/outbox), signs in at level low, then
+// steps up to substantial. axe-core checks every page; then the citizen
+// pages again in Spanish and English.
+func TestBrowserActivationAndSignIn(t *testing.T) {
+	e := newEnv(t)
+	base, guide := demoServer(t, e)
+	const doc, email, mobile = "12345678Z", "nuria@example.org", "+34612345678"
+
+	b := browsertest.New(t)
+	b.SetLanguage(t, "ca-ES,ca;q=0.9")
+	check := func(step string) {
+		t.Helper()
+		if t.Failed() {
+			t.Fatalf("stopped before %s", step)
+		}
+		b.AssertAccessible(t)
+	}
+
+	deskSignIn(t, b, base, guide, check)
 	b.Open(t, base+"/desk/register")
 	check("registration form")
 	for id, v := range map[string]string{"#f-document": doc, "#f-given_name": "Núria", "#f-first_surname": "Puig",
@@ -115,7 +122,7 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 		document.getElementById("f-birth_date").value = "1980-02-29"; true`, nil)
 	b.Click(t, "#f-document_checked")
 	b.Submit(t, "form[action='/desk/register']")
-	code = strings.TrimSpace(b.Text(t, ".code"))
+	code := strings.TrimSpace(b.Text(t, ".code"))
 	if !regexp.MustCompile(`^[2-9A-Z]{4}(-[2-9A-Z]{4}){3}$`).MatchString(code) {
 		t.Fatalf("receipt code %q at %s", code, b.URL(t))
 	}

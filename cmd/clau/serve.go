@@ -168,7 +168,9 @@ func (a *app) appointments() *appointments.Service {
 	if err != nil {
 		loc = time.UTC
 	}
-	return appointments.New(a.store, a.keyring, a.notifier, loc, a.now)
+	svc := appointments.New(a.store, a.keyring, a.notifier, loc, a.now)
+	svc.BaseURL = strings.TrimRight(a.cfg.PublicURL, "/") // links in confirmations
+	return svc
 }
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
@@ -186,7 +188,7 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) (*desk.Desk, error) {
 	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
 		Server: srv, Renderer: r, Log: a.log, Now: a.now,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Appointments: a.appointments(),
 		// A path: printed on the host the officer reached, which stays
 		// right when demo --listen picks the port after this runs.
 		ActivationURL: "/activate"})
@@ -295,8 +297,19 @@ func newDispatcher(a *app, reg *prometheus.Registry) (*notify.Dispatcher, error)
 func housekeeping(ctx context.Context, a *app) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
+	appts := a.appointments()
 	for {
 		now := time.Now()
+		// Day-before reminders (once per appointment across processes) and
+		// slots kept four weeks ahead of each office's schedule.
+		if n, err := appts.SendReminders(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: appointment reminders", "error", err.Error())
+		} else if n > 0 {
+			a.log.Info("housekeeping: appointment reminders queued", "count", n)
+		}
+		if err := appts.ExtendSchedules(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: office schedules", "error", err.Error())
+		}
 		if _, err := a.store.DeleteCodesBefore(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			a.log.Warn("housekeeping: codes", "error", err.Error())
 		}

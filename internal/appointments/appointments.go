@@ -5,8 +5,8 @@
 // email through the outbox. The store guarantees a slot is never booked
 // past its capacity, however many citizens click it at once.
 //
-// It owns booking rules; pages live in internal/offices, and the desk's
-// day view is still to come.
+// It owns booking rules; the citizens' pages live in internal/offices and
+// the officers' day view in internal/desk.
 package appointments
 
 import (
@@ -46,14 +46,43 @@ type Service struct {
 	notifier Notifier
 	now      func() time.Time
 	loc      *time.Location
+	// BaseURL starts the links in messages (public_url); empty gives
+	// links relative to the site.
+	BaseURL string
+	// bookings limits booking attempts per source address; refs limits
+	// wrong references per source address (guessing).
+	bookings, refs *secure.Throttle
 }
 
-// New returns the service; times are shown in loc.
+// Limits are the per-source limits on bookings and wrong references.
+type Limits struct{ Bookings, WrongRefs secure.ThrottlePolicy }
+
+// DefaultLimits: 20 booking attempts an hour from one address (a family,
+// an office's own desk behind NAT), then a pause that doubles; 10 wrong
+// references in 15 minutes.
+func DefaultLimits() Limits {
+	return Limits{
+		Bookings: secure.ThrottlePolicy{MaxFailures: 20, Window: time.Hour, BaseLockout: 15 * time.Minute,
+			MaxLockout: 24 * time.Hour, ForgetAfter: 24 * time.Hour},
+		WrongRefs: secure.ThrottlePolicy{MaxFailures: 10, Window: 15 * time.Minute, BaseLockout: 15 * time.Minute,
+			MaxLockout: 24 * time.Hour, ForgetAfter: 24 * time.Hour},
+	}
+}
+
+// New returns the service with DefaultLimits; times are shown in loc.
 func New(s store.Store, k *secure.Keyring, n Notifier, loc *time.Location, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, keyring: k, notifier: n, now: now, loc: loc}
+	svc := &Service{store: s, keyring: k, notifier: n, now: now, loc: loc}
+	svc.SetLimits(DefaultLimits())
+	return svc
+}
+
+// SetLimits replaces the per-source limits.
+func (s *Service) SetLimits(l Limits) {
+	s.bookings = secure.NewThrottle(s.store, l.Bookings, s.now)
+	s.refs = secure.NewThrottle(s.store, l.WrongRefs, s.now)
 }
 
 // Week describes an office's opening for slots: on these weekdays, from
@@ -158,6 +187,9 @@ func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Boo
 	if r.SlotID == "" {
 		fields = append(fields, problem.Field{Name: "slot", MsgID: "booking.slot_required"})
 	}
+	if err := s.limit(ctx, s.bookings, true, "appointment.book", r.Source, doc.Masked()); err != nil {
+		return nil, err
+	}
 	if len(fields) > 0 {
 		return nil, problem.Invalid(fields...)
 	}
@@ -181,15 +213,7 @@ func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Boo
 			return ErrSlotTaken // a slot of another office: treat as not bookable here
 		}
 		when = a.StartsAt.In(s.loc)
-		req := notify.Request{Template: "appointment.confirmed", Language: lang, EventKey: "appointment:" + a.ID,
-			Data: map[string]any{"Office": o.Name, "Address": o.Address + ", " + o.Municipality,
-				"When": when.Format("02/01/2006 15:04"), "Reference": ref}}
-		if mobile != "" {
-			req.Channel, req.To = notify.SMS, mobile
-		} else {
-			req.Channel, req.To = notify.Email, email
-		}
-		if _, _, err := s.notifier.Queue(ctx, tx, req); err != nil {
+		if err := s.tell(ctx, tx, "appointment.confirmed", "appointment:"+a.ID, a, o, ref); err != nil {
 			return err
 		}
 		return audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "appointment.book", Subject: "appointment:" + a.ID,
@@ -210,17 +234,8 @@ func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Boo
 // Cancel cancels the appointment with a reference, if the document is
 // the one it was booked for; the place becomes free again.
 func (s *Service) Cancel(ctx context.Context, ref, docInput, source string) error {
-	doc, err := identity.ParseDocument(docInput)
+	a, doc, err := s.Lookup(ctx, ref, docInput, source, "appointment.cancel")
 	if err != nil {
-		return err
-	}
-	ref = strings.ToUpper(strings.TrimSpace(ref))
-	a, err := s.store.AppointmentByRef(ctx, refHash(s.keyring, ref))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (a.DocNumber != doc.Number || a.Status != store.ApptBooked)) {
-		_ = audit.New(s.store, s.now).Record(ctx, audit.Event{Actor: "anonymous", Action: "appointment.cancel",
-			Source: source, Outcome: audit.Denied, Details: map[string]string{"document": doc.Masked()}})
-		return ErrNoBooking
-	} else if err != nil {
 		return err
 	}
 	if err := s.store.SetAppointmentStatus(ctx, a, store.ApptCancelled); errors.Is(err, store.ErrStale) {

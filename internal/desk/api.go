@@ -114,6 +114,9 @@ func (d *Desk) apiRegister(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		return
 	}
 	c, check, err := d.validate(in)
+	if err == nil && in.Appointment != "" {
+		_, err = d.registrationAppointment(r.Context(), r, s, in.Appointment)
+	}
 	var issued *registration.Issued
 	if err == nil {
 		issued, err = d.register(r.Context(), s, r, c, check)
@@ -121,6 +124,9 @@ func (d *Desk) apiRegister(w http.ResponseWriter, r *http.Request, s *signedIn) 
 	if err != nil {
 		d.d.Server.WriteError(w, r, err)
 		return
+	}
+	if in.Appointment != "" {
+		d.appointmentDone(r.Context(), r, s, in.Appointment, issued.Citizen.ID)
 	}
 	w.Header().Set("Location", "/api/desk/v1/citizens/"+issued.Citizen.ID)
 	httpserver.WriteJSON(w, http.StatusCreated, map[string]any{"citizen": d.apiCitizenOf(r, issued.Citizen),

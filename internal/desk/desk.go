@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
@@ -41,6 +42,8 @@ type Deps struct {
 	// for 5 min, doubling); SourceThrottle per client address (default: 30,
 	// so one office behind one NAT address is not locked out by a few typos).
 	UserThrottle, SourceThrottle secure.ThrottlePolicy
+	// Appointments, when set, gives supervisors the schedule page.
+	Appointments *appointments.Service
 }
 
 // Desk serves the desk pages and the desk API.
@@ -154,6 +157,12 @@ func (d *Desk) Mount() {
 	signed("POST /desk/officers", d.officerAdd)
 	signed("POST /desk/officers/{id}/status", d.officerStatus)
 	signed("POST /desk/officers/{id}/totp", d.officerTOTP)
+	signed("GET /desk/appointments", d.appointmentsPage)
+	signed("POST /desk/appointments/{id}/status", d.appointmentStatus)
+	signed("GET /desk/schedule", d.schedulePage)
+	signed("POST /desk/schedule/hours", d.scheduleHours)
+	signed("POST /desk/schedule/closures", d.scheduleClosureAdd)
+	signed("POST /desk/schedule/closures/{day}/delete", d.scheduleClosureRemove)
 	signed("GET /desk/offices", d.officesPage)
 	signed("POST /desk/offices", d.officeAdd)
 	signed("POST /desk/offices/{id}/status", d.officeStatus)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
@@ -40,6 +41,7 @@ type world struct {
 	clock    *fakeclock.Clock
 	srv      *httptest.Server
 	bcn, gir *identity.Office
+	appts    *appointments.Service
 }
 
 const maxBody = 64 << 10
@@ -70,15 +72,21 @@ func newWorld(t *testing.T) *world {
 	}
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
 	reg := registration.New(st, secure.NewOneTimeCodes(kr, clk.Now, nil), hasher, n, registration.Options{Now: clk.Now})
+	madrid, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appts := appointments.New(st, kr, n, madrid, clk.Now)
+	appts.BaseURL = "https://clau.example.org"
 	d, err := desk.New(desk.Deps{Store: st, Keyring: kr, Hasher: hasher, Registration: reg, Server: srv, Renderer: renderer,
-		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate"})
+		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate", Appointments: appts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Mount()
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts}
+	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts, appts: appts}
 	w.bcn = w.office("BCN-01", "OAC Barcelona")
 	w.gir = w.office("GIR-01", "OAC Girona")
 	return w

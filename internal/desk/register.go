@@ -29,6 +29,9 @@ type citizenInput struct {
 	Language        string `json:"language"`
 	DocumentShown   string `json:"document_shown"`
 	DocumentChecked bool   `json:"document_checked"`
+	// Appointment, when set, is the appointment the citizen came with: it
+	// is marked done once the registration succeeds.
+	Appointment string `json:"appointment,omitempty"`
 }
 
 // documentsShown are the identity documents an officer may record as
@@ -58,6 +61,7 @@ func registerFields() []field {
 			Options: []option{{Value: "ca", Label: "desk.lang.ca"}, {Value: "es", Label: "desk.lang.es"}, {Value: "en", Label: "desk.lang.en"}}},
 		{Name: "document_shown", Label: "desk.field.document_shown", Type: "select", Required: true, Options: shown},
 		{Name: "document_checked", Label: "desk.field.document_checked", Type: "checkbox", Value: "1", Required: true},
+		{Name: "appointment", Type: "hidden"},
 	}
 }
 
@@ -77,6 +81,7 @@ func inputFromForm(v url.Values) citizenInput {
 		SecondSurname: v.Get("second_surname"), BirthDate: v.Get("birth_date"), Nationality: v.Get("nationality"),
 		Email: v.Get("email"), Mobile: v.Get("mobile"), Language: v.Get("language"),
 		DocumentShown: v.Get("document_shown"), DocumentChecked: v.Get("document_checked") != "",
+		Appointment: v.Get("appointment"),
 	}
 }
 
@@ -92,7 +97,7 @@ func (in citizenInput) values() map[string]string {
 		"support_number": in.SupportNumber, "given_name": in.GivenName, "first_surname": in.FirstSurname,
 		"second_surname": in.SecondSurname, "birth_date": in.BirthDate, "nationality": in.Nationality,
 		"email": in.Email, "mobile": in.Mobile, "language": in.Language, "document_shown": in.DocumentShown,
-		"document_checked": b(in.DocumentChecked)}
+		"document_checked": b(in.DocumentChecked), "appointment": in.Appointment}
 }
 
 // validate turns the input into a citizen and the in-person check, or one
@@ -154,6 +159,15 @@ func (d *Desk) renderRegister(w http.ResponseWriter, r *http.Request, s *signedI
 func (d *Desk) registerForm(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	// A search that found nobody offers to register that document.
 	form := web.NewForm(map[string]string{"document": r.URL.Query().Get("document"), "language": d.lang(r)})
+	// The day view offers to register a citizen from their appointment.
+	if id := r.URL.Query().Get("appointment"); id != "" {
+		a, err := d.registrationAppointment(r.Context(), r, s, id)
+		if err != nil {
+			d.fail(w, r, "/desk/appointments", err)
+			return
+		}
+		form = web.NewForm(fromAppointment(a))
+	}
 	d.renderRegister(w, r, s, http.StatusOK, form, "")
 }
 
@@ -166,6 +180,9 @@ func (d *Desk) registerSubmit(w http.ResponseWriter, r *http.Request, s *signedI
 	in := inputFromForm(r.PostForm)
 	form := web.NewForm(in.values())
 	c, check, err := d.validate(in)
+	if err == nil && in.Appointment != "" {
+		_, err = d.registrationAppointment(ctx, r, s, in.Appointment)
+	}
 	var issued *registration.Issued
 	if err == nil {
 		issued, err = d.register(ctx, s, r, c, check)
@@ -189,6 +206,9 @@ func (d *Desk) registerSubmit(w http.ResponseWriter, r *http.Request, s *signedI
 		}
 		d.renderRegister(w, r, s, problem.Status(err), form, existing)
 		return
+	}
+	if in.Appointment != "" {
+		d.appointmentDone(ctx, r, s, in.Appointment, issued.Citizen.ID)
 	}
 	id, err := d.keepOnce(ctx, s, onceData{Kind: onceReceipt, Receipt: d.receiptOf(r, issued, false)})
 	if err != nil {

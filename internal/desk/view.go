@@ -27,6 +27,8 @@ type view struct {
 	Secret   *secretView
 	Officers []officerView
 	Offices  []officeView
+	Day      *dayView // the appointments day view
+	Schedule *scheduleView
 	Back     string // where the "back" link of an error page goes
 }
 

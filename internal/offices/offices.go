@@ -59,6 +59,9 @@ func (d *Directory) Mount() {
 		d.srv.HandleFunc("POST /offices/{code}/book", d.book)
 		d.srv.HandleFunc("GET /appointments/cancel", d.cancel)
 		d.srv.HandleFunc("POST /appointments/cancel", d.cancel)
+		d.srv.HandleFunc("GET /appointments/change", d.change)
+		d.srv.HandleFunc("POST /appointments/change", d.change)
+		d.srv.HandleFunc("GET /appointments/calendar.ics", d.calendar)
 	}
 }
 

@@ -83,6 +83,7 @@ type Tx interface {
 	Passwords
 	Appointments
 	LogoutQueue
+	Schedules
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -387,6 +388,7 @@ const (
 	ApptCancelled = "cancelled"
 	ApptAttended  = "attended"
 	ApptNoShow    = "no_show"
+	ApptDone      = "done" // the citizen was registered from it at the desk
 )
 
 // Appointment is a citizen's booked visit.
@@ -402,9 +404,12 @@ type Appointment struct {
 	RefHash   string // keyed hash of the reference the citizen holds
 	Status    string
 	StartsAt  time.Time // the slot's start, filled by the store
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	EndsAt    time.Time // the slot's end, filled by the store
+	// RemindedAt is when the day-before reminder was queued; zero before.
+	RemindedAt time.Time
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // ErrSlotFull says a slot has no room left (or is closed or past).
@@ -424,10 +429,17 @@ type Appointments interface {
 	// however many book at once.
 	Book(ctx context.Context, a *Appointment, now time.Time) error
 	AppointmentByRef(ctx context.Context, refHash string) (*Appointment, error)
-	// SetAppointmentStatus changes a live appointment's status (cancel,
-	// attended, no-show) if Version is current; leaving "booked" frees its
-	// place in the slot.
+	AppointmentByID(ctx context.Context, id string) (*Appointment, error)
+	// SetAppointmentStatus changes an appointment's status if Version is
+	// current and the change is allowed: from booked to cancelled,
+	// attended, no_show or done, and from attended to done; ErrStale
+	// otherwise. Cancelling frees its place in the slot.
 	SetAppointmentStatus(ctx context.Context, a *Appointment, status string) error
+	// MoveAppointment moves a booked appointment to another slot in one
+	// transaction: the new place is taken before the old one is freed, so
+	// ErrSlotFull (new slot full, closed or not after now) or ErrStale
+	// (Version not current, not booked) leave the appointment where it was.
+	MoveAppointment(ctx context.Context, a *Appointment, slotID string, now time.Time) error
 	// ListAppointments returns an office's appointments in slots starting
 	// in [from, to), by start.
 	ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]Appointment, error)
@@ -465,4 +477,43 @@ type LogoutQueue interface {
 	FinishLogout(ctx context.Context, d *LogoutDelivery) error
 	// ListLogouts returns the newest first.
 	ListLogouts(ctx context.Context, limit int) ([]LogoutDelivery, error)
+}
+
+// OfficeHours is an office's opening on one weekday: slots of
+// SlotMinutes from Open to Close (local "15:04"), Desks places each.
+type OfficeHours struct {
+	Weekday     time.Weekday
+	Open, Close string
+	SlotMinutes int
+	Desks       int
+}
+
+// Closure is a day an office is closed (local "2006-01-02").
+type Closure struct {
+	Day, Reason string
+	CreatedAt   time.Time
+}
+
+// Schedules keeps offices' weekly hours, closures and the slots made from
+// them, and the day-before reminders.
+type Schedules interface {
+	OfficeHours(ctx context.Context, officeID string) ([]OfficeHours, error)
+	// SetOfficeHours replaces the office's weekly hours.
+	SetOfficeHours(ctx context.Context, officeID string, hours []OfficeHours) error
+	Closures(ctx context.Context, officeID string) ([]Closure, error)
+	// AddClosure adds a closed day; DuplicateError on "day" if it exists.
+	AddClosure(ctx context.Context, officeID string, c Closure) error
+	// DeleteClosure removes one; ErrNotFound if there was none.
+	DeleteClosure(ctx context.Context, officeID, day string) error
+	// PutSlots adds slots, and reopens existing ones at the same office and
+	// start with the new end and capacity (never below what is booked).
+	PutSlots(ctx context.Context, slots []Slot) error
+	// CloseSlot closes a slot: nobody can book it any more.
+	CloseSlot(ctx context.Context, slotID string) error
+	// DueReminders returns booked appointments starting in [from, to)
+	// whose reminder was not sent, oldest first, at most limit.
+	DueReminders(ctx context.Context, from, to time.Time, limit int) ([]Appointment, error)
+	// MarkReminded records that a's reminder was sent, if nobody did
+	// before: ErrStale when another process got there first.
+	MarkReminded(ctx context.Context, appointmentID string, at time.Time) error
 }

@@ -51,7 +51,7 @@ const apptCols = `id, slot_id, office_id, doc_number, name, mobile, email, langu
 
 // apptJoined selects an appointment with its slot's start.
 const apptJoined = `SELECT a.id, a.slot_id, a.office_id, a.doc_number, a.name, a.mobile, a.email,
-	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at
+	a.language, a.ref_hash, a.status, a.version, a.created_at, a.updated_at, s.starts_at, s.ends_at, a.reminded_at
 	FROM appointments a JOIN slots s ON s.id = a.slot_id`
 
 // Book implements store.Appointments. Taking the place is one conditional
@@ -65,18 +65,18 @@ func (s *Store) Book(ctx context.Context, a *store.Appointment, now time.Time) e
 	a.UpdatedAt, a.Version, a.Status = a.CreatedAt, 1, store.ApptBooked
 	return s.atomic(ctx, func(t *Store) error {
 		var (
-			office string
-			start  int64
+			office     string
+			start, end int64
 		)
 		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
-			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at`,
-			a.SlotID, micros(now)).Scan(&office, &start)
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at, ends_at`,
+			a.SlotID, micros(now)).Scan(&office, &start, &end)
 		if err := mapErr(err); err == store.ErrNotFound {
 			return store.ErrSlotFull
 		} else if err != nil {
 			return err
 		}
-		a.OfficeID, a.StartsAt = office, fromMicros(start)
+		a.OfficeID, a.StartsAt, a.EndsAt = office, fromMicros(start), fromMicros(end)
 		_, err = t.q().ExecContext(ctx, `INSERT INTO appointments (`+apptCols+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
 			a.ID, a.SlotID, a.OfficeID, a.DocNumber, a.Name, a.Mobile, a.Email, a.Language, a.RefHash, a.Status,
@@ -91,12 +91,30 @@ func (s *Store) AppointmentByRef(ctx context.Context, refHash string) (*store.Ap
 	return a, mapErr(err)
 }
 
+// AppointmentByID implements store.Appointments.
+func (s *Store) AppointmentByID(ctx context.Context, id string) (*store.Appointment, error) {
+	a, err := scanAppt(s.q().QueryRowContext(ctx, apptJoined+` WHERE a.id=$1`, id))
+	return a, mapErr(err)
+}
+
+// apptFrom is the statuses an appointment may reach each status from.
+var apptFrom = map[string][2]string{
+	store.ApptCancelled: {store.ApptBooked, store.ApptBooked},
+	store.ApptAttended:  {store.ApptBooked, store.ApptBooked},
+	store.ApptNoShow:    {store.ApptBooked, store.ApptBooked},
+	store.ApptDone:      {store.ApptBooked, store.ApptAttended},
+}
+
 // SetAppointmentStatus implements store.Appointments.
 func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, status string) error {
+	from, ok := apptFrom[status]
+	if !ok {
+		return store.ErrStale
+	}
 	updated := s.now().UTC()
 	err := s.atomic(ctx, func(t *Store) error {
 		res, err := t.q().ExecContext(ctx, `UPDATE appointments SET status=$1, version=version+1, updated_at=$2
-			WHERE id=$3 AND version=$4 AND status=$5`, status, micros(updated), a.ID, a.Version, store.ApptBooked)
+			WHERE id=$3 AND version=$4 AND (status=$5 OR status=$6)`, status, micros(updated), a.ID, a.Version, from[0], from[1])
 		if err := checkOne(res, err); err != nil {
 			return err
 		}
@@ -112,6 +130,41 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, a *store.Appointment, 
 	return nil
 }
 
+// MoveAppointment implements store.Appointments.
+func (s *Store) MoveAppointment(ctx context.Context, a *store.Appointment, slotID string, now time.Time) error {
+	updated := s.now().UTC()
+	var (
+		office     string
+		start, end int64
+	)
+	err := s.atomic(ctx, func(t *Store) error {
+		if slotID == a.SlotID {
+			return store.ErrSlotFull
+		}
+		err := t.q().QueryRowContext(ctx, `UPDATE slots SET booked = booked + 1, version = version + 1
+			WHERE id=$1 AND booked < capacity AND closed = FALSE AND starts_at > $2 RETURNING office_id, starts_at, ends_at`,
+			slotID, micros(now)).Scan(&office, &start, &end)
+		if err := mapErr(err); err == store.ErrNotFound {
+			return store.ErrSlotFull
+		} else if err != nil {
+			return err
+		}
+		res, err := t.q().ExecContext(ctx, `UPDATE appointments SET slot_id=$1, office_id=$2, version=version+1, updated_at=$3
+			WHERE id=$4 AND version=$5 AND status=$6`, slotID, office, micros(updated), a.ID, a.Version, store.ApptBooked)
+		if err := checkOne(res, err); err != nil {
+			return err
+		}
+		_, err = t.q().ExecContext(ctx, `UPDATE slots SET booked = booked - 1, version = version + 1 WHERE id=$1`, a.SlotID)
+		return mapErr(err)
+	})
+	if err != nil {
+		return err
+	}
+	a.SlotID, a.OfficeID, a.StartsAt, a.EndsAt = slotID, office, fromMicros(start), fromMicros(end)
+	a.Version, a.UpdatedAt = a.Version+1, updated
+	return nil
+}
+
 // ListAppointments implements store.Appointments.
 func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to time.Time) ([]store.Appointment, error) {
 	rows, err := s.q().QueryContext(ctx, apptJoined+`
@@ -122,13 +175,14 @@ func (s *Store) ListAppointments(ctx context.Context, officeID string, from, to 
 
 func scanAppt(r scanner) (*store.Appointment, error) {
 	var (
-		a                       store.Appointment
-		created, updated, start int64
+		a                                      store.Appointment
+		created, updated, start, end, reminded int64
 	)
 	if err := r.Scan(&a.ID, &a.SlotID, &a.OfficeID, &a.DocNumber, &a.Name, &a.Mobile, &a.Email, &a.Language,
-		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start); err != nil {
+		&a.RefHash, &a.Status, &a.Version, &created, &updated, &start, &end, &reminded); err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt, a.StartsAt = fromMicros(created), fromMicros(updated), fromMicros(start)
+	a.CreatedAt, a.UpdatedAt, a.StartsAt, a.EndsAt = fromMicros(created), fromMicros(updated), fromMicros(start), fromMicros(end)
+	a.RemindedAt = fromMicros(reminded)
 	return &a, nil
 }

@@ -42,6 +42,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	4: checkOfficeDirectoryV4,
 	5: checkAppointmentsV5,
 	9: checkOIDCLogoutsV9,
+	6: checkSchedulesV6,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -545,5 +546,25 @@ func checkOIDCLogoutsV9(t *testing.T, ctx context.Context, s store.Store) {
 	if err != nil || len(ds) != 1 || ds[0].ID != "fx-logout-1" || ds[0].Attempts != 1 || ds[0].SID != "fx-sid" ||
 		ds[0].LastError != "answered 503" || ds[0].URI != "https://tramits.example.org/bcl" {
 		t.Errorf("v9 logouts = %+v, %v", ds, err)
+	}
+}
+
+func checkSchedulesV6(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	h, err := s.OfficeHours(ctx, "fx-office-bcn")
+	if err != nil || len(h) != 1 || h[0].Weekday != time.Monday || h[0].Open != "09:00" || h[0].SlotMinutes != 15 || h[0].Desks != 2 {
+		t.Errorf("v6 hours = %+v, %v", h, err)
+	}
+	c, err := s.Closures(ctx, "fx-office-bcn")
+	if err != nil || len(c) != 1 || c[0].Day != "2026-12-25" || c[0].Reason != "Nadal" {
+		t.Errorf("v6 closures = %+v, %v", c, err)
+	}
+	a, err := s.AppointmentByID(ctx, "fx-appt-6")
+	if err != nil || !a.RemindedAt.Equal(us(1767600000000000)) {
+		t.Errorf("v6 appointment = %+v, %v", a, err)
+	}
+	// Appointments from before version 6 were not reminded.
+	if a, err := s.AppointmentByID(ctx, "fx-appt-1"); err != nil || !a.RemindedAt.IsZero() {
+		t.Errorf("v5 appointment after v6 = %+v, %v", a, err)
 	}
 }

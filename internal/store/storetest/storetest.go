@@ -52,6 +52,9 @@ func Run(t *testing.T, open Opener) {
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
 		{"LogoutQueueClaimsExclusive", testLogoutQueue},
+		{"AppointmentsDeskAndMove", testAppointmentMoves},
+		{"Schedules", testSchedules},
+		{"RemindersOnce", testRemindersConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -908,5 +911,188 @@ func testLogoutQueue(t *testing.T, s store.Store) {
 	}
 	if err := s.FinishLogout(ctx(), &store.LogoutDelivery{ID: "nope", Status: store.MsgSent}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("finishing an unknown delivery: %v", err)
+	}
+}
+
+// The desk marks arrivals, no-shows and registrations; a citizen moves
+// to another slot, never losing the old place when the new one is taken.
+func testAppointmentMoves(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 1, now.Add(time.Hour))
+	other := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: now.Add(2 * time.Hour), EndsAt: now.Add(2*time.Hour + 15*time.Minute), Capacity: 1}
+	third := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: now.Add(3 * time.Hour), EndsAt: now.Add(3*time.Hour + 15*time.Minute), Capacity: 1}
+	if _, err := s.AddSlots(ctx(), []store.Slot{other, third}); err != nil {
+		t.Fatal(err)
+	}
+	a := appt(sl.ID, 1)
+	if err := s.Book(ctx(), a, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AppointmentByID(ctx(), a.ID)
+	if err != nil || got.RefHash != a.RefHash || !got.StartsAt.Equal(sl.StartsAt.Truncate(time.Microsecond)) {
+		t.Fatalf("by id: %v %+v", err, got)
+	}
+	if _, err := s.AppointmentByID(ctx(), store.NewID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	// The other slot is taken by someone else: the move fails and the
+	// appointment keeps its place.
+	b := appt(other.ID, 2)
+	if err := s.Book(ctx(), b, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveAppointment(ctx(), got, other.ID, now); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("move to a full slot: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), b, store.ApptCancelled); err != nil {
+		t.Fatal(err)
+	}
+	stale := *got
+	if err := s.MoveAppointment(ctx(), got, other.ID, now); err != nil || got.SlotID != other.ID || !got.StartsAt.Equal(other.StartsAt.Truncate(time.Microsecond)) {
+		t.Fatalf("move: %v %+v", err, got)
+	}
+	// A second move from the old version is stale and takes nothing.
+	if err := s.MoveAppointment(ctx(), &stale, third.ID, now); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("stale move: %v", err)
+	}
+	slots, _ := s.ListSlots(ctx(), o.ID, now, now.Add(4*time.Hour))
+	if len(slots) != 3 || slots[0].Booked != 0 || slots[1].Booked != 1 || slots[2].Booked != 0 {
+		t.Fatalf("slots after the move: %+v", slots)
+	}
+	// Past slots cannot be moved to.
+	if err := s.MoveAppointment(ctx(), got, sl.ID, now.Add(90*time.Minute)); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("move to a past slot: %v", err)
+	}
+	// Desk: arrived, then registered; a no-show is only from booked.
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptAttended); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptNoShow); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("no-show after arrival: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptDone); err != nil || got.Status != store.ApptDone {
+		t.Fatalf("done: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, store.ApptCancelled); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("cancel after done: %v", err)
+	}
+	if err := s.SetAppointmentStatus(ctx(), got, "bogus"); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("unknown status: %v", err)
+	}
+	slots, _ = s.ListSlots(ctx(), o.ID, now, now.Add(3*time.Hour))
+	if slots[1].Booked != 1 {
+		t.Fatalf("a visit that happened gave its place back: %+v", slots[1])
+	}
+}
+
+func testSchedules(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 2, now.Add(time.Hour))
+	hours := []store.OfficeHours{{Weekday: time.Monday, Open: "09:00", Close: "14:00", SlotMinutes: 15, Desks: 2},
+		{Weekday: time.Thursday, Open: "16:00", Close: "18:30", SlotMinutes: 20, Desks: 1}}
+	if err := s.SetOfficeHours(ctx(), o.ID, hours); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetOfficeHours(ctx(), o.ID, hours[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OfficeHours(ctx(), o.ID)
+	if err != nil || len(got) != 1 || got[0] != hours[1] {
+		t.Fatalf("hours = %+v %v", got, err)
+	}
+	if err := s.AddClosure(ctx(), o.ID, store.Closure{Day: "2026-12-25", Reason: "Nadal"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := store.IsDuplicate(s.AddClosure(ctx(), o.ID, store.Closure{Day: "2026-12-25", Reason: "again"})); !ok || f != "day" {
+		t.Fatalf("closing a day twice: %q %v", f, ok)
+	}
+	if cl, err := s.Closures(ctx(), o.ID); err != nil || len(cl) != 1 || cl[0].Reason != "Nadal" {
+		t.Fatalf("closures = %+v %v", cl, err)
+	}
+	if err := s.DeleteClosure(ctx(), o.ID, "2026-12-25"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteClosure(ctx(), o.ID, "2026-12-25"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	// Two booked, then closed: nobody books; reopened with one desk, the
+	// capacity stays at what is booked.
+	for i := range 2 {
+		if err := s.Book(ctx(), appt(sl.ID, 40+i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetAppointmentStatus(ctx(), mustAppt(t, s, o.ID, now), store.ApptCancelled); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseSlot(ctx(), sl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Book(ctx(), appt(sl.ID, 42), now); !errors.Is(err, store.ErrSlotFull) {
+		t.Fatalf("booking a closed slot: %v", err)
+	}
+	again := sl
+	again.ID, again.Capacity = store.NewID(), 0
+	extra := store.Slot{ID: store.NewID(), OfficeID: o.ID, StartsAt: sl.StartsAt.Add(time.Hour), EndsAt: sl.StartsAt.Add(75 * time.Minute), Capacity: 3}
+	if err := s.PutSlots(ctx(), []store.Slot{again, extra}); err != nil {
+		t.Fatal(err)
+	}
+	slots, _ := s.ListSlots(ctx(), o.ID, now, now.Add(3*time.Hour))
+	if len(slots) != 2 || slots[0].ID != sl.ID || slots[0].Closed || slots[0].Capacity != 1 || slots[0].Booked != 1 || slots[1].Capacity != 3 {
+		t.Fatalf("slots after put = %+v", slots)
+	}
+}
+
+func mustAppt(t *testing.T, s store.Store, officeID string, now time.Time) *store.Appointment {
+	t.Helper()
+	list, err := s.ListAppointments(ctx(), officeID, now, now.Add(48*time.Hour))
+	if err != nil || len(list) == 0 {
+		t.Fatalf("appointments: %v", err)
+	}
+	return &list[0]
+}
+
+// Many processes send reminders at once: each appointment is marked once.
+func testRemindersConcurrent(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o, sl := mustSlot(t, s, 5, now.Add(20*time.Hour))
+	for i := range 3 {
+		if err := s.Book(ctx(), appt(sl.ID, 50+i), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := s.DueReminders(ctx(), now, now.Add(24*time.Hour), 10)
+	if err != nil || len(due) != 3 || due[0].OfficeID != o.ID {
+		t.Fatalf("due = %d %v", len(due), err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins = map[string]int{}
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, a := range due {
+				err := s.MarkReminded(ctx(), a.ID, now)
+				mu.Lock()
+				if err == nil {
+					wins[a.ID]++
+				} else if !errors.Is(err, store.ErrStale) {
+					t.Errorf("mark: %v", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, a := range due {
+		if wins[a.ID] != 1 {
+			t.Fatalf("appointment %s marked %d times", a.ID, wins[a.ID])
+		}
+	}
+	if due, _ := s.DueReminders(ctx(), now, now.Add(24*time.Hour), 10); len(due) != 0 {
+		t.Fatalf("still due after marking: %d", len(due))
 	}
 }
