@@ -334,7 +334,7 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 	return lat, errs
 }
 
-var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+)"`)
+var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)
 
 // signIn is one browser's sign-in: a fresh cookie jar, the sign-in form,
 // the password, and the answer that sends the citizen on with a session

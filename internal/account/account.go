@@ -34,6 +34,7 @@ type Deps struct {
 	Store         store.Store
 	Broker        *broker.Broker
 	Permanent     *permanent.Method
+	Methods       *broker.Registry // the deployment's sign-in methods; nil: DefaultMethods()
 	Registration  *registration.Service
 	Server        *httpserver.Server
 	Renderer      *web.Renderer
@@ -53,6 +54,9 @@ func New(d Deps) (*Pages, error) {
 	if err := d.Renderer.AddPages(templates, "templates/*.html", "templates/partials.tmpl"); err != nil {
 		return nil, err
 	}
+	if d.Methods == nil {
+		d.Methods = DefaultMethods()
+	}
 	return &Pages{Deps: d, cat: d.Server.Catalog()}, nil
 }
 
@@ -69,8 +73,10 @@ func (p *Pages) Mount() {
 	s.HandleFunc("GET /activate/{id}/done", p.activateDone)
 
 	s.HandleFunc("GET /login", p.loginStart)
-	s.HandleFunc("GET /login/{id}", p.loginPassword)
+	s.HandleFunc("GET /login/{id}", p.loginChoose)
 	s.HandleFunc("POST /login/{id}", p.loginPassword)
+	s.HandleFunc("GET /login/{id}/permanent", p.loginPassword)
+	s.HandleFunc("POST /login/{id}/permanent", p.loginPassword)
 	s.HandleFunc("GET /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms/resend", p.loginResend)

@@ -39,7 +39,11 @@ type site struct {
 	desk  registration.Actor
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
+
+// newSiteWith runs the citizen pages with a registry of sign-in methods
+// (nil: the default, the permanent password only).
+func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	t.Helper()
 	s := sqltest.Open(t, sqlstore.SQLite)
 	clk := fakeclock.New(time.Now())
@@ -60,7 +64,7 @@ func newSite(t *testing.T) *site {
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now})
 	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}),
-		Permanent: permanent.New(s, hasher, codes, n, nil), Registration: reg, Server: srv, Renderer: r,
+		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +282,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 	}
 }
 
-var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+)"`)
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)
 
 // formAction is where the sign-in form on a page posts to.
 func formAction(t *testing.T, body string) string {

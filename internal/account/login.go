@@ -15,15 +15,18 @@ import (
 // loginStart is the local front-end: it starts a transaction for Clau's
 // own pages (?continue=/me&loa=substantial), completes it from the SSO
 // session when that is enough, steps the session up when it is below the
-// level asked, and otherwise asks for the password.
+// level asked, and otherwise shows the method chooser (or the only method).
+// Query: continue, loa, prompt=login, methods=a,b (the service's allowed
+// methods) and method=x (the one to open at once).
 func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	loa, ok := broker.ParseLoA(r.URL.Query().Get("loa"))
 	if !ok {
 		loa = broker.Low
 	}
-	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: r.URL.Query().Get("prompt") == "login",
-		ContinueURL: localURL(r.URL.Query().Get("continue"))})
+	q := r.URL.Query()
+	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
+		ContinueURL: localURL(q.Get("continue")), Methods: methodsParam(q.Get("methods")), Preselect: q.Get("method")})
 	if err != nil {
 		p.Server.WriteError(w, r, err)
 		return
@@ -38,15 +41,13 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.bind(w, "/login/"+t.ID)
-	if p.Broker.StepUpFrom(t, se, permanent.Name) {
+	if p.Methods.Offers(t, permanent.Name) && p.Broker.StepUpFrom(t, se, permanent.Name) {
 		if err := p.toSMS(ctx, w, r, t); err != nil {
 			p.Server.WriteError(w, r, err)
 		}
 		return
 	}
-	// The form comes in this answer (it posts to /login/{id}): a redirect
-	// first would cost the citizen a round trip.
-	p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(nil), Any: t})
+	p.toMethod(w, r, t, true)
 }
 
 // toSMS sends the SMS code and moves the transaction to its page.
@@ -104,9 +105,11 @@ func (p *Pages) loginError(w http.ResponseWriter, r *http.Request, name string, 
 	p.fail(w, r, name, title, f, err, page{Any: t})
 }
 
+// loginPassword is the permanent password form, /login/{id}/permanent
+// (and POST /login/{id}, where the form posted before the chooser existed).
 func (p *Pages) loginPassword(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.transaction(w, r, broker.StateStarted)
-	if !ok {
+	if !ok || !p.methodOffered(w, r, t, permanent.Name) {
 		return
 	}
 	if r.Method == http.MethodGet {

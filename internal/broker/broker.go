@@ -31,13 +31,14 @@ const FlowKind = "login"
 
 // Request is what a front-end asks for.
 type Request struct {
-	SP          string   `json:"sp"`              // service provider ID; "local" for Clau's own pages
-	SPName      string   `json:"sp_name"`         // shown to the citizen
-	MinLoA      LoA      `json:"min_loa"`         // the least level the SP accepts
-	Methods     []string `json:"methods"`         // methods the SP allows; empty: all
-	ForceAuthn  bool     `json:"force_authn"`     // re-authenticate even with a session
-	ContinueURL string   `json:"continue_url"`    // where the citizen goes when done
-	Extra       string   `json:"extra,omitempty"` // the front-end's own state (JSON)
+	SP          string   `json:"sp"`                  // service provider ID; "local" for Clau's own pages
+	SPName      string   `json:"sp_name"`             // shown to the citizen
+	MinLoA      LoA      `json:"min_loa"`             // the least level the SP accepts
+	Methods     []string `json:"methods"`             // methods the SP allows; empty: all
+	Preselect   string   `json:"preselect,omitempty"` // a method to open at once instead of the chooser
+	ForceAuthn  bool     `json:"force_authn"`         // re-authenticate even with a session
+	ContinueURL string   `json:"continue_url"`        // where the citizen goes when done
+	Extra       string   `json:"extra,omitempty"`     // the front-end's own state (JSON)
 }
 
 // Transaction is one login.

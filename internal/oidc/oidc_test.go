@@ -175,7 +175,7 @@ func (b *browser) do(method, u string, form url.Values) answer {
 	return a
 }
 
-var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/sms)?)"`)
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent|/sms)?)"`)
 
 // signIn posts the password form the answer shows.
 func (b *browser) signIn(s *site, a answer) answer {

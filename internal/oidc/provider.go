@@ -188,6 +188,9 @@ func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authReque
 		return
 	}
 	q := url.Values{"continue": {continuePath + "?id=" + a.ID}, "loa": {string(a.MinLoA)}}
+	if len(a.Methods) > 0 { // the chooser offers only the client's methods
+		q.Set("methods", strings.Join(a.Methods, ","))
+	}
 	if force || slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
 		q.Set("prompt", "login")
 	} else if a.MaxAge != nil {
