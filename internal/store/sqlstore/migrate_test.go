@@ -41,6 +41,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	3: checkFlowsSessionsPasswordsV3,
 	4: checkOfficeDirectoryV4,
 	5: checkAppointmentsV5,
+	7: checkPINPasskeysV7,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -535,5 +536,18 @@ func checkAppointmentsV5(t *testing.T, ctx context.Context, s store.Store) {
 	a, err := s.AppointmentByRef(ctx, "k1.fixture-ref-hash")
 	if err != nil || a.DocNumber != "12345678Z" || a.Status != "booked" || a.Name != "Núria Ibáñez" {
 		t.Errorf("v5 appointment = %+v, %v", a, err)
+	}
+}
+
+func checkPINPasskeysV7(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	p, err := s.PINServiceOf(ctx, "fx-citizen-1")
+	if err != nil || p.PersonalCodeHash != "k1.fixture-personal-code" || !p.ExpiresAt.Equal(us(1798882200000000)) ||
+		!p.NoticeSentAt.Equal(us(1797586200000000)) || p.EnabledBy != "officer:fx-officer-1" || p.Version != 2 {
+		t.Errorf("v7 PIN service = %+v, %v", p, err)
+	}
+	k, err := s.PasskeyByCredentialID(ctx, []byte{1, 2, 3, 4})
+	if err != nil || k.ID != "fx-passkey-1" || k.Name != "Mòbil" || k.SignCount != 7 || !k.LastUsedAt.IsZero() {
+		t.Errorf("v7 passkey = %+v, %v", k, err)
 	}
 }
