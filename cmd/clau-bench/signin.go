@@ -32,7 +32,7 @@ import (
 )
 
 // signinBench measures the whole sign-in as a browser does it: GET
-// /login?continue=/me (a new login transaction and its form), then POST
+// /login?continue=/me&method=permanent (a new login transaction and its form), then POST
 // the DNI and password (argon2id verification, session creation, audit
 // event) up to the answer that sends the citizen on to the service. The server is a real `clau
 // serve` process on loopback; its CPU time comes from /proc.
@@ -343,7 +343,8 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(base + "/login?continue=/me")
+	// method=permanent: the password form at once, not the method chooser.
+	res, err := c.Get(base + "/login?continue=/me&method=permanent")
 	if err != nil {
 		return err
 	}

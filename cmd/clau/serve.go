@@ -16,6 +16,7 @@ import (
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/offices"
 	"github.com/clau-eid/clau/internal/oidc"
@@ -119,6 +120,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		go dispatcher.Run(bg, 2*time.Second)
 	}
 	go housekeeping(bg, a)
+	go pinNotices(bg, a, sv.pin)
 
 	if opt.ready != nil {
 		if err := opt.ready(a, l.Addr().String()); err != nil {
@@ -136,16 +138,21 @@ type services struct {
 	broker    *broker.Broker
 	permanent *permanent.Method
 	reg       *registration.Service
+	pin       *pin.Method      // nil when pin.enabled is off
+	methods   *broker.Registry // what the sign-in chooser may offer
 }
 
 func (a *app) services() *services {
 	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
-	return &services{
+	sv := &services{
 		codes:     codes,
 		broker:    broker.New(a.store, broker.Options{Now: a.now}),
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
 		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
+		pin:       a.pinMethod(codes),
 	}
+	sv.methods = methodRegistry(sv)
+	return sv
 }
 
 // appointments is the booking service, in the offices' time zone.
@@ -159,6 +166,7 @@ func (a *app) appointments() *appointments.Service {
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
+		Methods: sv.methods, PIN: sv.pin,
 		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
 	if err != nil {

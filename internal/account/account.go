@@ -16,6 +16,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -35,6 +36,7 @@ type Deps struct {
 	Broker        *broker.Broker
 	Permanent     *permanent.Method
 	Methods       *broker.Registry // the deployment's sign-in methods; nil: DefaultMethods()
+	PIN           *pin.Method      // nil: no PIN pages
 	Registration  *registration.Service
 	Server        *httpserver.Server
 	Renderer      *web.Renderer
@@ -80,6 +82,14 @@ func (p *Pages) Mount() {
 	s.HandleFunc("GET /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms/resend", p.loginResend)
+	if p.PIN != nil {
+		s.HandleFunc("GET /login/{id}/pin", p.loginPIN)
+		s.HandleFunc("POST /login/{id}/pin", p.loginPIN)
+		s.HandleFunc("GET /login/{id}/pin/code", p.loginPINCode)
+		s.HandleFunc("POST /login/{id}/pin/code", p.loginPINCode)
+		s.HandleFunc("GET /me/pin", p.mePIN)
+		s.HandleFunc("POST /me/pin", p.mePIN)
+	}
 	s.HandleFunc("GET /me", p.me)
 	s.HandleFunc("POST /logout", p.logout)
 }

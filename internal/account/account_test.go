@@ -21,6 +21,7 @@ import (
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -37,6 +38,7 @@ type site struct {
 	store store.Store
 	reg   *registration.Service
 	desk  registration.Actor
+	pin   *pin.Method
 }
 
 func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
@@ -63,7 +65,8 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	}
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now})
-	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}),
+	pinMethod := pin.New(s, kr, codes, n, pin.Options{Now: clk.Now})
+	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod,
 		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
@@ -79,7 +82,8 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	off := &identity.Officer{ID: store.NewID(), Username: "mgarcia", DisplayName: "M", PasswordHash: "x", OfficeID: o.ID,
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
-	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}}
+	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o},
+		pin: pinMethod}
 }
 
 func (s *site) register() string {

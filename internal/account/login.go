@@ -213,7 +213,8 @@ func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
 		Session *broker.Session
 		Methods []string
 		Since   string
-	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04")}})
+		PIN     bool
+	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04"), p.PIN != nil}})
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
@@ -235,6 +236,8 @@ func amrNames(amr []string) []string {
 			out = append(out, "amr.pwd")
 		case "sms":
 			out = append(out, "amr.sms")
+		case "otp":
+			out = append(out, "amr.otp")
 		}
 	}
 	return out

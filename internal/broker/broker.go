@@ -52,6 +52,9 @@ type Transaction struct {
 	Method    string    `json:"method,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	Failures  int       `json:"failures,omitempty"`
+	// Pending is what a method started in this transaction and has not
+	// finished, in the method's own terms (e.g. the PIN sent, and to whom).
+	Pending string `json:"pending,omitempty"`
 
 	Version   int64     `json:"-"`
 	ExpiresAt time.Time `json:"-"`

@@ -41,6 +41,8 @@ type Config struct {
 	// file. From the environment, CLAU_OIDC_CLIENTS (or _FILE) holds the
 	// whole list as YAML or JSON.
 	OIDCClients []OIDCClient `yaml:"oidc_clients"`
+	PIN         PIN          `yaml:"pin"`
+	Passkey     Passkey      `yaml:"passkey"`
 	Dev         Dev          `yaml:"dev"`
 }
 
@@ -227,6 +229,8 @@ func base() *Config {
 			RetryBase:   30 * time.Second,
 			RetryMax:    time.Hour,
 		},
+		PIN:     PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
+		Passkey: Passkey{Enabled: true, LoA: "substantial"},
 	}
 }
 

@@ -144,6 +144,7 @@ func (c *Config) validate() problems {
 		ps.add("notify.retry_base", fmt.Sprintf("%s is longer than notify.retry_max (%s)", n.RetryBase, n.RetryMax))
 	}
 	ps.oidcClients(c.OIDCClients)
+	ps.quickSignIn(c)
 	return ps
 }
 
