@@ -178,7 +178,8 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 
 // mountDesk adds the officers' desk pages (/desk) and the desk API (/api/desk/v1).
 func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
-	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
+	sv := a.services()
+	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: sv.reg, PIN: sv.pin,
 		Server: srv, Renderer: r, Log: a.log, Now: a.now,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
 		// A path: printed on the host the officer reached, which stays

@@ -148,6 +148,16 @@ func (m *Method) Enable(ctx context.Context, c *identity.Citizen, personalCode, 
 	if !ok {
 		return nil, problem.Invalid(problem.Field{Name: "personal_code", MsgID: "pin.personal_code_format"})
 	}
+	return m.enable(ctx, c, code, false, actor, source)
+}
+
+// EnableKeepingCode is Enable for an officer at the desk: the citizen's
+// personal code, if any, stays as it was (the officer never learns it).
+func (m *Method) EnableKeepingCode(ctx context.Context, c *identity.Citizen, actor, source string) (*store.PINService, error) {
+	return m.enable(ctx, c, "", true, actor, source)
+}
+
+func (m *Method) enable(ctx context.Context, c *identity.Citizen, code string, keep bool, actor, source string) (*store.PINService, error) {
 	if c.Status == identity.StatusDeregistered || c.Status == identity.StatusSuspended || c.Mobile == "" {
 		m.record(ctx, actor, c.ID, "pin.enable", source, audit.Denied, map[string]string{"reason": "status " + string(c.Status)})
 		return nil, ErrCannotEnable
@@ -165,6 +175,9 @@ func (m *Method) Enable(ctx context.Context, c *identity.Citizen, personalCode, 
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if keep && old != nil {
+			p.PersonalCodeHash = old.PersonalCodeHash
+		}
 		if err := tx.SetPINService(ctx, p); err != nil {
 			return err
 		}
@@ -175,7 +188,7 @@ func (m *Method) Enable(ctx context.Context, c *identity.Citizen, personalCode, 
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: actor, Action: action, Subject: "citizen:" + c.ID,
 			Source: source, Details: map[string]string{"expires": p.ExpiresAt.Format(time.RFC3339),
-				"personal_code": fmt.Sprint(code != "")}})
+				"personal_code": fmt.Sprint(p.PersonalCodeHash != "")}})
 	})
 	if err != nil {
 		return nil, err
