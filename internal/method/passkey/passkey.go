@@ -93,9 +93,11 @@ type user struct {
 	creds []webauthn.Credential
 }
 
-func (u *user) WebAuthnID() []byte                         { return []byte(u.c.ID) }
-func (u *user) WebAuthnName() string                       { return u.c.Document.Masked() }
-func (u *user) WebAuthnDisplayName() string                { return strings.TrimSpace(u.c.GivenName + " " + u.c.FirstSurname) }
+func (u *user) WebAuthnID() []byte   { return []byte(u.c.ID) }
+func (u *user) WebAuthnName() string { return u.c.Document.Masked() }
+func (u *user) WebAuthnDisplayName() string {
+	return strings.TrimSpace(u.c.GivenName + " " + u.c.FirstSurname)
+}
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // userOf loads a citizen's passkeys as library credentials.
