@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/secure"
@@ -20,11 +23,37 @@ func (a *app) pinMethod(codes *secure.OneTimeCodes) *pin.Method {
 		NoticeBefore: a.cfg.PIN.NoticeBefore, LoA: loa, Now: a.now})
 }
 
+// passkeyMethod builds the passkey method from config: nil when
+// passkey.enabled is off, or when the relying party ID would be an IP
+// address, which WebAuthn does not accept (public_url must name a host,
+// e.g. http://localhost:8080 on a workstation).
+func (a *app) passkeyMethod() (*passkey.Method, error) {
+	if !a.cfg.Passkey.Enabled {
+		return nil, nil
+	}
+	u, err := url.Parse(a.cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	rpID := a.cfg.Passkey.RPID
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	if net.ParseIP(rpID) != nil {
+		return nil, nil
+	}
+	loa, _ := broker.ParseLoA(a.cfg.Passkey.LoA)
+	return passkey.New(a.store, passkey.Options{RPID: rpID, Origins: []string{u.Scheme + "://" + u.Host}, LoA: loa, Now: a.now})
+}
+
 // methodRegistry is what the sign-in chooser may offer on this deployment.
 func methodRegistry(sv *services) *broker.Registry {
 	ms := []broker.MethodInfo{{Name: permanent.Name, MaxLoA: permanent.WithSMSLoA, Enabled: true}}
 	if sv.pin != nil {
 		ms = append(ms, broker.MethodInfo{Name: pin.Name, MaxLoA: sv.pin.LoA(), Enabled: true})
+	}
+	if sv.passkey != nil {
+		ms = append(ms, broker.MethodInfo{Name: passkey.Name, MaxLoA: sv.passkey.LoA(), Enabled: true})
 	}
 	return broker.NewRegistry(ms...)
 }

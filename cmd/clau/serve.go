@@ -15,6 +15,7 @@ import (
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
@@ -70,6 +71,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	}
 	web.Mount(srv, renderer)
 	sv := a.services()
+	if sv.passkeyErr != nil {
+		return &config.Error{Problems: []config.Problem{{Key: "passkey.rp_id", Message: sv.passkeyErr.Error()}}}
+	}
+	if cfg.Passkey.Enabled && sv.passkey == nil {
+		a.log.Warn("passkeys are off: WebAuthn needs a host name, not an IP address, in public_url (or passkey.rp_id)",
+			"public_url", cfg.PublicURL)
+	}
 	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
 		return err
 	}
@@ -139,7 +147,10 @@ type services struct {
 	permanent *permanent.Method
 	reg       *registration.Service
 	pin       *pin.Method      // nil when pin.enabled is off
+	passkey   *passkey.Method  // nil when passkeys are off
 	methods   *broker.Registry // what the sign-in chooser may offer
+
+	passkeyErr error // passkey.rp_id does not fit public_url
 }
 
 func (a *app) services() *services {
@@ -151,6 +162,7 @@ func (a *app) services() *services {
 		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
 		pin:       a.pinMethod(codes),
 	}
+	sv.passkey, sv.passkeyErr = a.passkeyMethod()
 	sv.methods = methodRegistry(sv)
 	return sv
 }
@@ -166,7 +178,7 @@ func (a *app) appointments() *appointments.Service {
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
-		Methods: sv.methods, PIN: sv.pin,
+		Methods: sv.methods, PIN: sv.pin, Passkey: sv.passkey,
 		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/problem"
@@ -37,6 +38,7 @@ type Deps struct {
 	Permanent     *permanent.Method
 	Methods       *broker.Registry // the deployment's sign-in methods; nil: DefaultMethods()
 	PIN           *pin.Method      // nil: no PIN pages
+	Passkey       *passkey.Method  // nil: no passkey pages
 	Registration  *registration.Service
 	Server        *httpserver.Server
 	Renderer      *web.Renderer
@@ -89,6 +91,13 @@ func (p *Pages) Mount() {
 		s.HandleFunc("POST /login/{id}/pin/code", p.loginPINCode)
 		s.HandleFunc("GET /me/pin", p.mePIN)
 		s.HandleFunc("POST /me/pin", p.mePIN)
+	}
+	if p.Passkey != nil {
+		s.HandleFunc("GET /login/{id}/passkey", p.loginPasskey)
+		s.HandleFunc("POST /login/{id}/passkey", p.loginPasskey)
+		s.HandleFunc("GET /me/passkeys", p.mePasskeys)
+		s.HandleFunc("POST /me/passkeys", p.mePasskeys)
+		s.HandleFunc("POST /me/passkeys/{pk}/remove", p.mePasskeyRemove)
 	}
 	s.HandleFunc("GET /me", p.me)
 	s.HandleFunc("POST /logout", p.logout)

@@ -20,6 +20,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
@@ -32,13 +33,14 @@ import (
 )
 
 type site struct {
-	t     *testing.T
-	clock *fakeclock.Clock
-	url   string
-	store store.Store
-	reg   *registration.Service
-	desk  registration.Actor
-	pin   *pin.Method
+	t      *testing.T
+	clock  *fakeclock.Clock
+	url    string
+	store  store.Store
+	reg    *registration.Service
+	desk   registration.Actor
+	pin    *pin.Method
+	origin string // the site as browsers reach it (localhost)
 }
 
 func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
@@ -66,14 +68,23 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now})
 	pinMethod := pin.New(s, kr, codes, n, pin.Options{Now: clk.Now})
-	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod,
+	// Browsers reach the site as localhost (WebAuthn takes no IP address
+	// as relying party ID); Go clients use 127.0.0.1.
+	ts := httptest.NewUnstartedServer(nil)
+	origin := "http://localhost:" + strings.TrimPrefix(ts.Listener.Addr().String(), "127.0.0.1:")
+	pk, err := passkey.New(s, passkey.Options{RPID: "localhost", Origins: []string{origin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod, Passkey: pk,
 		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages.Mount()
-	ts := httptest.NewServer(srv.Handler())
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
 	t.Cleanup(ts.Close)
 	ctx := context.Background()
 	o := &identity.Office{ID: store.NewID(), Code: "BCN-01", Name: "OAC", Address: "Plaça 1", PostalCode: "08001",
@@ -83,7 +94,7 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
 	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o},
-		pin: pinMethod}
+		pin: pinMethod, origin: origin}
 }
 
 func (s *site) register() string {

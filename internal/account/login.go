@@ -214,7 +214,8 @@ func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
 		Methods []string
 		Since   string
 		PIN     bool
-	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04"), p.PIN != nil}})
+		Passkey bool
+	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04"), p.PIN != nil, p.Passkey != nil}})
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
@@ -238,6 +239,8 @@ func amrNames(amr []string) []string {
 			out = append(out, "amr.sms")
 		case "otp":
 			out = append(out, "amr.otp")
+		case "hwk":
+			out = append(out, "amr.hwk")
 		}
 	}
 	return out
