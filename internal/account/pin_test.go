@@ -175,6 +175,19 @@ func TestPINLifecycle(t *testing.T) {
 	if st != 200 || p != "/me" || !strings.Contains(body, `id="loa">Low`) || !strings.Contains(body, "One-time PIN") {
 		t.Fatalf("PIN sign-in: %d %s\n%s", st, p, body)
 	}
+	// The PIN session is not stepped up by an SMS code (the PIN came by
+	// SMS already): substantial asks for a method that reaches it.
+	if _, p, body := b.get(s.url + "/login?continue=/me&loa=substantial"); strings.HasSuffix(p, "/sms") ||
+		!strings.Contains(body, `id="method-passkey"`) || strings.Contains(body, `id="method-pin"`) {
+		t.Fatalf("substantial after a PIN sign-in went to %s", p)
+	}
+	// SSO answers a service that allows the PIN, not one that allows only the password.
+	if _, p, _ := b.get(s.url + "/login?continue=/me&methods=pin"); p != "/me" {
+		t.Fatalf("SSO for a PIN service went to %s", p)
+	}
+	if _, p, body := b.get(s.url + "/login?continue=/me&methods=permanent"); p == "/me" || !actionRE.MatchString(body) {
+		t.Fatalf("a password-only service accepted the PIN session: %s", p)
+	}
 	// Reused: the same PIN again is refused.
 	if st, _, body = b.post(s.url+codePage, "pin", fourth); st == 200 && strings.Contains(body, `id="loa"`) {
 		t.Fatalf("a used PIN worked again: %d", st)

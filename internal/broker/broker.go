@@ -284,9 +284,10 @@ func (b *Broker) SessionFor(ctx context.Context, token string) (*Session, error)
 }
 
 // TrySSO completes t from the browser's session when the session is at
-// the level asked and force_authn is off. It reports whether it did.
+// the level asked, came from a method the service allows, and force_authn
+// is off. It reports whether it did.
 func (b *Broker) TrySSO(ctx context.Context, t *Transaction, se *Session) bool {
-	if se == nil || t.Request.ForceAuthn || !LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+	if se == nil || t.Request.ForceAuthn || !LoA(se.LoA).AtLeast(t.Request.MinLoA) || !AllowsAMR(t.Request.Methods, se.AMR) {
 		return false
 	}
 	t.CitizenID, t.LoA, t.AMR, t.AuthTime, t.Method, t.State = se.Subject, LoA(se.LoA), se.AMR, se.AuthTime, "sso", StateDone
@@ -295,9 +296,11 @@ func (b *Broker) TrySSO(ctx context.Context, t *Transaction, se *Session) bool {
 
 // StepUpFrom prepares t to raise an existing session's level: the citizen
 // is known and what they already proved counts, so the method only asks
-// for the missing factor.
+// for the missing factor. Only a session of the same method is stepped up
+// (an SMS code adds nothing to a PIN, which came by SMS too).
 func (b *Broker) StepUpFrom(t *Transaction, se *Session, method string) bool {
-	if se == nil || t.Request.ForceAuthn || LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+	if se == nil || t.Request.ForceAuthn || LoA(se.LoA).AtLeast(t.Request.MinLoA) || MethodOfAMR(se.AMR) != method ||
+		!t.Allows(method) {
 		return false
 	}
 	t.Identified(se.Subject, method, LoA(se.LoA), se.AMR, se.AuthTime)

@@ -58,3 +58,23 @@ func (r *Registry) Offered(t *Transaction) []MethodInfo {
 func (r *Registry) Offers(t *Transaction, name string) bool {
 	return slices.ContainsFunc(r.Offered(t), func(m MethodInfo) bool { return m.Name == name })
 }
+
+// MethodOfAMR names the method a session's RFC 8176 amr values come from:
+// hwk is a passkey, otp a PIN, pwd the permanent password; "" otherwise.
+func MethodOfAMR(amr []string) string {
+	switch {
+	case slices.Contains(amr, "hwk"):
+		return MethodPasskey
+	case slices.Contains(amr, "otp"):
+		return MethodPIN
+	case slices.Contains(amr, "pwd"):
+		return MethodPermanent
+	}
+	return ""
+}
+
+// AllowsAMR reports whether a session signed in with amr satisfies a
+// service that allows methods (empty: all).
+func AllowsAMR(methods, amr []string) bool {
+	return len(methods) == 0 || slices.Contains(methods, MethodOfAMR(amr))
+}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -74,5 +75,56 @@ func TestRegistryRejectsUnknownAndInvalid(t *testing.T) {
 	}
 	if _, ok := r.Info("sms-only"); ok {
 		t.Fatal("unknown method kept")
+	}
+}
+
+func TestSessionsOnlySatisfyTheirMethods(t *testing.T) {
+	for _, tc := range []struct {
+		amr     []string
+		method  string
+		allowed []string
+		ok      bool
+	}{
+		{[]string{"pwd"}, MethodPermanent, nil, true},
+		{[]string{"pwd", "sms", "mfa"}, MethodPermanent, []string{MethodPermanent}, true},
+		{[]string{"otp", "sms"}, MethodPIN, []string{MethodPermanent}, false},
+		{[]string{"otp", "sms"}, MethodPIN, []string{MethodPIN, MethodPasskey}, true},
+		{[]string{"hwk", "mfa"}, MethodPasskey, []string{MethodPasskey}, true},
+		{[]string{"hwk", "mfa"}, MethodPasskey, []string{MethodPermanent}, false},
+		{nil, "", []string{MethodPermanent}, false},
+		{nil, "", nil, true},
+	} {
+		if got := MethodOfAMR(tc.amr); got != tc.method {
+			t.Errorf("MethodOfAMR(%v) = %q, want %q", tc.amr, got, tc.method)
+		}
+		if got := AllowsAMR(tc.allowed, tc.amr); got != tc.ok {
+			t.Errorf("AllowsAMR(%v, %v) = %v", tc.allowed, tc.amr, got)
+		}
+	}
+	b := New(nil, Options{})
+	pinSession := &Session{}
+	pinSession.Subject, pinSession.LoA, pinSession.AMR = "c1", string(Low), []string{"otp", "sms"}
+	pwdSession := &Session{}
+	pwdSession.Subject, pwdSession.LoA, pwdSession.AMR = "c1", string(Low), []string{"pwd"}
+	subst := func(methods ...string) *Transaction {
+		return &Transaction{State: StateStarted, Request: Request{MinLoA: Substantial, Methods: methods}}
+	}
+	if b.StepUpFrom(subst(), pinSession, MethodPermanent) {
+		t.Error("a PIN session stepped up with the password's SMS code")
+	}
+	if !b.StepUpFrom(subst(), pwdSession, MethodPermanent) {
+		t.Error("a password session not stepped up")
+	}
+	if b.StepUpFrom(subst(MethodPasskey), pwdSession, MethodPermanent) {
+		t.Error("stepped up for a service that does not allow the password")
+	}
+	low := func(methods ...string) *Transaction {
+		return &Transaction{State: StateStarted, Request: Request{MinLoA: Low, Methods: methods}}
+	}
+	if b.TrySSO(context.Background(), low(MethodPermanent), pinSession) {
+		t.Error("SSO from a PIN session for a password-only service")
+	}
+	if !b.TrySSO(context.Background(), low(MethodPIN), pinSession) {
+		t.Error("no SSO from a PIN session for a PIN service")
 	}
 }

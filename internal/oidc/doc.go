@@ -74,9 +74,7 @@
 //     logout tokens to their backchannel_logout_uri; end_session already
 //     ends Clau's SSO session but checks no post_logout_redirect_uri list
 //     beyond the redirect URIs.
-//   - The claims parameter's essential acr; per-client allowed methods
-//     (the sign-in pages start their own local transaction today, so
-//     Methods is recorded but not yet enforced); public vs pairwise sub and
+//   - The claims parameter's essential acr; public vs pairwise sub and
 //     sector identifiers by client setting; the document number scope;
 //     login_hint and ui_locales passed to the pages.
 //   - Error pages in the citizen's language (plain text today), auditing

@@ -165,7 +165,8 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			p.internal(w, r, err)
 			return
 		}
-		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || a.forceLogin(se.AuthTime, p.now()) {
+		if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || !broker.AllowsAMR(a.Methods, se.AMR) ||
+			a.forceLogin(se.AuthTime, p.now()) {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
 			return
 		}
@@ -220,7 +221,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) {
+	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || !broker.AllowsAMR(a.Methods, se.AMR) {
 		p.toSignIn(w, r, a, f, false)
 		return
 	}
