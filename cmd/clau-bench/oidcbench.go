@@ -45,7 +45,10 @@ func (o *oidcEndpoints) serverEnv() ([]string, error) {
 	l.Close()
 	o.issuer = "http://" + addr
 	clients, _ := json.Marshal([]map[string]any{{"id": benchClient, "secret": benchSecret,
-		"redirect_uris": []string{benchRedirect}, "min_loa": "low"}})
+		"redirect_uris": []string{benchRedirect}, "min_loa": "low",
+		// The password only, so the sign-in form comes in the first answer
+		// (no method chooser), as before the chooser existed.
+		"methods": []string{"permanent"}}})
 	return []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=" + o.issuer, "CLAU_OIDC_CLIENTS=" + string(clients)}, nil
 }
 

@@ -32,7 +32,7 @@ import (
 )
 
 // signinBench measures the whole sign-in as a browser does it: GET
-// /login?continue=/me (a new login transaction and its form), then POST
+// /login?continue=/me&method=permanent (a new login transaction and its form), then POST
 // the DNI and password (argon2id verification, session creation, audit
 // event) up to the answer that sends the citizen on to the service. The server is a real `clau
 // serve` process on loopback; its CPU time comes from /proc.
@@ -355,7 +355,7 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 	return lat, errs
 }
 
-var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+)"`)
+var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)
 
 // signIn is one browser's sign-in: a fresh cookie jar, the sign-in form,
 // the password, and the answer that sends the citizen on with a session
@@ -364,7 +364,8 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(base + "/login?continue=/me")
+	// method=permanent: the password form at once, not the method chooser.
+	res, err := c.Get(base + "/login?continue=/me&method=permanent")
 	if err != nil {
 		return err
 	}

@@ -176,6 +176,8 @@ func TestBrowserActivationAndSignIn(t *testing.T) {
 	check("activation done")
 
 	b.Click(t, "main a[href^='/login']")
+	check("method chooser")
+	b.Click(t, "#method-permanent a")
 	check("sign-in form")
 	b.Fill(t, "#document", doc)
 	b.Fill(t, "#password", "Groc-Mar-Tramuntana-7")

@@ -15,7 +15,9 @@ import (
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/offices"
 	"github.com/clau-eid/clau/internal/oidc"
@@ -70,6 +72,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	}
 	web.Mount(srv, renderer)
 	sv := a.services()
+	if sv.passkeyErr != nil {
+		return &config.Error{Problems: []config.Problem{{Key: "passkey.rp_id", Message: sv.passkeyErr.Error()}}}
+	}
+	if cfg.Passkey.Enabled && sv.passkey == nil {
+		a.log.Warn("passkeys are off: WebAuthn needs a host name, not an IP address, in public_url (or passkey.rp_id)",
+			"public_url", cfg.PublicURL)
+	}
 	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
 		return err
 	}
@@ -133,6 +142,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	}
 	go housekeeping(bg, a)
 	go op.RunLogouts(bg, 2*time.Second) // back-channel logouts to services
+	go pinNotices(bg, a, sv.pin)
 
 	if opt.ready != nil {
 		if err := opt.ready(a, l.Addr().String()); err != nil {
@@ -150,16 +160,25 @@ type services struct {
 	broker    *broker.Broker
 	permanent *permanent.Method
 	reg       *registration.Service
+	pin       *pin.Method      // nil when pin.enabled is off
+	passkey   *passkey.Method  // nil when passkeys are off
+	methods   *broker.Registry // what the sign-in chooser may offer
+
+	passkeyErr error // passkey.rp_id does not fit public_url
 }
 
 func (a *app) services() *services {
 	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
-	return &services{
+	sv := &services{
 		codes:     codes,
 		broker:    broker.New(a.store, broker.Options{Now: a.now}),
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
 		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
+		pin:       a.pinMethod(codes),
 	}
+	sv.passkey, sv.passkeyErr = a.passkeyMethod()
+	sv.methods = methodRegistry(sv)
+	return sv
 }
 
 // appointments is the booking service, in the offices' time zone.
@@ -175,6 +194,7 @@ func (a *app) appointments() *appointments.Service {
 
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
+		Methods: sv.methods, PIN: sv.pin, Passkey: sv.passkey,
 		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
 	if err != nil {
@@ -186,7 +206,8 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 
 // mountDesk adds the officers' desk pages (/desk) and the desk API (/api/desk/v1).
 func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) (*desk.Desk, error) {
-	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: a.services().reg,
+	sv := a.services()
+	d, err := desk.New(desk.Deps{Store: a.store, Keyring: a.keyring, Hasher: a.hasher, Registration: sv.reg, PIN: sv.pin,
 		Server: srv, Renderer: r, Log: a.log, Now: a.now,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Appointments: a.appointments(),
 		// A path: printed on the host the officer reached, which stays

@@ -15,7 +15,9 @@ import (
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -34,6 +36,9 @@ type Deps struct {
 	Store         store.Store
 	Broker        *broker.Broker
 	Permanent     *permanent.Method
+	Methods       *broker.Registry // the deployment's sign-in methods; nil: DefaultMethods()
+	PIN           *pin.Method      // nil: no PIN pages
+	Passkey       *passkey.Method  // nil: no passkey pages
 	Registration  *registration.Service
 	Server        *httpserver.Server
 	Renderer      *web.Renderer
@@ -53,6 +58,9 @@ func New(d Deps) (*Pages, error) {
 	if err := d.Renderer.AddPages(templates, "templates/*.html", "templates/partials.tmpl"); err != nil {
 		return nil, err
 	}
+	if d.Methods == nil {
+		d.Methods = DefaultMethods()
+	}
 	return &Pages{Deps: d, cat: d.Server.Catalog()}, nil
 }
 
@@ -69,11 +77,28 @@ func (p *Pages) Mount() {
 	s.HandleFunc("GET /activate/{id}/done", p.activateDone)
 
 	s.HandleFunc("GET /login", p.loginStart)
-	s.HandleFunc("GET /login/{id}", p.loginPassword)
+	s.HandleFunc("GET /login/{id}", p.loginChoose)
 	s.HandleFunc("POST /login/{id}", p.loginPassword)
+	s.HandleFunc("GET /login/{id}/permanent", p.loginPassword)
+	s.HandleFunc("POST /login/{id}/permanent", p.loginPassword)
 	s.HandleFunc("GET /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms", p.loginSMS)
 	s.HandleFunc("POST /login/{id}/sms/resend", p.loginResend)
+	if p.PIN != nil {
+		s.HandleFunc("GET /login/{id}/pin", p.loginPIN)
+		s.HandleFunc("POST /login/{id}/pin", p.loginPIN)
+		s.HandleFunc("GET /login/{id}/pin/code", p.loginPINCode)
+		s.HandleFunc("POST /login/{id}/pin/code", p.loginPINCode)
+		s.HandleFunc("GET /me/pin", p.mePIN)
+		s.HandleFunc("POST /me/pin", p.mePIN)
+	}
+	if p.Passkey != nil {
+		s.HandleFunc("GET /login/{id}/passkey", p.loginPasskey)
+		s.HandleFunc("POST /login/{id}/passkey", p.loginPasskey)
+		s.HandleFunc("GET /me/passkeys", p.mePasskeys)
+		s.HandleFunc("POST /me/passkeys", p.mePasskeys)
+		s.HandleFunc("POST /me/passkeys/{pk}/remove", p.mePasskeyRemove)
+	}
 	s.HandleFunc("GET /me", p.me)
 	s.HandleFunc("POST /logout", p.logout)
 }

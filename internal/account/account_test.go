@@ -20,7 +20,9 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -38,9 +40,15 @@ type site struct {
 	reg    *registration.Service
 	desk   registration.Actor
 	hasher *secure.Hasher
+	pin    *pin.Method
+	origin string // the site as browsers reach it (localhost)
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
+
+// newSiteWith runs the citizen pages with a registry of sign-in methods
+// (nil: the default, the permanent password only).
+func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	t.Helper()
 	s := sqltest.Open(t, sqlstore.SQLite)
 	clk := fakeclock.New(time.Now())
@@ -60,14 +68,24 @@ func newSite(t *testing.T) *site {
 	}
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now})
-	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}),
-		Permanent: permanent.New(s, hasher, codes, n, nil), Registration: reg, Server: srv, Renderer: r,
+	pinMethod := pin.New(s, kr, codes, n, pin.Options{Now: clk.Now})
+	// Browsers reach the site as localhost (WebAuthn takes no IP address
+	// as relying party ID); Go clients use 127.0.0.1.
+	ts := httptest.NewUnstartedServer(nil)
+	origin := "http://localhost:" + strings.TrimPrefix(ts.Listener.Addr().String(), "127.0.0.1:")
+	pk, err := passkey.New(s, passkey.Options{RPID: "localhost", Origins: []string{origin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod, Passkey: pk,
+		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages.Mount()
-	ts := httptest.NewServer(srv.Handler())
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
 	t.Cleanup(ts.Close)
 	ctx := context.Background()
 	o := &identity.Office{ID: store.NewID(), Code: "BCN-01", Name: "OAC", Address: "Plaça 1", PostalCode: "08001",
@@ -76,7 +94,8 @@ func newSite(t *testing.T) *site {
 	off := &identity.Officer{ID: store.NewID(), Username: "mgarcia", DisplayName: "M", PasswordHash: "x", OfficeID: o.ID,
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
-	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o}, hasher: hasher}
+	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o},
+		pin: pinMethod, origin: origin, hasher: hasher}
 }
 
 func (s *site) register() string {
@@ -281,7 +300,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 	}
 }
 
-var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+)"`)
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)
 
 // formAction is where the sign-in form on a page posts to.
 func formAction(t *testing.T, body string) string {

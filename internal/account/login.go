@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
@@ -17,21 +15,19 @@ import (
 // loginStart is the local front-end: it starts a transaction for Clau's
 // own pages (?continue=/me&loa=substantial), completes it from the SSO
 // session when that is enough, steps the session up when it is below the
-// level asked, and otherwise asks for the password.
+// level asked, and otherwise shows the method chooser (or the only method).
+// Query: continue, loa, prompt=login, methods=a,b (the service's allowed
+// methods) and method=x (the one to open at once).
 func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	loa, ok := broker.ParseLoA(r.URL.Query().Get("loa"))
 	if !ok {
 		loa = broker.Low
 	}
-	var methods []string // a front-end's service may allow only some (?methods=permanent,pin)
-	for m := range strings.SplitSeq(r.URL.Query().Get("methods"), ",") {
-		if slices.Contains(broker.KnownMethods, m) {
-			methods = append(methods, m)
-		}
-	}
-	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: r.URL.Query().Get("prompt") == "login",
-		ContinueURL: localURL(r.URL.Query().Get("continue")), Methods: methods})
+	q := r.URL.Query()
+	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
+		ContinueURL: localURL(q.Get("continue")), Methods: methodsParam(q.Get("methods")), Preselect: q.Get("method"),
+		LoginHint: loginHint(q.Get("login_hint"))})
 	if err != nil {
 		p.Server.WriteError(w, r, err)
 		return
@@ -46,20 +42,13 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.bind(w, "/login/"+t.ID)
-	if p.Broker.StepUpFrom(t, se, permanent.Name) {
+	if p.Methods.Offers(t, permanent.Name) && p.Broker.StepUpFrom(t, se, permanent.Name) {
 		if err := p.toSMS(ctx, w, r, t); err != nil {
 			p.Server.WriteError(w, r, err)
 		}
 		return
 	}
-	// The form comes in this answer (it posts to /login/{id}): a redirect
-	// first would cost the citizen a round trip.
-	// A service's login_hint prefills the document when it is one.
-	var pre map[string]string
-	if d, err := identity.ParseDocument(r.URL.Query().Get("login_hint")); err == nil {
-		pre = map[string]string{"document": d.Number}
-	}
-	p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(pre), Any: t})
+	p.toMethod(w, r, t, true)
 }
 
 // toSMS sends the SMS code and moves the transaction to its page.
@@ -117,13 +106,15 @@ func (p *Pages) loginError(w http.ResponseWriter, r *http.Request, name string, 
 	p.fail(w, r, name, title, f, err, page{Any: t})
 }
 
+// loginPassword is the permanent password form, /login/{id}/permanent
+// (and POST /login/{id}, where the form posted before the chooser existed).
 func (p *Pages) loginPassword(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.transaction(w, r, broker.StateStarted)
-	if !ok {
+	if !ok || !p.methodOffered(w, r, t, permanent.Name) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: web.NewForm(nil), Any: t})
+		p.render(w, r, "login_password.html", "login.title", http.StatusOK, page{Form: hintedForm(t), Any: t})
 		return
 	}
 	ctx := r.Context()
@@ -223,7 +214,9 @@ func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
 		Session *broker.Session
 		Methods []string
 		Since   string
-	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04")}})
+		PIN     bool
+		Passkey bool
+	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04"), p.PIN != nil, p.Passkey != nil}})
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
@@ -245,7 +238,28 @@ func amrNames(amr []string) []string {
 			out = append(out, "amr.pwd")
 		case "sms":
 			out = append(out, "amr.sms")
+		case "otp":
+			out = append(out, "amr.otp")
+		case "hwk":
+			out = append(out, "amr.hwk")
 		}
 	}
 	return out
+}
+
+// loginHint keeps a service's login_hint when it is a DNI/NIE, normalised.
+func loginHint(s string) string {
+	if d, err := identity.ParseDocument(s); err == nil {
+		return d.Number
+	}
+	return ""
+}
+
+// hintedForm is an empty sign-in form, with the document the service
+// hinted at already filled in.
+func hintedForm(t *broker.Transaction) *web.Form {
+	if t.Request.LoginHint == "" {
+		return web.NewForm(nil)
+	}
+	return web.NewForm(map[string]string{"document": t.Request.LoginHint})
 }

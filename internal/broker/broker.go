@@ -31,13 +31,15 @@ const FlowKind = "login"
 
 // Request is what a front-end asks for.
 type Request struct {
-	SP          string   `json:"sp"`              // service provider ID; "local" for Clau's own pages
-	SPName      string   `json:"sp_name"`         // shown to the citizen
-	MinLoA      LoA      `json:"min_loa"`         // the least level the SP accepts
-	Methods     []string `json:"methods"`         // methods the SP allows; empty: all
-	ForceAuthn  bool     `json:"force_authn"`     // re-authenticate even with a session
-	ContinueURL string   `json:"continue_url"`    // where the citizen goes when done
-	Extra       string   `json:"extra,omitempty"` // the front-end's own state (JSON)
+	SP          string   `json:"sp"`                   // service provider ID; "local" for Clau's own pages
+	SPName      string   `json:"sp_name"`              // shown to the citizen
+	MinLoA      LoA      `json:"min_loa"`              // the least level the SP accepts
+	Methods     []string `json:"methods"`              // methods the SP allows; empty: all
+	Preselect   string   `json:"preselect,omitempty"`  // a method to open at once instead of the chooser
+	ForceAuthn  bool     `json:"force_authn"`          // re-authenticate even with a session
+	ContinueURL string   `json:"continue_url"`         // where the citizen goes when done
+	Extra       string   `json:"extra,omitempty"`      // the front-end's own state (JSON)
+	LoginHint   string   `json:"login_hint,omitempty"` // a DNI/NIE the service already knows, to prefill
 }
 
 // Transaction is one login.
@@ -51,6 +53,9 @@ type Transaction struct {
 	Method    string    `json:"method,omitempty"`
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	Failures  int       `json:"failures,omitempty"`
+	// Pending is what a method started in this transaction and has not
+	// finished, in the method's own terms (e.g. the PIN sent, and to whom).
+	Pending string `json:"pending,omitempty"`
 
 	Version   int64     `json:"-"`
 	ExpiresAt time.Time `json:"-"`
@@ -289,9 +294,10 @@ func (b *Broker) SessionFor(ctx context.Context, token string) (*Session, error)
 }
 
 // TrySSO completes t from the browser's session when the session is at
-// the level asked and force_authn is off. It reports whether it did.
+// the level asked, came from a method the service allows, and force_authn
+// is off. It reports whether it did.
 func (b *Broker) TrySSO(ctx context.Context, t *Transaction, se *Session) bool {
-	if se == nil || t.Request.ForceAuthn || !LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+	if se == nil || t.Request.ForceAuthn || !LoA(se.LoA).AtLeast(t.Request.MinLoA) || !AllowsAMR(t.Request.Methods, se.AMR) {
 		return false
 	}
 	t.CitizenID, t.LoA, t.AMR, t.AuthTime, t.Method, t.State = se.Subject, LoA(se.LoA), se.AMR, se.AuthTime, "sso", StateDone
@@ -300,9 +306,11 @@ func (b *Broker) TrySSO(ctx context.Context, t *Transaction, se *Session) bool {
 
 // StepUpFrom prepares t to raise an existing session's level: the citizen
 // is known and what they already proved counts, so the method only asks
-// for the missing factor.
+// for the missing factor. Only a session of the same method is stepped up
+// (an SMS code adds nothing to a PIN, which came by SMS too).
 func (b *Broker) StepUpFrom(t *Transaction, se *Session, method string) bool {
-	if se == nil || t.Request.ForceAuthn || LoA(se.LoA).AtLeast(t.Request.MinLoA) {
+	if se == nil || t.Request.ForceAuthn || LoA(se.LoA).AtLeast(t.Request.MinLoA) || MethodOfAMR(se.AMR) != method ||
+		!t.Allows(method) {
 		return false
 	}
 	t.Identified(se.Subject, method, LoA(se.LoA), se.AMR, se.AuthTime)

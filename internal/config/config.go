@@ -46,8 +46,10 @@ type Config struct {
 	// whole list as YAML or JSON.
 	SAMLSPs []SAMLSP `yaml:"saml_sps"`
 	// OIDC tunes the OpenID provider.
-	OIDC OIDC `yaml:"oidc"`
-	Dev  Dev  `yaml:"dev"`
+	OIDC    OIDC    `yaml:"oidc"`
+	PIN     PIN     `yaml:"pin"`
+	Passkey Passkey `yaml:"passkey"`
+	Dev     Dev     `yaml:"dev"`
 }
 
 // OIDC tunes the OpenID provider's signing keys.
@@ -281,6 +283,8 @@ func base() *Config {
 			RetryBase:   30 * time.Second,
 			RetryMax:    time.Hour,
 		},
+		PIN:     PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
+		Passkey: Passkey{Enabled: true, LoA: "substantial"},
 	}
 }
 

@@ -161,6 +161,7 @@ func (c *Config) validate() problems {
 	if o.KeyRotation > 0 && o.KeyRotation <= o.KeyPrepublish {
 		ps.add("oidc.key_rotation", fmt.Sprintf("%s must be longer than oidc.key_prepublish (%s)", o.KeyRotation, o.KeyPrepublish))
 	}
+	ps.quickSignIn(c)
 	return ps
 }
 

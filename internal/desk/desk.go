@@ -12,6 +12,7 @@ import (
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
@@ -24,6 +25,7 @@ type Deps struct {
 	Keyring      *secure.Keyring
 	Hasher       *secure.Hasher
 	Registration *registration.Service
+	PIN          *pin.Method // nil: no PIN service on this deployment
 	Server       *httpserver.Server
 	Renderer     *web.Renderer
 	Log          *slog.Logger
@@ -153,6 +155,9 @@ func (d *Desk) Mount() {
 	signed("POST /desk/citizens/{id}/code", d.reissueSubmit)
 	signed("POST /desk/citizens/{id}/contact", d.contactSubmit)
 	signed("POST /desk/citizens/{id}/deregister", d.deregisterSubmit)
+	if d.d.PIN != nil {
+		signed("POST /desk/citizens/{id}/pin", d.pinSubmit)
+	}
 	signed("GET /desk/officers", d.officersPage)
 	signed("POST /desk/officers", d.officerAdd)
 	signed("POST /desk/officers/{id}/status", d.officerStatus)
@@ -175,6 +180,9 @@ func (d *Desk) Mount() {
 	api("POST /api/desk/v1/citizens/{id}/activation-code", d.apiReissue)
 	api("PUT /api/desk/v1/citizens/{id}/contact", d.apiContact)
 	api("POST /api/desk/v1/citizens/{id}/deregistration", d.apiDeregister)
+	if d.d.PIN != nil {
+		api("POST /api/desk/v1/citizens/{id}/pin-service", d.apiPIN)
+	}
 }
 
 // noStore keeps desk pages, which hold personal data and one-time codes,

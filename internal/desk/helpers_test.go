@@ -22,6 +22,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -71,14 +72,16 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
-	reg := registration.New(st, secure.NewOneTimeCodes(kr, clk.Now, nil), hasher, n, registration.Options{Now: clk.Now})
+	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
+	reg := registration.New(st, codes, hasher, n, registration.Options{Now: clk.Now})
+	pinMethod := pin.New(st, kr, codes, n, pin.Options{Now: clk.Now})
 	madrid, err := time.LoadLocation("Europe/Madrid")
 	if err != nil {
 		t.Fatal(err)
 	}
 	appts := appointments.New(st, kr, n, madrid, clk.Now)
 	appts.BaseURL = "https://clau.example.org"
-	d, err := desk.New(desk.Deps{Store: st, Keyring: kr, Hasher: hasher, Registration: reg, Server: srv, Renderer: renderer,
+	d, err := desk.New(desk.Deps{Store: st, Keyring: kr, Hasher: hasher, Registration: reg, PIN: pinMethod, Server: srv, Renderer: renderer,
 		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate", Appointments: appts})
 	if err != nil {
 		t.Fatal(err)

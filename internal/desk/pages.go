@@ -75,6 +75,7 @@ type citizenView struct {
 	Ticket                                                    string // one-use ticket of the reissue form
 	Contact                                                   formView
 	Deregister                                                formView
+	PINState                                                  string // translated; "" without a PIN service
 }
 
 var contactFields = []field{
@@ -105,6 +106,8 @@ func (d *Desk) citizenPage(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		opts.notice = "desk.citizen.contact_saved"
 	case "deregistered":
 		opts.notice = "desk.citizen.deregistered_done"
+	case "pin":
+		opts.notice = "desk.pin.done"
 	}
 	c, err := d.d.Registration.Get(ctx, id)
 	if err == nil {
@@ -168,6 +171,7 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 		dereg = web.NewForm(nil)
 	}
 	cv.Deregister = d.buildForm(lang, dereg, deregisterFields)
+	cv.PINState = d.pinState(r, c)
 	v := &view{Lang: lang, Me: d.me(lang, s), Citizen: cv}
 	if o.notice != "" {
 		v.Notice = d.t(lang, o.notice, nil)

@@ -95,6 +95,7 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 			{ID: "ajuntament", Secret: rpSecret, RedirectURIs: []string{rpRedirect}},
 			{ID: "app", Public: true, RedirectURIs: []string{rpRedirect}, MinLoA: broker.Substantial},
 			{ID: "ajuntament-jwt", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, JWTAccessTokens: true},
+			{ID: "passkeys-only", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, Methods: []string{"passkey"}},
 		}}
 	for _, o := range opts {
 		o(&deps)
@@ -186,7 +187,7 @@ func (b *browser) do(method, u string, form url.Values) answer {
 	return a
 }
 
-var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/sms)?)"`)
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent|/sms)?)"`)
 
 // signIn posts the password form the answer shows.
 func (b *browser) signIn(s *site, a answer) answer {
@@ -388,6 +389,30 @@ func TestCodeFlowWithPKCEAndStepUp(t *testing.T) {
 	_, idt, _ = other.exchange(t, code(t, a, st), st)
 	if idt.Subject == sub {
 		t.Fatal("two services got the same subject")
+	}
+}
+
+// A client that allows only passkeys gets no code from a password
+// session: not by SSO, not with prompt=none; the browser is sent to sign
+// in with an allowed method (none on this site, so it is told so).
+func TestClientMethodsAreEnforced(t *testing.T) {
+	s := newSite(t)
+	b := newBrowser(t)
+	st := newRP(t, s, "ajuntament", rpSecret).start()
+	code(t, b.signIn(s, b.do("GET", st.url, nil)), st)
+
+	only := newRP(t, s, "passkeys-only", rpSecret)
+	st = only.start(oauth2.SetAuthURLParam("prompt", "none"))
+	if a := b.do("GET", st.url, nil); a.location == nil || a.location.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none from a password session: %d %v", a.status, a.location)
+	}
+	st = only.start()
+	a := b.do("GET", st.url, nil)
+	if a.location != nil && a.location.Host == "rp.example" {
+		t.Fatalf("a password session answered a passkeys-only client: %v", a.location)
+	}
+	if a.url.Path != "/login" || a.status != http.StatusForbidden || !strings.Contains(a.body, "does not offer here") {
+		t.Fatalf("passkeys-only client: %d at %s\n%.400s", a.status, a.url, a.body)
 	}
 }
 

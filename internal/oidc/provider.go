@@ -285,7 +285,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) {
+	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || !broker.AllowsAMR(a.Methods, se.AMR) {
 		p.toSignIn(w, r, a, f, false)
 		return
 	}

@@ -84,6 +84,8 @@ type Tx interface {
 	Appointments
 	LogoutQueue
 	Schedules
+	PINServices
+	Passkeys
 }
 
 // Page asks for a slice of a list ordered by a stable key.

@@ -43,6 +43,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	5: checkAppointmentsV5,
 	9: checkOIDCLogoutsV9,
 	6: checkSchedulesV6,
+	7: checkPINPasskeysV7,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -566,5 +567,18 @@ func checkSchedulesV6(t *testing.T, ctx context.Context, s store.Store) {
 	// Appointments from before version 6 were not reminded.
 	if a, err := s.AppointmentByID(ctx, "fx-appt-1"); err != nil || !a.RemindedAt.IsZero() {
 		t.Errorf("v5 appointment after v6 = %+v, %v", a, err)
+	}
+}
+
+func checkPINPasskeysV7(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	p, err := s.PINServiceOf(ctx, "fx-citizen-1")
+	if err != nil || p.PersonalCodeHash != "k1.fixture-personal-code" || !p.ExpiresAt.Equal(us(1798882200000000)) ||
+		!p.NoticeSentAt.Equal(us(1797586200000000)) || p.EnabledBy != "officer:fx-officer-1" || p.Version != 2 {
+		t.Errorf("v7 PIN service = %+v, %v", p, err)
+	}
+	k, err := s.PasskeyByCredentialID(ctx, []byte{1, 2, 3, 4})
+	if err != nil || k.ID != "fx-passkey-1" || k.Name != "Mòbil" || k.SignCount != 7 || !k.LastUsedAt.IsZero() {
+		t.Errorf("v7 passkey = %+v, %v", k, err)
 	}
 }

@@ -239,6 +239,7 @@ var uniqueFields = map[string]string{
 	"officers_username": "username", "officers.username": "username",
 	"outbox_event": "event_key", "outbox.event_key": "event_key",
 	"appointments_live_document": "document", "appointments.doc_number": "document",
+	"passkeys_credential": "credential", "passkeys.credential_id": "credential",
 }
 
 // mapErr turns driver errors into store errors where the caller can act.

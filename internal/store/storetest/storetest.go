@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 		{"AppointmentsDeskAndMove", testAppointmentMoves},
 		{"Schedules", testSchedules},
 		{"RemindersOnce", testRemindersConcurrent},
+		{"PINServices", testPINServices},
+		{"Passkeys", testPasskeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -1094,5 +1096,92 @@ func testRemindersConcurrent(t *testing.T, s store.Store) {
 	}
 	if due, _ := s.DueReminders(ctx(), now, now.Add(24*time.Hour), 10); len(due) != 0 {
 		t.Fatalf("still due after marking: %d", len(due))
+	}
+}
+
+func testPINServices(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	c := mustCitizen(t, s, 1)
+	if _, err := s.PINServiceOf(ctx(), c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no service yet: %v", err)
+	}
+	p := &store.PINService{CitizenID: c.ID, PersonalCodeHash: "h1", EnabledAt: now, ExpiresAt: now.Add(48 * time.Hour),
+		EnabledBy: "citizen:" + c.ID}
+	if err := s.SetPINService(ctx(), p); err != nil || p.Version != 1 {
+		t.Fatalf("enable: %v %+v", err, p)
+	}
+	due, err := s.PINServicesToNotify(ctx(), now, now.Add(72*time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].CitizenID != c.ID || !due[0].ExpiresAt.Equal(p.ExpiresAt) {
+		t.Fatalf("to notify: %v %+v", err, due)
+	}
+	if due, _ := s.PINServicesToNotify(ctx(), now, now.Add(24*time.Hour), 10); len(due) != 0 {
+		t.Fatalf("not due yet listed: %+v", due)
+	}
+	stale := due[0]
+	if err := s.MarkPINNoticeSent(ctx(), &due[0], now); err != nil {
+		t.Fatalf("mark: %v", err)
+	}
+	if err := s.MarkPINNoticeSent(ctx(), &stale, now); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("second notice: %v", err)
+	}
+	if due, _ := s.PINServicesToNotify(ctx(), now, now.Add(72*time.Hour), 10); len(due) != 0 {
+		t.Fatalf("notified again: %+v", due)
+	}
+	// Renewing clears the notice and moves the expiry.
+	p.ExpiresAt, p.PersonalCodeHash = now.Add(96*time.Hour), ""
+	if err := s.SetPINService(ctx(), p); err != nil || p.Version != 3 {
+		t.Fatalf("renew: %v %+v", err, p)
+	}
+	got, err := s.PINServiceOf(ctx(), c.ID)
+	if err != nil || !got.NoticeSentAt.IsZero() || got.PersonalCodeHash != "" || !got.ExpiresAt.Equal(now.Add(96*time.Hour)) {
+		t.Fatalf("after renew: %v %+v", err, got)
+	}
+	if err := s.DeletePINService(ctx(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePINService(ctx(), c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testPasskeys(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	c, d := mustCitizen(t, s, 1), mustCitizen(t, s, 2)
+	k1 := &store.Passkey{ID: store.NewID(), CitizenID: c.ID, CredentialID: []byte{0, 1, 2, 255}, Name: "Mòbil",
+		Credential: []byte(`{"a":1}`), SignCount: 3, CreatedAt: now}
+	k2 := &store.Passkey{ID: store.NewID(), CitizenID: c.ID, CredentialID: []byte{9}, Name: "Portàtil",
+		Credential: []byte(`{}`), CreatedAt: now.Add(time.Second)}
+	for _, k := range []*store.Passkey{k1, k2} {
+		if err := s.CreatePasskey(ctx(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := &store.Passkey{ID: store.NewID(), CitizenID: d.ID, CredentialID: []byte{9}, Name: "x", Credential: []byte(`{}`)}
+	if f, ok := store.IsDuplicate(s.CreatePasskey(ctx(), dup)); !ok || f != "credential" {
+		t.Fatalf("duplicate credential: %q %v", f, ok)
+	}
+	list, err := s.PasskeysOf(ctx(), c.ID)
+	if err != nil || len(list) != 2 || list[0].Name != "Mòbil" || list[1].Name != "Portàtil" {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	got, err := s.PasskeyByCredentialID(ctx(), []byte{0, 1, 2, 255})
+	if err != nil || got.ID != k1.ID || got.SignCount != 3 || string(got.Credential) != `{"a":1}` {
+		t.Fatalf("by credential: %v %+v", err, got)
+	}
+	got.SignCount, got.LastUsedAt, got.Credential = 4, now, []byte(`{"a":2}`)
+	if err := s.UsePasskey(ctx(), got, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UsePasskey(ctx(), got, 3); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("use with an old counter: %v", err)
+	}
+	if err := s.DeletePasskey(ctx(), d.ID, k1.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another citizen deleted it: %v", err)
+	}
+	if err := s.DeletePasskey(ctx(), c.ID, k1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PasskeyByCredentialID(ctx(), []byte{0, 1, 2, 255}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("removed passkey found: %v", err)
 	}
 }

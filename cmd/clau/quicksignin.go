@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/method/passkey"
+	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/method/pin"
+	"github.com/clau-eid/clau/internal/secure"
+)
+
+// pinMethod builds the PIN method from config (nil when pin.enabled is off).
+func (a *app) pinMethod(codes *secure.OneTimeCodes) *pin.Method {
+	if !a.cfg.PIN.Enabled {
+		return nil
+	}
+	loa, _ := broker.ParseLoA(a.cfg.PIN.LoA)
+	return pin.New(a.store, a.keyring, codes, a.notifier, pin.Options{Validity: a.cfg.PIN.Validity,
+		NoticeBefore: a.cfg.PIN.NoticeBefore, LoA: loa, Now: a.now})
+}
+
+// passkeyMethod builds the passkey method from config: nil when
+// passkey.enabled is off, or when the relying party ID would be an IP
+// address, which WebAuthn does not accept (public_url must name a host,
+// e.g. http://localhost:8080 on a workstation).
+func (a *app) passkeyMethod() (*passkey.Method, error) {
+	if !a.cfg.Passkey.Enabled {
+		return nil, nil
+	}
+	u, err := url.Parse(a.cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	rpID := a.cfg.Passkey.RPID
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	if net.ParseIP(rpID) != nil {
+		return nil, nil
+	}
+	loa, _ := broker.ParseLoA(a.cfg.Passkey.LoA)
+	return passkey.New(a.store, passkey.Options{RPID: rpID, Origins: []string{u.Scheme + "://" + u.Host}, LoA: loa, Now: a.now})
+}
+
+// methodRegistry is what the sign-in chooser may offer on this deployment.
+func methodRegistry(sv *services) *broker.Registry {
+	ms := []broker.MethodInfo{{Name: permanent.Name, MaxLoA: permanent.WithSMSLoA, Enabled: true}}
+	if sv.pin != nil {
+		ms = append(ms, broker.MethodInfo{Name: pin.Name, MaxLoA: sv.pin.LoA(), Enabled: true})
+	}
+	if sv.passkey != nil {
+		ms = append(ms, broker.MethodInfo{Name: passkey.Name, MaxLoA: sv.passkey.LoA(), Enabled: true})
+	}
+	return broker.NewRegistry(ms...)
+}
+
+// pinNotices announces PIN services about to expire, now and then. Any
+// process may run it: each notice is marked in the store once.
+func pinNotices(ctx context.Context, a *app, m *pin.Method) {
+	if m == nil {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.NotifyExpiring(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("housekeeping: PIN expiry notices", "error", err.Error())
+		} else if n > 0 {
+			a.log.Info("housekeeping: PIN expiry notices sent", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

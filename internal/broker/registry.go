@@ -1,0 +1,80 @@
+package broker
+
+import "slices"
+
+// MethodInfo is what the chooser needs to know of a sign-in method on this
+// deployment.
+type MethodInfo struct {
+	Name    string // one of KnownMethods
+	MaxLoA  LoA    // the highest level the method can reach here
+	Enabled bool   // configured and running on this deployment
+}
+
+// Registry is the deployment's sign-in methods, in the order a chooser
+// shows them.
+type Registry struct {
+	methods []MethodInfo
+}
+
+// NewRegistry keeps the methods given, ordered as KnownMethods. Unknown
+// names and methods with an invalid level are left out: a chooser must
+// never offer what no handler serves.
+func NewRegistry(ms ...MethodInfo) *Registry {
+	r := &Registry{}
+	for _, name := range KnownMethods {
+		for _, m := range ms {
+			if m.Name == name && m.MaxLoA.Valid() {
+				r.methods = append(r.methods, m)
+				break
+			}
+		}
+	}
+	return r
+}
+
+// Info returns a method's entry, if the deployment has it.
+func (r *Registry) Info(name string) (MethodInfo, bool) {
+	for _, m := range r.methods {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MethodInfo{}, false
+}
+
+// Offered lists, in chooser order, the methods that are enabled, that the
+// transaction's service allows, and that can reach the level it asks for.
+func (r *Registry) Offered(t *Transaction) []MethodInfo {
+	var out []MethodInfo
+	for _, m := range r.methods {
+		if m.Enabled && t.Allows(m.Name) && m.MaxLoA.AtLeast(t.Request.MinLoA) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Offers reports whether name is among Offered(t).
+func (r *Registry) Offers(t *Transaction, name string) bool {
+	return slices.ContainsFunc(r.Offered(t), func(m MethodInfo) bool { return m.Name == name })
+}
+
+// MethodOfAMR names the method a session's RFC 8176 amr values come from:
+// hwk is a passkey, otp a PIN, pwd the permanent password; "" otherwise.
+func MethodOfAMR(amr []string) string {
+	switch {
+	case slices.Contains(amr, "hwk"):
+		return MethodPasskey
+	case slices.Contains(amr, "otp"):
+		return MethodPIN
+	case slices.Contains(amr, "pwd"):
+		return MethodPermanent
+	}
+	return ""
+}
+
+// AllowsAMR reports whether a session signed in with amr satisfies a
+// service that allows methods (empty: all).
+func AllowsAMR(methods, amr []string) bool {
+	return len(methods) == 0 || slices.Contains(methods, MethodOfAMR(amr))
+}
