@@ -242,3 +242,42 @@ func WritePEM(dir, name string, certs ...*x509.Certificate) string {
 	}
 	return p
 }
+
+// Spain is a DNIe hierarchy (AC RAIZ DNIE 2 → AC DNIE 004) and an FNMT
+// one (AC RAIZ FNMT-RCM → AC FNMT Usuarios), each issuing CA with its own
+// OCSP responder and CRL server.
+type Spain struct {
+	DNIeRoot, DNIe *CA
+	FNMTRoot, FNMT *CA
+	DNIeRev        *Revocation
+	FNMTRev        *Revocation
+}
+
+// NewSpain builds the hierarchies; Close stops the servers.
+func NewSpain(now func() time.Time) *Spain {
+	t := now()
+	s := &Spain{DNIeRoot: NewRoot("AC RAIZ DNIE 2", "DIRECCION GENERAL DE LA POLICIA", t),
+		FNMTRoot: NewRoot("AC RAIZ FNMT-RCM", "FNMT-RCM", t)}
+	s.DNIe = s.DNIeRoot.NewIntermediate("AC DNIE 004", t)
+	s.FNMT = s.FNMTRoot.NewIntermediate("AC FNMT Usuarios", t)
+	s.DNIeRev = StartRevocation(s.DNIe, now)
+	s.FNMTRev = StartRevocation(s.FNMT, now)
+	return s
+}
+
+// Close stops the revocation servers.
+func (s *Spain) Close() { s.DNIeRev.Close(); s.FNMTRev.Close() }
+
+// Recertify returns ca's key and subject in a certificate signed by
+// signer: with it two CAs can sign each other, a chain that loops.
+func (ca *CA) Recertify(signer *CA, now time.Time) *CA {
+	tmpl := &x509.Certificate{SerialNumber: nextSerial(), Subject: ca.Cert.Subject, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.AddDate(5, 0, 0), KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer.Cert, ca.Key.Public(), signer.Key)
+	if err != nil {
+		panic(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &CA{Cert: c, Key: ca.Key, Parent: signer}
+}
