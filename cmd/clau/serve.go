@@ -78,6 +78,10 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err := mountOIDC(ctx, a, srv, sv); err != nil {
 		return err
 	}
+	serveCert, err := mountCertificate(a, srv, renderer, sv)
+	if err != nil {
+		return err
+	}
 	dir, err := offices.New(a.store, srv, renderer)
 	if err != nil {
 		return err
@@ -126,6 +130,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		go dispatcher.Run(bg, 2*time.Second)
 	}
 	go housekeeping(bg, a)
+	if serveCert != nil {
+		go func() {
+			if err := serveCert(bg); err != nil && bg.Err() == nil {
+				a.log.Error("certificate listener stopped", "error", err.Error())
+			}
+		}()
+	}
 
 	if opt.ready != nil {
 		if err := opt.ready(a, l.Addr().String()); err != nil {

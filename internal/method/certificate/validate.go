@@ -50,6 +50,7 @@ const (
 	ReasonNotActive      = "not_active"
 	ReasonSuspended      = "suspended"
 	ReasonDocumentChange = "document_mismatch"
+	ReasonLevel          = "level_too_low"
 )
 
 // messages maps a reason to the message the citizen sees.
@@ -68,6 +69,7 @@ var messages = map[string]string{
 	ReasonNotActive:      "cert.not_active",
 	ReasonSuspended:      "cert.suspended",
 	ReasonDocumentChange: "cert.document_mismatch",
+	ReasonLevel:          "cert.level_too_low",
 }
 
 // Refused is why a certificate was not accepted. It unwraps to the
@@ -92,6 +94,11 @@ func (e *Refused) Problem() *problem.Error {
 
 // Unwrap lets problem.As find the citizen's message.
 func (e *Refused) Unwrap() error { return e.Problem() }
+
+// Refuse returns a refusal of c for one of the Reason values.
+func Refuse(c *x509.Certificate, reason, detail string) *Refused {
+	return refuse(c, reason, "%s", detail)
+}
 
 func refuse(c *x509.Certificate, reason, format string, args ...any) *Refused {
 	r := &Refused{Reason: reason, Detail: fmt.Sprintf(format, args...)}
