@@ -70,6 +70,8 @@ func main() {
 		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
 	case "oidc":
 		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
+	case "cert":
+		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -96,7 +98,9 @@ signin  sign-ins with the permanent password over HTTP against a real
         clau serve process: throughput, latency, the server's CPU per
         sign-in and how much of it is beyond the password hash
 oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
-        token with PKCE, userinfo) as a relying party drives them`)
+        token with PKCE, userinfo) as a relying party drives them
+cert    certificate (DNIe) sign-ins through the mutual-TLS listener, with
+        the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)`)
 }
 
 type storeBench struct {
