@@ -232,6 +232,8 @@ func amrNames(amr []string) []string {
 			out = append(out, "amr.pwd")
 		case "sms":
 			out = append(out, "amr.sms")
+		case "hwk", "swk": // certificate sign-in (internal/certlogin)
+			out = append(out, "amr."+a)
 		}
 	}
 	return out
