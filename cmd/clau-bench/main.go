@@ -74,6 +74,8 @@ func main() {
 		err = runSAML(os.Args[2:], os.Stdout, os.Stderr)
 	case "book":
 		err = runBook(os.Args[2:], os.Stdout, os.Stderr)
+	case "cert":
+		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -108,7 +110,9 @@ saml    SAML responses within SSO sessions (signed AuthnRequest in, signed
         throughput, latency and responses per second per server core
 book    appointment bookings over HTTP against a real clau serve, many
         citizens at once on a few popular slots: bookings/s per core,
-        latency, and a check that no slot was booked past its capacity`)
+        latency, and a check that no slot was booked past its capacity
+cert    certificate (DNIe) sign-ins through the mutual-TLS listener, with
+        the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)`)
 }
 
 type storeBench struct {

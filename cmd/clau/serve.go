@@ -93,6 +93,10 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err := mountSAML(ctx, a, srv, renderer, sv, d); err != nil {
 		return err
 	}
+	serveCert, err := mountCertificate(a, srv, renderer, sv)
+	if err != nil {
+		return err
+	}
 	dir, err := offices.New(a.store, srv, renderer)
 	if err != nil {
 		return err
@@ -143,6 +147,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	go housekeeping(bg, a)
 	go op.RunLogouts(bg, 2*time.Second) // back-channel logouts to services
 	go pinNotices(bg, a, sv.pin)
+	if serveCert != nil {
+		go func() {
+			if err := serveCert(bg); err != nil && bg.Err() == nil {
+				a.log.Error("certificate listener stopped", "error", err.Error())
+			}
+		}()
+	}
 
 	if opt.ready != nil {
 		if err := opt.ready(a, l.Addr().String()); err != nil {

@@ -148,6 +148,13 @@ func bound(r *http.Request) bool {
 	return err1 == nil && err2 == nil && subtle.ConstantTimeCompare([]byte(digest(v.Value)), []byte(c.Value)) == 1
 }
 
+// Bound is bound for the pages of other sign-in methods under
+// /login/{id}/ (the binding cookie's path covers them).
+func Bound(r *http.Request) bool { return bound(r) }
+
+// SessionToken is the browser's SSO session token, "" without one.
+func SessionToken(r *http.Request) string { return sessionToken(r) }
+
 func digest(v string) string {
 	sum := sha256.Sum256([]byte("clau flow binding\x00" + v))
 	return base64.RawURLEncoding.EncodeToString(sum[:])

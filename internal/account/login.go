@@ -240,8 +240,8 @@ func amrNames(amr []string) []string {
 			out = append(out, "amr.sms")
 		case "otp":
 			out = append(out, "amr.otp")
-		case "hwk":
-			out = append(out, "amr.hwk")
+		case "hwk", "swk": // a passkey or a key on a card; swk: a software certificate
+			out = append(out, "amr."+a)
 		}
 	}
 	return out

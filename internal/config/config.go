@@ -49,7 +49,10 @@ type Config struct {
 	OIDC    OIDC    `yaml:"oidc"`
 	PIN     PIN     `yaml:"pin"`
 	Passkey Passkey `yaml:"passkey"`
-	Dev     Dev     `yaml:"dev"`
+	// Certificate is sign-in with an electronic certificate or the DNIe
+	// over a mutual-TLS listener of its own.
+	Certificate Certificate `yaml:"certificate"`
+	Dev         Dev         `yaml:"dev"`
 }
 
 // OIDC tunes the OpenID provider's signing keys.
@@ -64,6 +67,57 @@ type OIDC struct {
 	// KeyReload is how often each process rereads the key set from the
 	// store (rotations by another process or the CLI reach it then).
 	KeyReload time.Duration `yaml:"key_reload"`
+}
+
+// Certificate configures the certificate sign-in listener and whose
+// certificates it trusts.
+type Certificate struct {
+	// Enabled starts the mutual-TLS listener.
+	Enabled bool `yaml:"enabled"`
+	// Listen is the host:port of the TLS listener that asks browsers for a
+	// client certificate; it must differ from listen.
+	Listen string `yaml:"listen"`
+	// PublicURL is where browsers reach that listener (https://).
+	PublicURL string `yaml:"public_url"`
+	// TLSCertFile and TLSKeyFile are the listener's server certificate
+	// and key (PEM). `clau demo` generates a self-signed pair.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// FailClosed refuses a certificate when neither OCSP nor the CRL gives
+	// a usable answer; off, it is accepted and audited as unchecked.
+	FailClosed bool `yaml:"fail_closed"`
+	// RequireNonce refuses OCSP answers that do not echo Clau's nonce.
+	RequireNonce bool `yaml:"require_nonce"`
+	// Timeout bounds each OCSP or CRL request.
+	Timeout time.Duration `yaml:"timeout"`
+	// RegistrationServices lets a first sign-in with a valid certificate
+	// register the citizen (level advanced) for these service IDs ("local"
+	// for Clau's own pages, "*" for every service); empty: nobody.
+	RegistrationServices []string `yaml:"registration_services"`
+	// Profiles are the kinds of certificate accepted. From the environment,
+	// CLAU_CERTIFICATE_PROFILES holds the whole list as YAML or JSON.
+	Profiles []CertProfile `yaml:"profiles"`
+}
+
+// CertProfile is one kind of citizen certificate: its CAs, what it must
+// carry and the level it gives.
+type CertProfile struct {
+	// Name identifies the profile in the audit trail ("dnie", "fnmt").
+	Name string `yaml:"name"`
+	// Roots and Intermediates are PEM files of the trust anchors and the
+	// issuing CAs.
+	Roots         []string `yaml:"roots"`
+	Intermediates []string `yaml:"intermediates"`
+	// Policies are certificate policy OIDs; the certificate must carry one
+	// (empty: any).
+	Policies []string `yaml:"policies"`
+	// AnyExtKeyUsage accepts certificates without the TLS client
+	// authentication extended key usage.
+	AnyExtKeyUsage bool `yaml:"any_ext_key_usage"`
+	// LoA is the level reached: substantial or high.
+	LoA string `yaml:"loa"`
+	// AMR is "hwk" (key on a card) or "swk" (software key).
+	AMR string `yaml:"amr"`
 }
 
 // OIDCClient is one OpenID Connect relying party (a service provider).
@@ -262,6 +316,12 @@ func base() *Config {
 			KeyPrepublish: 24 * time.Hour,
 			KeyReload:     time.Minute,
 		},
+		Certificate: Certificate{
+			Listen:       "127.0.0.1:8443",
+			FailClosed:   true,
+			RequireNonce: true,
+			Timeout:      5 * time.Second,
+		},
 		Security: Security{
 			Argon2:      Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
 			MaxHashWait: 500 * time.Millisecond,
@@ -304,6 +364,15 @@ func (c *Config) derive() {
 	if c.Storage.DSN == "" && c.Storage.Driver == DriverSQLite && c.DataDir != "" {
 		c.Storage.DSN = filepath.Join(c.DataDir, "clau.db")
 	}
+	if c.Certificate.PublicURL == "" {
+		if host, port, err := net.SplitHostPort(c.Certificate.Listen); err == nil {
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) || host == "127.0.0.1" {
+				host = "localhost"
+			}
+			c.Certificate.PublicURL = "https://" + net.JoinHostPort(host, port)
+		}
+	}
+	c.Certificate.PublicURL = strings.TrimRight(c.Certificate.PublicURL, "/")
 	if c.Security.KeyringFile == "" && c.DataDir != "" {
 		c.Security.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
 	}

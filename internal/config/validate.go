@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -162,7 +163,47 @@ func (c *Config) validate() problems {
 		ps.add("oidc.key_rotation", fmt.Sprintf("%s must be longer than oidc.key_prepublish (%s)", o.KeyRotation, o.KeyPrepublish))
 	}
 	ps.quickSignIn(c)
+	ps.certificate(c)
 	return ps
+}
+
+// certificate checks the certificate sign-in listener when it is on.
+func (ps *problems) certificate(c *Config) {
+	cc := c.Certificate
+	ps.positive("certificate.timeout", int64(cc.Timeout))
+	if !cc.Enabled {
+		return
+	}
+	if ps.hostPort("certificate.listen", cc.Listen) && cc.Listen == c.Listen {
+		ps.add("certificate.listen", "must differ from listen: the TLS handshake itself asks for the certificate")
+	}
+	if u, ok := ps.httpURL("certificate.public_url", cc.PublicURL); ok && u.Scheme != "https" {
+		ps.add("certificate.public_url", "must be an https:// URL")
+	}
+	if len(cc.Profiles) == 0 {
+		ps.add("certificate.profiles", "list at least one certificate profile (e.g. dnie) when certificate.enabled is true")
+	}
+	seen := map[string]bool{}
+	for i, p := range cc.Profiles {
+		key := fmt.Sprintf("certificate.profiles[%d]", i)
+		switch {
+		case p.Name == "":
+			ps.add(key+".name", "is required")
+		case seen[p.Name]:
+			ps.add(key+".name", fmt.Sprintf("%q is declared twice", p.Name))
+		}
+		seen[p.Name] = true
+		if len(p.Roots) == 0 {
+			ps.add(key+".roots", "list at least one PEM file of a trust anchor")
+		}
+		ps.oneOf(key+".loa", p.LoA, "substantial", "high")
+		ps.oneOf(key+".amr", p.AMR, "hwk", "swk")
+		for _, o := range p.Policies {
+			if _, err := x509.ParseOID(o); err != nil {
+				ps.add(key+".policies", fmt.Sprintf("%q is not an OID (e.g. 2.16.724.1.2.2.2.3)", o))
+			}
+		}
+	}
 }
 
 // oidcClients checks the declared relying parties: unique IDs, a secret
