@@ -82,6 +82,8 @@ type Tx interface {
 	Sessions
 	Passwords
 	Appointments
+	References
+	Letters
 }
 
 // Page asks for a slice of a list ordered by a stable key.

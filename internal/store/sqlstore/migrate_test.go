@@ -41,6 +41,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	3: checkFlowsSessionsPasswordsV3,
 	4: checkOfficeDirectoryV4,
 	5: checkAppointmentsV5,
+	11: checkLettersV11,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -535,5 +536,19 @@ func checkAppointmentsV5(t *testing.T, ctx context.Context, s store.Store) {
 	a, err := s.AppointmentByRef(ctx, "k1.fixture-ref-hash")
 	if err != nil || a.DocNumber != "12345678Z" || a.Status != "booked" || a.Name != "Núria Ibáñez" {
 		t.Errorf("v5 appointment = %+v, %v", a, err)
+	}
+}
+
+func checkLettersV11(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	r, err := s.ReferenceByDocument(ctx, "12345678Z")
+	if err != nil || r.GivenName != "Núria" || r.Version != 2 || r.BirthDate.String() != "1980-02-29" ||
+		r.PostalCode != "08001" || r.ImportID != "fx-import-1" {
+		t.Errorf("v11 reference = %+v, %v", r, err)
+	}
+	l, err := s.LetterByID(ctx, "fx-letter-1")
+	if err != nil || l.Status != store.LetterQueued || l.CodeSealed != "v1.sealed-letter-code" || len(l.Address) != 2 ||
+		l.Address[1] != "08001 Barcelona" || l.CitizenID != "fx-citizen-1" {
+		t.Errorf("v11 letter = %+v, %v", l, err)
 	}
 }

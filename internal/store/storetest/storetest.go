@@ -51,6 +51,8 @@ func Run(t *testing.T, open Opener) {
 		{"CodeRefund", testCodeRefund},
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
+		{"ReferenceRegistry", testReferences},
+		{"Letters", testLetters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
