@@ -36,11 +36,11 @@ import (
 // rows testdata/seed/<v>.sql inserted at version v. A new migration needs a
 // fixture and a check here: TestMigrationVersionsUnique insists.
 var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
-	1: checkRegistryV1,
-	2: checkAuditCodesOutboxV2,
-	3: checkFlowsSessionsPasswordsV3,
-	4: checkOfficeDirectoryV4,
-	5: checkAppointmentsV5,
+	1:  checkRegistryV1,
+	2:  checkAuditCodesOutboxV2,
+	3:  checkFlowsSessionsPasswordsV3,
+	4:  checkOfficeDirectoryV4,
+	5:  checkAppointmentsV5,
 	11: checkLettersV11,
 }
 
