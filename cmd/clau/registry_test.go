@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const registryHeader = "document,doc_validity,doc_permanent,support_number,given_name,first_surname,second_surname,birth_date,address_line1,address_line2,postal_code,municipality,province\n"
+const registryHeader = "document,doc_validity,doc_permanent,support_number,given_name,first_surname,second_surname,birth_date,address_line1,address_line2,postal_code,municipality,province,nationality\n"
 
 func (e *env) file(name, content string) string {
 	e.t.Helper()
@@ -21,8 +21,8 @@ func (e *env) file(name, content string) string {
 func TestRegistryImport(t *testing.T) {
 	e := newEnv(t)
 	good := e.file("people.csv", "\xEF\xBB\xBF"+registryHeader+
-		"12345678Z,2031-06-30,,,Núria,Ibáñez,Puig,1980-02-29,\"Carrer de la Pau 3, 2n 1a\",,08001,Barcelona,Barcelona\n"+
-		"X1234567L,,,E12345678,Marcel·lí,O'Neill,,05/07/1975,Plaça Major 1,,8002,Barcelona,Barcelona\n")
+		"12345678Z,2031-06-30,,,Núria,Ibáñez,Puig,1980-02-29,\"Carrer de la Pau 3, 2n 1a\",,08001,Barcelona,Barcelona,\n"+
+		"X1234567L,,,E12345678,Marcel·lí,O'Neill,,05/07/1975,Plaça Major 1,,8002,Barcelona,Barcelona,IT\n")
 	if out := e.ok("registry", "import", "--dry-run", good); !strings.Contains(out, "2 rows, all valid: 2 would be added") {
 		t.Errorf("dry run said %q", out)
 	}
@@ -51,9 +51,9 @@ func TestRegistryImport(t *testing.T) {
 
 	// Bad rows: each named with its line, nothing imported, exit 2.
 	bad := e.file("bad.csv", registryHeader+
-		"22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n"+
-		"33333333A,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona\n"+
-		"22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n")
+		"22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n"+
+		"33333333A,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona,\n"+
+		"22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n")
 	r = e.run("registry", "import", bad)
 	for _, want := range []string{"line 3: document: The letter of the DNI/NIE does not match", "line 3: postal_code:",
 		"line 4 (***2222*): document: The same document is already on line 2 of this file."} {
@@ -69,7 +69,7 @@ func TestRegistryImport(t *testing.T) {
 	}
 
 	// Encodings and usage.
-	latin1 := e.file("latin1.csv", registryHeader+"12345678Z,2031-06-30,,,N\xfaria,Ib\xe1\xf1ez,,1980-02-29,C 1,,08001,Barcelona,Barcelona\n")
+	latin1 := e.file("latin1.csv", registryHeader+"12345678Z,2031-06-30,,,N\xfaria,Ib\xe1\xf1ez,,1980-02-29,C 1,,08001,Barcelona,Barcelona,\n")
 	if r := e.run("registry", "import", latin1); r.code != 2 || !strings.Contains(r.stderr, "line 2: the file is not UTF-8") {
 		t.Errorf("Latin-1 file: exit %d: %s", r.code, r.stderr)
 	}

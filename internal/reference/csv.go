@@ -24,7 +24,7 @@ import (
 // Columns are the CSV header's names. Order is free; the required ones
 // must be present, and no other name is allowed.
 var Columns = []string{"document", "doc_validity", "doc_permanent", "support_number", "given_name",
-	"first_surname", "second_surname", "birth_date", "address_line1", "address_line2", "postal_code",
+	"first_surname", "second_surname", "birth_date", "nationality", "address_line1", "address_line2", "postal_code",
 	"municipality", "province"}
 
 var requiredColumns = []string{"document", "given_name", "first_surname", "birth_date", "address_line1",
@@ -240,7 +240,7 @@ func check(get func(string) string, today identity.Date) (store.Reference, []pro
 	var fields []problem.Field
 	c := identity.Citizen{
 		Document: identity.Document{Number: get("document")}, SupportNumber: get("support_number"),
-		GivenName: get("given_name"), FirstSurname: get("first_surname"), SecondSurname: get("second_surname"),
+		Nationality: get("nationality"), GivenName: get("given_name"), FirstSurname: get("first_surname"), SecondSurname: get("second_surname"),
 		// Contact data is not the registry's: fill valid values so only what the row holds is checked.
 		Email: "registry@example.org", Mobile: "+34600000000", Level: identity.LevelBasic, Channel: identity.ChannelLetter,
 	}
@@ -275,7 +275,7 @@ func check(get func(string) string, today identity.Date) (store.Reference, []pro
 	if err := c.Normalise(now); err != nil {
 		p, _ := problem.As(err)
 		for _, f := range p.Fields {
-			if f.MsgID == "doc_validity.expired" || f.Name == "nationality" || (f.Name == "document" && strings.TrimSpace(get("document")) == "") {
+			if f.MsgID == "doc_validity.expired" || (f.Name == "document" && strings.TrimSpace(get("document")) == "") {
 				continue
 			}
 			if (f.Name == "doc_validity" || f.Name == "birth_date") && hasField(fields, f.Name) {
@@ -286,7 +286,7 @@ func check(get func(string) string, today identity.Date) (store.Reference, []pro
 	}
 	ref := store.Reference{Document: c.Document, DocValidity: c.DocValidity, DocPermanent: c.DocPermanent,
 		SupportNumber: c.SupportNumber, GivenName: c.GivenName, FirstSurname: c.FirstSurname,
-		SecondSurname: c.SecondSurname, BirthDate: c.BirthDate}
+		SecondSurname: c.SecondSurname, BirthDate: c.BirthDate, Nationality: c.Nationality}
 	if hasField(fields, "document") {
 		ref.Document = identity.Document{}
 	}

@@ -15,12 +15,12 @@ import (
 
 var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-const header = "document,doc_validity,doc_permanent,support_number,given_name,first_surname,second_surname,birth_date,address_line1,address_line2,postal_code,municipality,province\n"
+const header = "document,doc_validity,doc_permanent,support_number,given_name,first_surname,second_surname,birth_date,address_line1,address_line2,postal_code,municipality,province,nationality\n"
 
 const good = header +
-	"12345678Z,2031-06-30,,,Núria,Ibáñez,Puig,1980-02-29,\"Carrer de la Pau 3, 2n 1a\",,08001,Barcelona,Barcelona\n" +
-	"X1234567L,,,E12345678,Marcel·lí,O'Neill,,05/07/1975,Plaça Major 1,Escala B,8002,Barcelona,Barcelona\n" +
-	"11111111H,1999-03-10,yes,,Jordi,Pujol,,1960-01-01,Rambla 5,,17001,Girona,Girona\n"
+	"12345678Z,2031-06-30,,,Núria,Ibáñez,Puig,1980-02-29,\"Carrer de la Pau 3, 2n 1a\",,08001,Barcelona,Barcelona,\n" +
+	"X1234567L,,,E12345678,Marcel·lí,O'Neill,,05/07/1975,Plaça Major 1,Escala B,8002,Barcelona,Barcelona,IT\n" +
+	"11111111H,1999-03-10,yes,,Jordi,Pujol,,1960-01-01,Rambla 5,,17001,Girona,Girona,\n"
 
 func opts(o reference.Options) reference.Options {
 	o.Actor, o.Source, o.Now, o.ImportID, o.File = "cli:test", "cli", now, "imp-test", "people.csv"
@@ -54,7 +54,7 @@ func TestParseRows(t *testing.T) {
 	}
 	// Semicolons, as Spanish spreadsheets save CSV.
 	semi := strings.ReplaceAll(strings.ReplaceAll(header, ",", ";"), "\n", "") + "\n" +
-		"12345678Z;2031-06-30;;;Núria;Ibáñez;;1980-02-29;Carrer de la Pau 3, 2n;;08001;Barcelona;Barcelona\n"
+		"12345678Z;2031-06-30;;;Núria;Ibáñez;;1980-02-29;Carrer de la Pau 3, 2n;;08001;Barcelona;Barcelona;ES\n"
 	if rows, rej, err := reference.Parse([]byte(semi), today); err != nil || len(rej) != 0 || len(rows) != 1 {
 		t.Errorf("Parse(semicolons) = %+v, %+v, %v", rows, rej, err)
 	}
@@ -62,13 +62,13 @@ func TestParseRows(t *testing.T) {
 
 func TestParseRejectsBadRows(t *testing.T) {
 	bad := header +
-		"12345678A,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n" + // line 2: wrong letter
-		"87654321X,,,,Ana,Roca,,1980-13-01,Carrer 1,,08001,Barcelona,Barcelona\n" + // 3: no validity, bad birth date
-		"X1234567L,,,,Ana,,,1980-01-01,,,99999,,Barcelona\n" + // 4: no support number, surname, address, postal code, municipality
-		"12345678Z,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n" + // 5: valid
-		"12345678Z,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n" + // 6: duplicate of line 5
-		"00000000T,2031-06-30,maybe,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona\n" + // 7: too few columns
-		"00000000T,2031-06-30,maybe,,Ana2,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n" // 8: doc_permanent, name
+		"12345678A,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" + // line 2: wrong letter
+		"87654321X,,,,Ana,Roca,,1980-13-01,Carrer 1,,08001,Barcelona,Barcelona,\n" + // 3: no validity, bad birth date
+		"X1234567L,,,,Ana,,,1980-01-01,,,99999,,Barcelona,IT\n" + // 4: no support number, surname, address, postal code, municipality
+		"12345678Z,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" + // 5: valid
+		"12345678Z,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" + // 6: duplicate of line 5
+		"00000000T,2031-06-30,maybe,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,\n" + // 7: too few columns
+		"00000000T,2031-06-30,maybe,,Ana2,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" // 8: doc_permanent, name
 	rows, rej, err := reference.Parse([]byte(bad), identity.DateOf(now))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestParseRejectsBadRows(t *testing.T) {
 
 func TestParseFileErrors(t *testing.T) {
 	for name, tc := range map[string]struct{ data, want string }{
-		"latin1":  {header + "12345678Z,2031-06-30,,,N\xfaria,Ib\xe1\xf1ez,,1980-02-29,Carrer 1,,08001,Barcelona,Barcelona\n", "line 2: the file is not UTF-8"},
+		"latin1":  {header + "12345678Z,2031-06-30,,,N\xfaria,Ib\xe1\xf1ez,,1980-02-29,Carrer 1,,08001,Barcelona,Barcelona,\n", "line 2: the file is not UTF-8"},
 		"utf16":   {"\xff\xfed\x00o\x00c\x00", "UTF-16"},
 		"empty":   {"", "the file is empty"},
 		"nobody":  {header, "no rows"},
@@ -137,7 +137,7 @@ func TestImport(t *testing.T) {
 
 			// The same file again: every row already exists. Rejected, nothing written.
 			changed := strings.Replace(good, "Plaça Major 1", "Plaça Nova 9", 1) +
-				"00000000T,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n"
+				"00000000T,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n"
 			rep, err = reference.Import(ctx, s, []byte(changed), opts(reference.Options{}))
 			if err != nil || rep.Written || len(rep.Rejected) != 3 || rep.Rejected[0].Fields[0].MsgID != "reference.exists" {
 				t.Fatalf("re-import = %+v, %v; want 3 rows rejected as existing", rep, err)
@@ -156,8 +156,8 @@ func TestImport(t *testing.T) {
 			}
 
 			// One bad row stops the whole file.
-			bad := header + "22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona\n" +
-				"33333333P,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona\n"
+			bad := header + "22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" +
+				"33333333P,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona,\n"
 			rep, err = reference.Import(ctx, s, []byte(bad), opts(reference.Options{}))
 			if err != nil || rep.Written || len(rep.Rejected) != 1 || rep.Rejected[0].Line != 3 {
 				t.Fatalf("bad import = %+v, %v", rep, err)

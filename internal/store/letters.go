@@ -21,6 +21,7 @@ type Reference struct {
 	FirstSurname  string
 	SecondSurname string
 	BirthDate     identity.Date
+	Nationality   string // ISO 3166-1 alpha-2
 	AddressLine1  string
 	AddressLine2  string
 	PostalCode    string

@@ -10,7 +10,7 @@ import (
 )
 
 const refCols = `doc_number, doc_type, doc_validity, doc_permanent, support_number, given_name, first_surname,
-	second_surname, birth_date, address_line1, address_line2, postal_code, municipality, province, import_id,
+	second_surname, birth_date, nationality, address_line1, address_line2, postal_code, municipality, province, import_id,
 	version, created_at, updated_at`
 
 // PutReference implements store.References: one upsert, so two imports
@@ -22,18 +22,18 @@ func (s *Store) PutReference(ctx context.Context, r *store.Reference) (bool, err
 		created int64
 	)
 	err := s.q().QueryRowContext(ctx, `INSERT INTO reference_records (`+refCols+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,1,$16,$16)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$17,$10,$11,$12,$13,$14,$15,1,$16,$16)
 		ON CONFLICT (doc_number) DO UPDATE SET doc_type=excluded.doc_type, doc_validity=excluded.doc_validity,
 			doc_permanent=excluded.doc_permanent, support_number=excluded.support_number,
 			given_name=excluded.given_name, first_surname=excluded.first_surname,
-			second_surname=excluded.second_surname, birth_date=excluded.birth_date,
+			second_surname=excluded.second_surname, birth_date=excluded.birth_date, nationality=excluded.nationality,
 			address_line1=excluded.address_line1, address_line2=excluded.address_line2,
 			postal_code=excluded.postal_code, municipality=excluded.municipality, province=excluded.province,
 			import_id=excluded.import_id, version=reference_records.version+1, updated_at=excluded.updated_at
 		RETURNING version, created_at`,
 		r.Document.Number, string(r.Document.Type), dateText(r.DocValidity), r.DocPermanent, r.SupportNumber,
 		r.GivenName, r.FirstSurname, r.SecondSurname, dateText(r.BirthDate), r.AddressLine1, r.AddressLine2,
-		r.PostalCode, r.Municipality, r.Province, r.ImportID, micros(now)).Scan(&version, &created)
+		r.PostalCode, r.Municipality, r.Province, r.ImportID, micros(now), r.Nationality).Scan(&version, &created)
 	if err != nil {
 		return false, mapErr(err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) ReferenceByDocument(ctx context.Context, number string) (*store.
 	)
 	err := s.q().QueryRowContext(ctx, `SELECT `+refCols+` FROM reference_records WHERE doc_number=$1`, number).Scan(
 		&r.Document.Number, &typ, &valid, &r.DocPermanent, &r.SupportNumber, &r.GivenName, &r.FirstSurname,
-		&r.SecondSurname, &birth, &r.AddressLine1, &r.AddressLine2, &r.PostalCode, &r.Municipality, &r.Province,
+		&r.SecondSurname, &birth, &r.Nationality, &r.AddressLine1, &r.AddressLine2, &r.PostalCode, &r.Municipality, &r.Province,
 		&r.ImportID, &r.Version, &created, &updated)
 	if err != nil {
 		return nil, mapErr(err)

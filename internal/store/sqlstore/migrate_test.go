@@ -543,7 +543,7 @@ func checkLettersV11(t *testing.T, ctx context.Context, s store.Store) {
 	t.Helper()
 	r, err := s.ReferenceByDocument(ctx, "12345678Z")
 	if err != nil || r.GivenName != "Núria" || r.Version != 2 || r.BirthDate.String() != "1980-02-29" ||
-		r.PostalCode != "08001" || r.ImportID != "fx-import-1" {
+		r.PostalCode != "08001" || r.Nationality != "ES" || r.ImportID != "fx-import-1" {
 		t.Errorf("v11 reference = %+v, %v", r, err)
 	}
 	l, err := s.LetterByID(ctx, "fx-letter-1")

@@ -15,7 +15,7 @@ func reference(number string) *store.Reference {
 		panic(err)
 	}
 	return &store.Reference{Document: d, DocValidity: identity.Date{Year: 2031, Month: 6, Day: 30},
-		GivenName: "Núria", FirstSurname: "Ibáñez", SecondSurname: "Puig", BirthDate: identity.Date{Year: 1980, Month: 2, Day: 29},
+		GivenName: "Núria", FirstSurname: "Ibáñez", SecondSurname: "Puig", BirthDate: identity.Date{Year: 1980, Month: 2, Day: 29}, Nationality: "ES",
 		AddressLine1: "Carrer de la Pau 3, 2n 1a", PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona",
 		ImportID: "imp-1"}
 }
@@ -37,7 +37,7 @@ func testReferences(t *testing.T, s store.Store) {
 	}
 	got, err := s.ReferenceByDocument(ctx(), "12345678Z")
 	if err != nil || got.AddressLine1 != "Plaça Major 1" || got.ImportID != "imp-2" || got.GivenName != "Núria" ||
-		got.BirthDate != r.BirthDate || got.DocValidity != r.DocValidity || got.Document.Type != identity.DNI {
+		got.BirthDate != r.BirthDate || got.Nationality != "ES" || got.DocValidity != r.DocValidity || got.Document.Type != identity.DNI {
 		t.Fatalf("ReferenceByDocument = %+v, %v", got, err)
 	}
 	// Reference records are not citizens.

@@ -12,6 +12,7 @@ CREATE TABLE reference_records (
     first_surname  TEXT NOT NULL,
     second_surname TEXT NOT NULL DEFAULT '',
     birth_date     TEXT NOT NULL,
+    nationality    TEXT NOT NULL DEFAULT '',
     address_line1  TEXT NOT NULL,
     address_line2  TEXT NOT NULL DEFAULT '',
     postal_code    TEXT NOT NULL,

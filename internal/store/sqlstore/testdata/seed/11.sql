@@ -2,9 +2,9 @@
 -- record and a queued registration letter for fx-citizen-1.
 
 INSERT INTO reference_records (doc_number, doc_type, doc_validity, doc_permanent, support_number, given_name,
-    first_surname, second_surname, birth_date, address_line1, address_line2, postal_code, municipality, province,
+    first_surname, second_surname, birth_date, nationality, address_line1, address_line2, postal_code, municipality, province,
     import_id, version, created_at, updated_at)
-VALUES ('12345678Z', 'DNI', '2031-06-30', FALSE, '', 'Núria', 'Ibáñez', 'Puig', '1980-02-29',
+VALUES ('12345678Z', 'DNI', '2031-06-30', FALSE, '', 'Núria', 'Ibáñez', 'Puig', '1980-02-29', 'ES',
     'Carrer de la Pau 3, 2n 1a', '', '08001', 'Barcelona', 'Barcelona', 'fx-import-1', 2,
     1767346200000000, 1767350000000000);
 
