@@ -15,6 +15,7 @@ import (
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/offices"
@@ -70,6 +71,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	web.Mount(srv, renderer)
 	sv := a.services()
 	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
+		return err
+	}
+	if err := mountLetters(a, srv, renderer, sv); err != nil {
 		return err
 	}
 	if err := mountDesk(a, srv, renderer); err != nil {
@@ -147,12 +151,14 @@ type services struct {
 
 func (a *app) services() *services {
 	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
-	return &services{
+	sv := &services{
 		codes:     codes,
 		broker:    broker.New(a.store, broker.Options{Now: a.now}),
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
 		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
 	}
+	a.enableLetters(sv.reg)
+	return sv
 }
 
 // appointments is the booking service, in the offices' time zone.
@@ -182,7 +188,8 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) error {
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
 		// A path: printed on the host the officer reached, which stays
 		// right when demo --listen picks the port after this runs.
-		ActivationURL: "/activate"})
+		ActivationURL: "/activate",
+		Letters:       a.deskLetterPrinter(), PrintRole: identity.Role(a.cfg.Letters.PrintRole)})
 	if err != nil {
 		return err
 	}

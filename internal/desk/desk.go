@@ -11,6 +11,7 @@ import (
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
@@ -41,6 +42,10 @@ type Deps struct {
 	// for 5 min, doubling); SourceThrottle per client address (default: 30,
 	// so one office behind one NAT address is not locked out by a few typos).
 	UserThrottle, SourceThrottle secure.ThrottlePolicy
+	// Letters prints registration letters; nil: no print pages.
+	Letters LetterPrinter
+	// PrintRole is the least role that may print letters (default admin).
+	PrintRole identity.Role
 }
 
 // Desk serves the desk pages and the desk API.
@@ -154,6 +159,10 @@ func (d *Desk) Mount() {
 	signed("POST /desk/officers", d.officerAdd)
 	signed("POST /desk/officers/{id}/status", d.officerStatus)
 	signed("POST /desk/officers/{id}/totp", d.officerTOTP)
+	signed("GET /desk/letters", d.lettersPage)
+	signed("GET /desk/letters/batch.pdf", d.lettersBatch)
+	signed("POST /desk/letters/sent", d.lettersSent)
+	signed("POST /desk/citizens/{id}/upgrade", d.upgradeSubmit)
 	signed("GET /desk/offices", d.officesPage)
 	signed("POST /desk/offices", d.officeAdd)
 	signed("POST /desk/offices/{id}/status", d.officeStatus)

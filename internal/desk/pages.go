@@ -75,6 +75,7 @@ type citizenView struct {
 	Ticket                                                    string // one-use ticket of the reissue form
 	Contact                                                   formView
 	Deregister                                                formView
+	Upgrade                                                   *formView // level basic: raise to advanced after the in-person check
 }
 
 var contactFields = []field{
@@ -94,6 +95,7 @@ type citizenOpts struct {
 	err        error  // a refusal for the whole page
 	contact    *web.Form
 	deregister *web.Form
+	upgrade    *web.Form
 }
 
 func (d *Desk) citizenPage(w http.ResponseWriter, r *http.Request, s *signedIn) {
@@ -105,6 +107,8 @@ func (d *Desk) citizenPage(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		opts.notice = "desk.citizen.contact_saved"
 	case "deregistered":
 		opts.notice = "desk.citizen.deregistered_done"
+	case "upgraded":
+		opts.notice = "desk.citizen.upgraded_done"
 	}
 	c, err := d.d.Registration.Get(ctx, id)
 	if err == nil {
@@ -168,6 +172,10 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 		dereg = web.NewForm(nil)
 	}
 	cv.Deregister = d.buildForm(lang, dereg, deregisterFields)
+	if c.Level == identity.LevelBasic && !cv.Deregistered {
+		up := d.buildForm(lang, o.upgrade, upgradeFields())
+		cv.Upgrade = &up
+	}
 	v := &view{Lang: lang, Me: d.me(lang, s), Citizen: cv}
 	if o.notice != "" {
 		v.Notice = d.t(lang, o.notice, nil)
@@ -182,6 +190,8 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 		v.Form = cv.Contact
 	case cv.Deregister.HasErrors():
 		v.Form = cv.Deregister
+	case cv.Upgrade != nil && cv.Upgrade.HasErrors():
+		v.Form = *cv.Upgrade
 	}
 	status := o.status
 	if status == 0 {
