@@ -40,6 +40,7 @@ Commands:
   office     add | list registration offices
   officer    add | list | token | enroll office staff
   citizen    add | show | list | count citizens
+  registry   import | show | count the reference registry (letter registration)
   audit      verify | export the audit trail
   keys       list | rotate | retire keys that seal secret columns
   sp         add | list | remove SAML service providers at run time
@@ -64,18 +65,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer) error{
-		"serve":   cmdServe,
-		"demo":    cmdDemo,
-		"migrate": cmdMigrate,
-		"version": func(context.Context, []string, io.Writer) error { fmt.Fprintln(stdout, "clau", version); return nil },
-		"office":  cmdOffice,
-		"officer": cmdOfficer,
-		"citizen": cmdCitizen,
-		"audit":   cmdAudit,
-		"keys":    cmdKeys,
-		"sp":      cmdSP,
-		"notify":  cmdNotify,
-		"seed":    cmdSeed,
+		"serve":    cmdServe,
+		"demo":     cmdDemo,
+		"migrate":  cmdMigrate,
+		"version":  func(context.Context, []string, io.Writer) error { fmt.Fprintln(stdout, "clau", version); return nil },
+		"office":   cmdOffice,
+		"officer":  cmdOfficer,
+		"citizen":  cmdCitizen,
+		"audit":    cmdAudit,
+		"keys":     cmdKeys,
+		"sp":       cmdSP,
+		"notify":   cmdNotify,
+		"seed":     cmdSeed,
+		"registry": cmdRegistry,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -15,6 +15,7 @@ import (
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/devtools"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
@@ -80,6 +81,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 			"public_url", cfg.PublicURL)
 	}
 	if err := mountCitizenPages(a, srv, renderer, sv); err != nil {
+		return err
+	}
+	if err := mountLetters(a, srv, renderer, sv); err != nil {
 		return err
 	}
 	d, err := mountDesk(a, srv, renderer)
@@ -189,6 +193,7 @@ func (a *app) services() *services {
 	}
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
 	sv.methods = methodRegistry(sv)
+	a.enableLetters(sv.reg)
 	return sv
 }
 
@@ -223,7 +228,8 @@ func mountDesk(a *app, srv *httpserver.Server, r *web.Renderer) (*desk.Desk, err
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Appointments: a.appointments(),
 		// A path: printed on the host the officer reached, which stays
 		// right when demo --listen picks the port after this runs.
-		ActivationURL: "/activate"})
+		ActivationURL: "/activate",
+		Letters:       a.deskLetterPrinter(), PrintRole: identity.Role(a.cfg.Letters.PrintRole)})
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Security Security `yaml:"security"`
 	Notify   Notify   `yaml:"notify"`
+	Letters  Letters  `yaml:"letters"`
 	// OIDCClients are the OpenID Connect relying parties declared in the
 	// file. From the environment, CLAU_OIDC_CLIENTS (or _FILE) holds the
 	// whole list as YAML or JSON.
@@ -283,6 +284,18 @@ type Dev struct {
 	OutboxAPI bool `yaml:"outbox_api"`
 }
 
+// Letters tunes registration by letter.
+type Letters struct {
+	// Enabled serves /register/letter, where citizens matched against the
+	// reference registry (`clau registry import`) ask for a letter.
+	Enabled bool `yaml:"enabled"`
+	// PrintRole is the least desk role that may download the day's print
+	// batch and mark it sent: officer, supervisor or admin.
+	PrintRole string `yaml:"print_role"`
+	// CodeTTL is how long a letter's activation code lasts.
+	CodeTTL time.Duration `yaml:"code_ttl"`
+}
+
 // Default returns the configuration `clau serve` runs on without a file or
 // environment variables.
 func Default() *Config {
@@ -345,6 +358,7 @@ func base() *Config {
 		},
 		PIN:     PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
 		Passkey: Passkey{Enabled: true, LoA: "substantial"},
+		Letters: Letters{Enabled: true, PrintRole: "admin", CodeTTL: 45 * 24 * time.Hour},
 	}
 }
 

@@ -79,6 +79,9 @@ func (c *Config) validate() problems {
 	}
 	ps.atLeast("storage.max_open_conns", s.MaxOpenConns, 1)
 
+	ps.oneOf("letters.print_role", c.Letters.PrintRole, "officer", "supervisor", "admin")
+	ps.positive("letters.code_ttl", int64(c.Letters.CodeTTL))
+
 	sv := c.Server
 	ps.positive("server.read_timeout", int64(sv.ReadTimeout))
 	ps.positive("server.read_header_timeout", int64(sv.ReadHeaderTimeout))

@@ -12,6 +12,7 @@ import (
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -46,6 +47,10 @@ type Deps struct {
 	UserThrottle, SourceThrottle secure.ThrottlePolicy
 	// Appointments, when set, gives supervisors the schedule page.
 	Appointments *appointments.Service
+	// Letters prints registration letters; nil: no print pages.
+	Letters LetterPrinter
+	// PrintRole is the least role that may print letters (default admin).
+	PrintRole identity.Role
 }
 
 // Desk serves the desk pages and the desk API.
@@ -168,6 +173,10 @@ func (d *Desk) Mount() {
 	signed("POST /desk/schedule/hours", d.scheduleHours)
 	signed("POST /desk/schedule/closures", d.scheduleClosureAdd)
 	signed("POST /desk/schedule/closures/{day}/delete", d.scheduleClosureRemove)
+	signed("GET /desk/letters", d.lettersPage)
+	signed("GET /desk/letters/batch.pdf", d.lettersBatch)
+	signed("POST /desk/letters/sent", d.lettersSent)
+	signed("POST /desk/citizens/{id}/upgrade", d.upgradeSubmit)
 	signed("GET /desk/offices", d.officesPage)
 	signed("POST /desk/offices", d.officeAdd)
 	signed("POST /desk/offices/{id}/status", d.officeStatus)

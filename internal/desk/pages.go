@@ -75,7 +75,8 @@ type citizenView struct {
 	Ticket                                                    string // one-use ticket of the reissue form
 	Contact                                                   formView
 	Deregister                                                formView
-	PINState                                                  string // translated; "" without a PIN service
+	PINState                                                  string    // translated; "" without a PIN service
+	Upgrade                                                   *formView // level basic: raise to advanced after the in-person check
 }
 
 var contactFields = []field{
@@ -95,6 +96,7 @@ type citizenOpts struct {
 	err        error  // a refusal for the whole page
 	contact    *web.Form
 	deregister *web.Form
+	upgrade    *web.Form
 }
 
 func (d *Desk) citizenPage(w http.ResponseWriter, r *http.Request, s *signedIn) {
@@ -108,6 +110,8 @@ func (d *Desk) citizenPage(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		opts.notice = "desk.citizen.deregistered_done"
 	case "pin":
 		opts.notice = "desk.pin.done"
+	case "upgraded":
+		opts.notice = "desk.citizen.upgraded_done"
 	}
 	c, err := d.d.Registration.Get(ctx, id)
 	if err == nil {
@@ -172,6 +176,10 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 	}
 	cv.Deregister = d.buildForm(lang, dereg, deregisterFields)
 	cv.PINState = d.pinState(r, c)
+	if c.Level == identity.LevelBasic && !cv.Deregistered {
+		up := d.buildForm(lang, o.upgrade, upgradeFields())
+		cv.Upgrade = &up
+	}
 	v := &view{Lang: lang, Me: d.me(lang, s), Citizen: cv}
 	if o.notice != "" {
 		v.Notice = d.t(lang, o.notice, nil)
@@ -186,6 +194,8 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 		v.Form = cv.Contact
 	case cv.Deregister.HasErrors():
 		v.Form = cv.Deregister
+	case cv.Upgrade != nil && cv.Upgrade.HasErrors():
+		v.Form = *cv.Upgrade
 	}
 	status := o.status
 	if status == 0 {

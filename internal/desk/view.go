@@ -29,6 +29,7 @@ type view struct {
 	Offices  []officeView
 	Day      *dayView // the appointments day view
 	Schedule *scheduleView
+	Letters  *lettersView
 	Back     string // where the "back" link of an error page goes
 }
 
@@ -36,10 +37,11 @@ type meView struct {
 	Who     string // "Marta Garcia, OAC Barcelona (BCN-01), supervisor", translated
 	Manages bool
 	Admin   bool // manages offices
+	Prints  bool // prints registration letters
 }
 
 func (d *Desk) me(lang string, s *signedIn) *meView {
-	return &meView{Manages: s.manages(), Admin: s.admin(), Who: d.t(lang, "desk.nav.who", map[string]any{"Name": s.Officer.DisplayName,
+	return &meView{Manages: s.manages(), Admin: s.admin(), Prints: d.mayPrint(s), Who: d.t(lang, "desk.nav.who", map[string]any{"Name": s.Officer.DisplayName,
 		"Office": s.Office.Name, "Code": s.Office.Code, "Role": d.t(lang, "desk.role."+string(s.Officer.Role), nil)})}
 }
 

@@ -38,7 +38,8 @@ type Service struct {
 	hasher *secure.Hasher
 	opts   Options
 	// Notify sends the SMS of activation; set by the caller.
-	notify notifier
+	notify  notifier
+	letters *letters // nil until EnableLetters
 }
 
 // New returns the service.

@@ -86,6 +86,8 @@ type Tx interface {
 	Schedules
 	PINServices
 	Passkeys
+	References
+	Letters
 }
 
 // Page asks for a slice of a list ordered by a stable key.

@@ -36,14 +36,15 @@ import (
 // rows testdata/seed/<v>.sql inserted at version v. A new migration needs a
 // fixture and a check here: TestMigrationVersionsUnique insists.
 var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
-	1: checkRegistryV1,
-	2: checkAuditCodesOutboxV2,
-	3: checkFlowsSessionsPasswordsV3,
-	4: checkOfficeDirectoryV4,
-	5: checkAppointmentsV5,
-	9: checkOIDCLogoutsV9,
-	6: checkSchedulesV6,
-	7: checkPINPasskeysV7,
+	1:  checkRegistryV1,
+	2:  checkAuditCodesOutboxV2,
+	3:  checkFlowsSessionsPasswordsV3,
+	4:  checkOfficeDirectoryV4,
+	5:  checkAppointmentsV5,
+	6:  checkSchedulesV6,
+	7:  checkPINPasskeysV7,
+	9:  checkOIDCLogoutsV9,
+	11: checkLettersV11,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -580,5 +581,19 @@ func checkPINPasskeysV7(t *testing.T, ctx context.Context, s store.Store) {
 	k, err := s.PasskeyByCredentialID(ctx, []byte{1, 2, 3, 4})
 	if err != nil || k.ID != "fx-passkey-1" || k.Name != "Mòbil" || k.SignCount != 7 || !k.LastUsedAt.IsZero() {
 		t.Errorf("v7 passkey = %+v, %v", k, err)
+	}
+}
+
+func checkLettersV11(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	r, err := s.ReferenceByDocument(ctx, "12345678Z")
+	if err != nil || r.GivenName != "Núria" || r.Version != 2 || r.BirthDate.String() != "1980-02-29" ||
+		r.PostalCode != "08001" || r.Nationality != "ES" || r.ImportID != "fx-import-1" {
+		t.Errorf("v11 reference = %+v, %v", r, err)
+	}
+	l, err := s.LetterByID(ctx, "fx-letter-1")
+	if err != nil || l.Status != store.LetterQueued || l.CodeSealed != "v1.sealed-letter-code" || len(l.Address) != 2 ||
+		l.Address[1] != "08001 Barcelona" || l.CitizenID != "fx-citizen-1" {
+		t.Errorf("v11 letter = %+v, %v", l, err)
 	}
 }

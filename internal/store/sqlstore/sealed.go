@@ -13,6 +13,7 @@ import (
 // values inside flows are found by resealFlows.
 var sealedColumns = []struct{ table, idCol, col string }{
 	{"officers", "id", "totp_secret"},
+	{"letters", "id", "code_sealed"},
 }
 
 // ResealAll implements store.Sealed, one transaction per row so a long

@@ -51,6 +51,8 @@ func Run(t *testing.T, open Opener) {
 		{"CodeRefund", testCodeRefund},
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
+		{"ReferenceRegistry", testReferences},
+		{"Letters", testLetters},
 		{"LogoutQueueClaimsExclusive", testLogoutQueue},
 		{"AppointmentsDeskAndMove", testAppointmentMoves},
 		{"Schedules", testSchedules},
