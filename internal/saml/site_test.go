@@ -179,7 +179,9 @@ func newSite(t *testing.T, sps ...*testSP) *site {
 			t.Fatal(err)
 		}
 		c := sp.cfg
-		c.MetadataFile = f
+		if c.MetadataURL == "" {
+			c.MetadataFile = f
+		}
 		cfgs = append(cfgs, c)
 	}
 	idp, err := saml.New(ctx, saml.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Renderer: r,
