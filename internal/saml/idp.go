@@ -463,6 +463,9 @@ func (p *IdP) verifyMessage(raw []byte, q *signedQuery) (*etree.Element, *SP, bo
 	if !signed && sp.AuthnRequestsSigned {
 		return nil, sp, false, refuse("saml.err.unsigned", "the message is not signed and the SP must sign")
 	}
+	if !sp.ValidUntil.IsZero() && !p.now().Before(sp.ValidUntil) {
+		return nil, sp, false, refuse("saml.err.unknown_sp", "the SP's metadata expired at %s", stamp(sp.ValidUntil))
+	}
 	if text(child(el, nsSAML, "Issuer")) != sp.EntityID {
 		return nil, sp, false, refuse("saml.err.unknown_sp", "issuer changed under the signature")
 	}
