@@ -38,13 +38,13 @@ import (
 // serve` process on loopback; its CPU time comes from /proc.
 type signinBench struct {
 	clau        string
+	extraEnv    []string // more environment for the server (clau-bench saml)
 	citizens    int
 	duration    time.Duration
 	concurrency int
 	params      secure.Argon2Params
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
-	extraEnv    []string       // more environment for the server (clau-bench saml)
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
