@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/clau-eid/clau/internal/appointments"
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/config"
+	"github.com/clau-eid/clau/internal/demosaml"
 	"github.com/clau-eid/clau/internal/demosp"
 	"github.com/clau-eid/clau/internal/desk"
 	"github.com/clau-eid/clau/internal/httpserver"
@@ -57,13 +60,27 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	secret := rand.Text()
 	cfg.OIDCClients = append(cfg.OIDCClients, config.OIDCClient{ID: demosp.ClientID, Secret: secret,
 		RedirectURIs: []string{demosp.RedirectURI(cfg.PublicURL)}, MinLoA: "low"})
+	// The SAML demo service: a fresh key each start, its metadata in the
+	// data folder for saml_sps.
+	samlSP, err := demosaml.New(cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	mdFile := filepath.Join(cfg.DataDir, "demo-saml-sp.xml")
+	if err := os.WriteFile(mdFile, samlSP.Metadata(), 0o600); err != nil {
+		return err
+	}
+	cfg.SAMLSPs = append(cfg.SAMLSPs, config.SAMLSP{MetadataFile: mdFile, MinLoA: "low"})
 	mount := func(a *app, srv *httpserver.Server, r *web.Renderer) error {
 		sp, err := demosp.New(cfg.PublicURL, secret, srv, r)
 		if err != nil {
 			return err
 		}
 		sp.Mount()
-		return nil
+		return samlSP.Mount(srv, r)
 	}
 	return serve(ctx, cfg, out, serveOptions{listener: l, mount: mount, ready: func(a *app, addr string) error {
 		citizens, activation, err := ensureDemoData(ctx, a)
@@ -77,13 +94,14 @@ Clau demo is running (storage: %s, data in %s).
   Home page:            %s/
   Office directory:     %s/offices
   Demo service (OIDC):  %s/demo-sp/  (Ajuntament de Demo)
+  Demo service (SAML):  %s/demo-saml/  (Diputació de Demo)
   Sent SMS and email:   %s/dev/outbox
   Health and metrics:   %s/healthz  %s/readyz  %s/metrics
 
 Demo accounts:
   Officer at office %s: username %s, password %s
   Citizens registered at %s:
-`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
+`, cfg.Storage.Driver, cfg.DataDir, base, base, base, base, base, base, base, base, demoOfficeCode, demoOfficer, demoPassword, demoOfficeCode)
 		for _, c := range citizens {
 			fmt.Fprintf(out, "    %s  %s %s  mobile %s  email %s  (%s)\n", c.Document.Number, c.GivenName, c.FirstSurname,
 				c.Mobile, c.Email, c.Status)

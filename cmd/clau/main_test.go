@@ -500,6 +500,7 @@ func TestDemo(t *testing.T) {
 		if code, body, _ := get(t, strings.TrimSuffix(home, "/")+"/dev/outbox"); code != 200 || !strings.HasPrefix(body, "[") {
 			t.Fatalf("demo outbox = %d %s", code, body)
 		}
+		demoSAML(t, strings.TrimSuffix(home, "/"))
 		cmd.Process.Signal(syscall.SIGINT)
 		stopped = true
 		if err := cmd.Wait(); err != nil {

@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,32 @@ func TestSPAdminAPI(t *testing.T) {
 	}
 	if code, _ := call("DELETE", path+"?entity_id=nope", admin, ""); code != 404 {
 		t.Errorf("delete unknown: %d", code)
+	}
+}
+
+var samlRequestRE = regexp.MustCompile(`name="SAMLRequest" value="([^"]+)"`)
+
+// demoSAML: the demo's SAML service sends a signed AuthnRequest that the
+// IdP accepts (the browser lands on the sign-in page).
+func demoSAML(t *testing.T, base string) {
+	t.Helper()
+	if code, body, _ := get(t, base+"/demo-saml/"); code != 200 || !strings.Contains(body, "/demo-saml/login") {
+		t.Fatalf("demo SAML service home = %d", code)
+	}
+	_, body, _ := get(t, base+"/demo-saml/login?loa=substantial")
+	m := samlRequestRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no SAMLRequest form:\n%.600s", body)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.PostForm(base+"/saml/sso", url.Values{"SAMLRequest": {html.UnescapeString(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/login" || res.Request.URL.Query().Get("loa") != "substantial" {
+		t.Fatalf("the demo's request: %d at %s\n%.600s", res.StatusCode, res.Request.URL, page)
 	}
 }

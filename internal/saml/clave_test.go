@@ -47,6 +47,7 @@ type claveRequest struct {
 	ID, Destination, ACS, Issuer, IssueInstant, Comparison, LoA, NameIDFormat string
 	Exclude                                                                   []string
 	Extra                                                                     string // more RequestedAttribute elements
+	ACSIndex                                                                  string // instead of the ACS URL and binding
 	ForceAuthn, IsPassive                                                     bool
 }
 
@@ -63,10 +64,14 @@ func (c claveRequest) String() string {
 	for _, e := range c.Exclude {
 		fmt.Fprintf(&ex, `<eidas:RequestedAttribute FriendlyName="%s" Name="http://es.minhafp.clave/%s" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri" isRequired="false"/>`, e, e)
 	}
+	acs := ` AssertionConsumerServiceURL="` + c.ACS + `" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`
+	if c.ACSIndex != "" {
+		acs = ` AssertionConsumerServiceIndex="` + c.ACSIndex + `"`
+	}
 	return `<saml2p:AuthnRequest xmlns:saml2p="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:eidas="http://eidas.europa.eu/saml-extensions" xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"` +
-		` AssertionConsumerServiceURL="` + c.ACS + `" Consent="urn:oasis:names:tc:SAML:2.0:consent:unspecified" Destination="` + c.Destination + `"` +
+		acs + ` Consent="urn:oasis:names:tc:SAML:2.0:consent:unspecified" Destination="` + c.Destination + `"` +
 		fmt.Sprintf(` ForceAuthn="%t" ID="%s" IsPassive="%t" IssueInstant="%s"`, c.ForceAuthn, c.ID, c.IsPassive, c.IssueInstant) +
-		` ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" ProviderName="Ajuntament_Tramits" Version="2.0">` +
+		` ProviderName="Ajuntament_Tramits" Version="2.0">` +
 		`<saml2:Issuer Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">` + c.Issuer + `</saml2:Issuer>` +
 		`<saml2p:Extensions><eidas:SPType>public</eidas:SPType><eidas:RequestedAttributes>` + ex.String() +
 		`<eidas:RequestedAttribute FriendlyName="RelayState" Name="http://es.minhafp.clave/RelayState" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri" isRequired="false"><eidas:AttributeValue xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="eidas-natural:PersonIdentifierType">rs-1</eidas:AttributeValue></eidas:RequestedAttribute>` +
@@ -241,4 +246,21 @@ func TestErrorResponses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestACSIndex: AssertionConsumerServiceIndex picks the metadata's
+// endpoint with that index; an index not in metadata is refused.
+func TestACSIndex(t *testing.T) {
+	sp := newTestSP(t, "index", false)
+	s := newSite(t, sp)
+	b := newBrowser(t)
+	r := sp.clave(s)
+	r.ACSIndex = "1"
+	a := b.signIn(s, b.postRequest(s, sp.sign(t, r.String(), ""), ""))
+	if p := postedForm(t, a); p.action != sp.acs+"2" {
+		t.Fatalf("index 1 answered at %s", p.action)
+	}
+	r = sp.clave(s)
+	r.ACSIndex = "7"
+	checkRefused(t, s, b.postRequest(s, sp.sign(t, r.String(), ""), ""), "saml.err.acs", "not in its registered metadata")
 }

@@ -21,6 +21,16 @@
 //	                      cross-site POST
 //	GET  /saml/continue   back from the sign-in pages
 //	/saml/slo             single logout, both bindings (see slo.go)
+//	/api/admin/v1/saml/sps  the admin API for SPs registered at run time
+//	                      (adminapi.go; the caller supplies the guard)
+//
+// # Service providers
+//
+// From config's saml_sps (metadata file or URL, optional signing anchor,
+// min_loa, methods, allow_sha1) and from the registry (registry.go: `clau
+// sp`, the admin API), kept in one store flow that every process reads,
+// cached for five seconds. Metadata by URL is fetched again on a schedule;
+// a fetch that fails or does not verify keeps the last good copy.
 //
 // # Reading an incoming message
 //

@@ -203,25 +203,16 @@ func (p *IdP) fetch(ctx context.Context, u string) ([]byte, error) {
 	return b, nil
 }
 
-// Refresh re-reads the metadata of the SPs declared by URL every
-// Refresh interval until ctx ends. A fetch that fails or does not verify
-// keeps the metadata already loaded, and is logged.
+// Refresh re-reads the metadata of the SPs declared by URL, in config
+// and registered at run time, every Refresh interval (at most an hour)
+// until ctx ends. A fetch that fails or does not verify keeps the
+// metadata already loaded, and is logged.
 func (p *IdP) Refresh(ctx context.Context) {
-	var every time.Duration
+	every := time.Hour
 	for _, c := range p.SPs {
-		if c.MetadataURL == "" {
-			continue
+		if c.MetadataURL != "" && c.Refresh > 0 && c.Refresh < every {
+			every = c.Refresh
 		}
-		r := c.Refresh
-		if r <= 0 {
-			r = time.Hour
-		}
-		if every == 0 || r < every {
-			every = r
-		}
-	}
-	if every == 0 {
-		return
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -231,19 +222,32 @@ func (p *IdP) Refresh(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, c := range p.SPs {
-			if c.MetadataURL == "" {
-				continue
-			}
-			sp, err := p.loadSP(ctx, c)
-			if err != nil {
-				p.Log.Warn("saml: metadata refresh failed; keeping the last good one", "url", c.MetadataURL, "error", err.Error())
-				continue
-			}
-			p.mu.Lock()
-			p.sps[sp.EntityID] = sp
-			p.mu.Unlock()
+		p.RefreshNow(ctx)
+	}
+}
+
+// RefreshNow fetches every SP's metadata declared by URL once.
+func (p *IdP) RefreshNow(ctx context.Context) {
+	p.refreshConfigured(ctx)
+	p.refreshRegistered(ctx)
+	p.mu.Lock()
+	p.reg = nil // read the registry again at the next lookup
+	p.mu.Unlock()
+}
+
+func (p *IdP) refreshConfigured(ctx context.Context) {
+	for _, c := range p.SPs {
+		if c.MetadataURL == "" {
+			continue
 		}
+		sp, err := p.loadSP(ctx, c)
+		if err != nil {
+			p.Log.Warn("saml: metadata refresh failed; keeping the last good one", "url", c.MetadataURL, "error", err.Error())
+			continue
+		}
+		p.mu.Lock()
+		p.sps[sp.EntityID] = sp
+		p.mu.Unlock()
 	}
 }
 
@@ -458,6 +462,9 @@ func (p *IdP) verifyMessage(raw []byte, q *signedQuery) (*etree.Element, *SP, bo
 	}
 	if !signed && sp.AuthnRequestsSigned {
 		return nil, sp, false, refuse("saml.err.unsigned", "the message is not signed and the SP must sign")
+	}
+	if !sp.ValidUntil.IsZero() && !p.now().Before(sp.ValidUntil) {
+		return nil, sp, false, refuse("saml.err.unknown_sp", "the SP's metadata expired at %s", stamp(sp.ValidUntil))
 	}
 	if text(child(el, nsSAML, "Issuer")) != sp.EntityID {
 		return nil, sp, false, refuse("saml.err.unknown_sp", "issuer changed under the signature")

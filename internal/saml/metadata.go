@@ -211,6 +211,15 @@ func (p *IdP) metadata(now time.Time) ([]byte, error) {
 	ed.CreateAttr("ID", newID())
 	ed.CreateAttr("entityID", p.entityID)
 	ed.CreateAttr("validUntil", stamp(now.Add(metadataValidity)))
+	// The levels Clau can assert, as eIDAS nodes publish them.
+	ea := ed.CreateElement("md:Extensions").CreateElement("mdattr:EntityAttributes")
+	ea.CreateAttr("xmlns:mdattr", "urn:oasis:names:tc:SAML:metadata:attribute")
+	ac := ea.CreateElement("saml:Attribute")
+	ac.CreateAttr("Name", "urn:oasis:names:tc:SAML:attribute:assurance-certification")
+	ac.CreateAttr("NameFormat", attrURI)
+	for _, l := range []broker.LoA{broker.Low, broker.Substantial, broker.High} {
+		ac.CreateElement("saml:AttributeValue").SetText(l.URI())
+	}
 	idp := ed.CreateElement("md:IDPSSODescriptor")
 	idp.CreateAttr("WantAuthnRequestsSigned", "true")
 	idp.CreateAttr("protocolSupportEnumeration", nsSAMLP)

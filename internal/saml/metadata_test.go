@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,13 @@ func TestMetadata(t *testing.T) {
 	vu, err := time.Parse(time.RFC3339, ed.SelectAttrValue("validUntil", ""))
 	if err != nil || vu.Before(time.Now().Add(24*time.Hour)) {
 		t.Errorf("validUntil %v %v", vu, err)
+	}
+	var levels []string
+	for _, v := range ed.FindElements("./Extensions/EntityAttributes/Attribute[@Name='urn:oasis:names:tc:SAML:attribute:assurance-certification']/AttributeValue") {
+		levels = append(levels, v.Text())
+	}
+	if strings.Join(levels, " ") != "http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial http://eidas.europa.eu/LoA/high" {
+		t.Errorf("published levels %v", levels)
 	}
 	idp := ed.FindElement("./IDPSSODescriptor")
 	if idp == nil || idp.SelectAttrValue("WantAuthnRequestsSigned", "") != "true" {

@@ -225,3 +225,43 @@ func (p *IdP) registeredSP(ctx context.Context, entityID string) *SP {
 	}
 	return c.sps[entityID]
 }
+
+// refreshRegistered fetches again the metadata of SPs registered by URL
+// and keeps what changed and still reads; a failed fetch keeps the last
+// good copy and is logged.
+func (p *IdP) refreshRegistered(ctx context.Context) {
+	r := &Registry{Store: p.Store, HTTPClient: p.HTTPClient, Now: p.Now}
+	list, err := r.List(ctx)
+	if err != nil {
+		p.Log.Warn("saml: reading the SP registry", "error", err.Error())
+		return
+	}
+	for _, reg := range list {
+		if reg.MetadataURL == "" {
+			continue
+		}
+		b, err := p.fetch(ctx, reg.MetadataURL)
+		if err == nil && string(b) != reg.Metadata {
+			fresh := reg
+			fresh.Metadata = string(b)
+			var sp *SP
+			if sp, err = fresh.parse(p.now()); err == nil && sp.EntityID != reg.EntityID {
+				err = fmt.Errorf("the entity ID changed to %q", sp.EntityID)
+			}
+			if err == nil {
+				err = r.update(ctx, func(list []Registered) []Registered {
+					for i := range list {
+						if list[i].EntityID == reg.EntityID && list[i].MetadataURL == reg.MetadataURL {
+							list[i].Metadata = fresh.Metadata
+						}
+					}
+					return list
+				})
+			}
+		}
+		if err != nil {
+			p.Log.Warn("saml: metadata refresh failed; keeping the last good one", "sp", reg.EntityID,
+				"url", reg.MetadataURL, "error", err.Error())
+		}
+	}
+}

@@ -125,6 +125,9 @@ func (s *testSP) client(st *site) *saml2.SAMLServiceProvider {
 	return c
 }
 
+// siteDriver is the store newSite opens (TestOnEveryDriver changes it).
+var siteDriver = sqlstore.SQLite
+
 type site struct {
 	t     *testing.T
 	url   string
@@ -138,7 +141,7 @@ type site struct {
 func newSite(t *testing.T, sps ...*testSP) *site {
 	t.Helper()
 	ctx := context.Background()
-	s := sqltest.Open(t, sqlstore.SQLite)
+	s := sqltest.Open(t, siteDriver)
 	kr, _ := secure.NewKeyring(nil, time.Now())
 	codes := secure.NewOneTimeCodes(kr, time.Now, nil)
 	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, nil)
@@ -179,7 +182,9 @@ func newSite(t *testing.T, sps ...*testSP) *site {
 			t.Fatal(err)
 		}
 		c := sp.cfg
-		c.MetadataFile = f
+		if c.MetadataURL == "" {
+			c.MetadataFile = f
+		}
 		cfgs = append(cfgs, c)
 	}
 	idp, err := saml.New(ctx, saml.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Renderer: r,
