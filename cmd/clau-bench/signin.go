@@ -44,6 +44,7 @@ type signinBench struct {
 	params      secure.Argon2Params
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
+	rate        float64        // > 0: open loop, starting this many flows per second
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -63,6 +64,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
+	fs.Float64Var(&b.rate, "rate", 0, "open loop: start this many sign-ins per second whatever the answers (latency counted from each scheduled start); 0: closed loop of -concurrency browsers")
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
 	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
 	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
@@ -89,8 +91,8 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
 		}
 	}
-	fmt.Fprintf(log, "clau-bench signin: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
-		runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency)
+	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
+		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
 	hashCPU, err := b.hashCost(ctx)
 	if err != nil {
@@ -298,6 +300,9 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 // run signs in from b.concurrency browsers for d and returns each
 // sign-in's latency and the number of failures.
 func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+	if b.rate > 0 {
+		return b.runOpen(ctx, base, d)
+	}
 	var (
 		mu   sync.Mutex
 		lat  []time.Duration
@@ -328,6 +333,62 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 				}
 				mu.Unlock()
 			}
+		})
+	}
+	wg.Wait()
+	return lat, errs
+}
+
+// runOpen starts b.rate sign-ins per second for d, each on its own
+// goroutine, however slowly the server answers (an open loop: no
+// coordinated omission), and times each from its scheduled start. At most
+// maxInFlight run at once; a start that finds them all busy counts as a
+// failure, so an overloaded server shows as errors, not as a lower rate.
+func (b *signinBench) runOpen(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+	const maxInFlight = 512
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     int
+		wg       sync.WaitGroup
+		inFlight = make(chan struct{}, maxInFlight)
+	)
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	interval := time.Duration(float64(time.Second) / b.rate)
+	start := time.Now()
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if at.Sub(start) >= d || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Until(at))
+		select {
+		case inFlight <- struct{}{}:
+		default:
+			mu.Lock()
+			errs++
+			mu.Unlock()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-inFlight }()
+			var err error
+			if b.oidc != nil {
+				err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
+			} else {
+				err = signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
+			}
+			el := time.Since(at)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs++
+				if errs == 1 {
+					fmt.Fprintln(os.Stderr, "sign-in failed:", err)
+				}
+				return
+			}
+			lat = append(lat, el)
 		})
 	}
 	wg.Wait()

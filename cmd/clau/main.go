@@ -41,9 +41,11 @@ Commands:
   officer    add | list | token | enroll office staff
   citizen    add | show | list | count citizens
   audit      verify | export the audit trail
-  keys       list | rotate | retire keys that seal secret columns
+  keys       list | rotate | retire keys that seal secret columns;
+             oidc-list | oidc-rotate the OpenID provider's signing keys
   notify     test: send a test SMS or email through the configured driver
   seed       --citizens N: create N synthetic citizens (load tests)
+  sp         list | add | show | remove OpenID Connect services
 
 Every command takes --config FILE (or CLAU_CONFIG); every key can also come
 from CLAU_<KEY> and CLAU_<KEY>_FILE environment variables. See
@@ -74,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"keys":    cmdKeys,
 		"notify":  cmdNotify,
 		"seed":    cmdSeed,
+		"sp":      cmdSP,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

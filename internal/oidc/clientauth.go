@@ -91,7 +91,7 @@ func (p *Provider) checkClientAuth(ctx context.Context, r *http.Request) (*clien
 		}
 		id = iss
 	}
-	c, ok := p.clients[id]
+	c, ok := p.lookup(ctx, id)
 	if !ok {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}

@@ -104,8 +104,8 @@
 //   - Auditing of the refusals the library answers itself at the token
 //     endpoint (a wrong PKCE verifier, an unknown code); client
 //     authentication failures and authorization refusals are audited.
-//   - `clau sp` and the admin API to manage clients at run time; the demo
-//     service ("Ajuntament de Demo") in `clau demo`; docs/ integrator guide.
+//   - The admin API to manage clients at run time (`clau sp` and the
+//     store's oidc_clients table exist: clients.go).
 //   - Interop tests for the above, and BENCHMARKS.md (token exchanges and
 //     full flows per second per core, p99 at half the peak).
 //

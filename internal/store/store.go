@@ -83,6 +83,7 @@ type Tx interface {
 	Passwords
 	Appointments
 	LogoutQueue
+	OIDCClients
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -465,4 +466,26 @@ type LogoutQueue interface {
 	FinishLogout(ctx context.Context, d *LogoutDelivery) error
 	// ListLogouts returns the newest first.
 	ListLogouts(ctx context.Context, limit int) ([]LogoutDelivery, error)
+}
+
+// OIDCClientRecord is an OpenID Connect service registered at run time
+// (`clau sp add`), beside those declared in config. Settings is the
+// provider's own JSON; only a keyed hash of the secret is kept.
+type OIDCClientRecord struct {
+	ID         string
+	Settings   []byte
+	SecretHash string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// OIDCClients keeps the services registered at run time.
+type OIDCClients interface {
+	// CreateOIDCClient inserts c; DuplicateError on the ID.
+	CreateOIDCClient(ctx context.Context, c *OIDCClientRecord) error
+	OIDCClientByID(ctx context.Context, id string) (*OIDCClientRecord, error)
+	// ListOIDCClients returns them by ID.
+	ListOIDCClients(ctx context.Context) ([]OIDCClientRecord, error)
+	// DeleteOIDCClient removes one; ErrNotFound if there is none.
+	DeleteOIDCClient(ctx context.Context, id string) error
 }

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"SlotsNeverOverbooked", testSlotsConcurrent},
 		{"AppointmentsLifecycle", testAppointments},
 		{"LogoutQueueClaimsExclusive", testLogoutQueue},
+		{"OIDCClients", testOIDCClients},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -908,5 +909,34 @@ func testLogoutQueue(t *testing.T, s store.Store) {
 	}
 	if err := s.FinishLogout(ctx(), &store.LogoutDelivery{ID: "nope", Status: store.MsgSent}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("finishing an unknown delivery: %v", err)
+	}
+}
+
+func testOIDCClients(t *testing.T, s store.Store) {
+	for _, id := range []string{"seu", "ajuntament"} {
+		if err := s.CreateOIDCClient(ctx(), &store.OIDCClientRecord{ID: id, Settings: []byte(`{"id":"` + id + `"}`),
+			SecretHash: "k1.h-" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, dup := store.IsDuplicate(s.CreateOIDCClient(ctx(), &store.OIDCClientRecord{ID: "seu", Settings: []byte("{}")})); !dup {
+		t.Fatal("a second client with one ID")
+	}
+	c, err := s.OIDCClientByID(ctx(), "seu")
+	if err != nil || c.SecretHash != "k1.h-seu" || string(c.Settings) != `{"id":"seu"}` || c.CreatedAt.IsZero() {
+		t.Fatalf("by id: %+v %v", c, err)
+	}
+	list, err := s.ListOIDCClients(ctx())
+	if err != nil || len(list) != 2 || list[0].ID != "ajuntament" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if err := s.DeleteOIDCClient(ctx(), "seu"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOIDCClient(ctx(), "seu"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	if _, err := s.OIDCClientByID(ctx(), "seu"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
 	}
 }
