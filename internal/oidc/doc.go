@@ -101,9 +101,6 @@
 //
 // # Left to do (issue 4)
 //
-//   - Auditing of the refusals the library answers itself at the token
-//     endpoint (a wrong PKCE verifier, an unknown code); client
-//     authentication failures and authorization refusals are audited.
 //   - The admin API to manage clients at run time (`clau sp` and the
 //     store's oidc_clients table exist: clients.go).
 //   - Interop tests for the above, and BENCHMARKS.md (token exchanges and
