@@ -103,8 +103,9 @@
 //
 //   - The admin API to manage clients at run time (`clau sp` and the
 //     store's oidc_clients table exist: clients.go).
-//   - Interop tests for the above, and BENCHMARKS.md (token exchanges and
-//     full flows per second per core, p99 at half the peak).
+//   - BENCHMARKS.md: the open-loop p99 at half the peak on a quiet
+//     machine and on PostgreSQL (measured so far only under heavy
+//     contention).
 //
 // It must not know methods or read the store for citizen data beyond the
 // claims of a citizen the broker identified.
