@@ -149,7 +149,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	if d.Broker != nil && len(d.Clients) > 0 {
+	if d.Broker != nil { // services registered in the store count too
 		d.Broker.OnLogout(p.sessionEnded)
 	}
 	return p, nil
