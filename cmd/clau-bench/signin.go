@@ -46,6 +46,7 @@ type signinBench struct {
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 	busy        int            // sign-ins turned away by admission control in closed-loop runs
 	env         []string       // more environment for clau serve
+	rate        float64        // > 0: open loop, starting this many flows per second
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -66,6 +67,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
 	loadList := fs.String("load", "", "after the closed-loop run, open-loop runs at these multiples of its peak rate, e.g. 0.5,2")
+	fs.Float64Var(&b.rate, "rate", 0, "open loop: start this many sign-ins per second whatever the answers (latency counted from each scheduled start); 0: closed loop of -concurrency browsers")
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
 	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
 	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
@@ -96,8 +98,8 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
 		}
 	}
-	fmt.Fprintf(log, "clau-bench signin: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
-		runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency)
+	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
+		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
 	hashCPU, err := b.hashCost(ctx)
 	if err != nil {
@@ -312,6 +314,9 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 // run signs in from b.concurrency browsers for d and returns each
 // sign-in's latency and the number of failures.
 func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+	if b.rate > 0 {
+		return b.runOpen(ctx, base, d)
+	}
 	var (
 		mu   sync.Mutex
 		lat  []time.Duration
@@ -353,6 +358,17 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 	}
 	wg.Wait()
 	return lat, errs
+}
+
+// runOpen is -rate: an open loop at b.rate sign-ins per second for d (see
+// openLoop); busy answers are counted apart, like the closed loop's.
+func (b *signinBench) runOpen(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+	r := b.openLoop(ctx, base, b.rate, d)
+	b.busy += len(r.busy)
+	if r.firstErr != nil {
+		fmt.Fprintln(os.Stderr, "sign-in failed:", r.firstErr)
+	}
+	return r.ok, r.errs + r.abandoned
 }
 
 var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)

@@ -42,8 +42,10 @@ Commands:
   citizen    add | show | list | count citizens
   registry   import | show | count the reference registry (letter registration)
   audit      verify | export the audit trail
-  keys       list | rotate | retire keys that seal secret columns
-  sp         add | list | remove SAML service providers at run time
+  keys       list | rotate | retire keys that seal secret columns;
+             oidc-list | oidc-rotate the OpenID provider's signing keys
+  sp         oidc list | add | show | remove  OpenID Connect services at run time;
+             saml list | add | remove  SAML service providers at run time
   notify     test: send a test SMS or email through the configured driver
   seed       --citizens N: create N synthetic citizens (load tests)
 

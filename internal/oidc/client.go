@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -16,35 +17,35 @@ import (
 
 // ClientConfig declares a relying party (from config's oidc_clients).
 type ClientConfig struct {
-	ID           string
-	Secret       string // plain; hashed by New and then dropped
-	RedirectURIs []string
-	MinLoA       broker.LoA // "" means low
-	Methods      []string
-	Public       bool
+	ID           string     `json:"id"`
+	Secret       string     `json:"-"` // plain; hashed by New and then dropped
+	RedirectURIs []string   `json:"redirect_uris,omitempty"`
+	MinLoA       broker.LoA `json:"min_loa,omitempty"` // "" means low
+	Methods      []string   `json:"methods,omitempty"`
+	Public       bool       `json:"public,omitempty"`
 	// JWTAccessTokens issues access tokens as JWTs signed like ID tokens
 	// (RFC 9068 style) instead of opaque ones.
-	JWTAccessTokens bool
+	JWTAccessTokens bool `json:"jwt_access_tokens,omitempty"`
 	// AuthMethod is the token_endpoint_auth_method: client_secret_basic,
 	// client_secret_post, private_key_jwt or none (public). Empty: none for
 	// a public client, else either secret method.
-	AuthMethod string
+	AuthMethod string `json:"token_endpoint_auth_method,omitempty"`
 	// JWKS (a JSON JWK set of public keys) or JWKSURI (where the client
 	// publishes it) verify private_key_jwt assertions.
-	JWKS    string
-	JWKSURI string
+	JWKS    string `json:"jwks,omitempty"`
+	JWKSURI string `json:"jwks_uri,omitempty"`
 	// RequirePAR refuses authorization requests not pushed first (RFC 9126).
-	RequirePAR bool
+	RequirePAR bool `json:"require_par,omitempty"`
 	// BackchannelLogoutURI receives a logout token when an SSO session the
 	// service signed into ends.
-	BackchannelLogoutURI string
+	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
 	// Scopes the client may ask for beyond openid; empty: profile, email
 	// and phone. document_number must be listed to be granted.
-	Scopes []string
+	Scopes []string `json:"scopes,omitempty"`
 	// SubjectType is pairwise (the default: sub differs per service, or per
 	// SectorIdentifier when set) or public (one sub for every service).
-	SubjectType      string
-	SectorIdentifier string
+	SubjectType      string `json:"subject_type,omitempty"`
+	SectorIdentifier string `json:"sector_identifier,omitempty"`
 }
 
 // client is a relying party as the provider sees it.
@@ -218,4 +219,37 @@ func (c *client) setAuth(cc ClientConfig) error {
 		return errors.New("private_key_jwt needs jwks or jwks_uri")
 	}
 	return nil
+}
+
+// newClient builds a client from its settings (secret aside).
+func newClient(c ClientConfig) (*client, error) {
+	cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
+		public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath}
+	if !cl.minLoA.Valid() {
+		cl.minLoA = broker.Low
+	}
+	for _, m := range c.Methods {
+		if !slices.Contains(broker.KnownMethods, m) {
+			return nil, fmt.Errorf("unknown method %q", m)
+		}
+	}
+	for _, u := range c.RedirectURIs {
+		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Fragment != "" || strings.Contains(u, "*") {
+			return nil, fmt.Errorf("redirect URI %q must be absolute, without fragment or wildcard", u)
+		}
+	}
+	if len(c.RedirectURIs) == 0 {
+		return nil, errors.New("needs at least one redirect URI")
+	}
+	if err := cl.setAuth(c); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// ValidateClient checks a service's settings as the provider would load
+// them (for `clau sp oidc add`).
+func ValidateClient(c ClientConfig) error {
+	_, err := newClient(c)
+	return err
 }

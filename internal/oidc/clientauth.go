@@ -91,7 +91,7 @@ func (p *Provider) checkClientAuth(ctx context.Context, r *http.Request) (*clien
 		}
 		id = iss
 	}
-	c, ok := p.clients[id]
+	c, ok := p.lookup(ctx, id)
 	if !ok {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
@@ -310,14 +310,52 @@ func (p *Provider) guardClientAuth(action string, next http.Handler) http.Handle
 			p.writeOAuthError(w, r, "", action, oidc.ErrInvalidRequest().WithDescription("cannot parse the form"))
 			return
 		}
-		if c, e := p.checkClientAuth(r.Context(), r); e != nil {
-			id := r.PostForm.Get("client_id")
-			if c != nil {
-				id = c.id
-			}
+		c, e := p.checkClientAuth(r.Context(), r)
+		id := r.PostForm.Get("client_id")
+		if c != nil {
+			id = c.id
+		}
+		if e != nil {
 			p.writeOAuthError(w, r, id, action, e)
 			return
 		}
-		next.ServeHTTP(w, r)
+		// The library's own refusals (a wrong PKCE verifier, an unknown or
+		// expired code, …) are audited too, with the error it answered.
+		rec := &errorRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status >= 400 {
+			var body struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			_ = json.Unmarshal(rec.body, &body)
+			p.auditClient(r, id, action, "denied", map[string]string{"error": body.Error, "reason": body.Description,
+				"status": fmt.Sprint(rec.status)})
+		}
 	}
+}
+
+// errorRecorder passes a response through, keeping its status and, for
+// an error, the start of its body.
+type errorRecorder struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (e *errorRecorder) WriteHeader(code int) {
+	if e.status == 0 {
+		e.status = code
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *errorRecorder) Write(b []byte) (int, error) {
+	if e.status == 0 {
+		e.status = http.StatusOK
+	}
+	if e.status >= 400 && len(e.body) < 1024 {
+		e.body = append(e.body, b[:min(len(b), 1024-len(e.body))]...)
+	}
+	return e.ResponseWriter.Write(b)
 }

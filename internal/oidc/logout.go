@@ -143,7 +143,7 @@ func (p *Provider) sessionEnded(ctx context.Context, tx store.Tx, se *store.Sess
 	_ = json.Unmarshal(sf.Data, &d)
 	now := p.now()
 	for clientID, sub := range d.Clients {
-		c, ok := p.clients[clientID]
+		c, ok := p.lookup(ctx, clientID)
 		if !ok || c.backchannelURI == "" {
 			continue
 		}

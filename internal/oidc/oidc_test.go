@@ -508,8 +508,12 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("client_secret_post: %v", err)
 	}
 	// A garbage code fails.
+	before := s.deniedAudit("oidc.token")
 	if _, err := r.conf.Exchange(ctx, "not-a-code", oauth2.VerifierOption(st.verifier)); !isOAuthError(err, "invalid_grant") {
 		t.Errorf("garbage code: %v", err)
+	}
+	if s.deniedAudit("oidc.token") != before+1 {
+		t.Error("the refused exchange is not audited")
 	}
 	// A bogus access token gets no userinfo.
 	if _, err := r.provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})); err == nil {

@@ -112,7 +112,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clientID, ru := r.Form.Get("client_id"), r.Form.Get("request_uri")
-	c := p.clients[clientID]
+	c, _ := p.lookup(r.Context(), clientID)
 	if ru == "" {
 		if c != nil && c.requirePAR {
 			p.refuse(w, r, clientID, "oidc.authorize", http.StatusBadRequest, "par_required",
@@ -209,7 +209,7 @@ func (p *Provider) refuse(w http.ResponseWriter, r *http.Request, clientID, acti
 // registered (matched exactly): both get an error page, never a redirect.
 // A pushed request (request_uri) had its redirect URI checked at /oidc/par.
 func (p *Provider) checkClientAndRedirect(r *http.Request) (string, error) {
-	c, ok := p.clients[r.Form.Get("client_id")]
+	c, ok := p.lookup(r.Context(), r.Form.Get("client_id"))
 	if !ok {
 		return "unknown_client", errors.New("unknown client_id")
 	}

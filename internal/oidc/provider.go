@@ -81,8 +81,9 @@ type Deps struct {
 type Provider struct {
 	Deps
 	keysMu  sync.Mutex
-	keys    *keys // replaced, never changed, on reload
-	clients map[string]*client
+	keys    *keys              // replaced, never changed, on reload
+	clients map[string]*client // from config
+	stored  storedClients      // from the store (clau sp), cached
 	op      *op.Provider
 	kick    chan struct{} // wakes RunLogouts
 }
@@ -101,12 +102,8 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		if _, dup := p.clients[c.ID]; dup || c.ID == "" {
 			return nil, fmt.Errorf("oidc: client %q declared twice or without id", c.ID)
 		}
-		cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
-			public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath}
-		if !cl.minLoA.Valid() {
-			cl.minLoA = broker.Low
-		}
-		if err := cl.setAuth(c); err != nil {
+		cl, err := newClient(c)
+		if err != nil {
 			return nil, fmt.Errorf("oidc: client %q: %w", c.ID, err)
 		}
 		if c.Secret != "" {
@@ -152,7 +149,7 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	if d.Broker != nil && len(d.Clients) > 0 {
+	if d.Broker != nil { // services registered in the store count too
 		d.Broker.OnLogout(p.sessionEnded)
 	}
 	return p, nil
@@ -196,8 +193,8 @@ func (p *Provider) currentKeys(ctx context.Context) *keys {
 	return k
 }
 
-func (p *Provider) client(id string) (*client, error) {
-	if c, ok := p.clients[id]; ok {
+func (p *Provider) client(ctx context.Context, id string) (*client, error) {
+	if c, ok := p.lookup(ctx, id); ok {
 		return c, nil
 	}
 	return nil, fmt.Errorf("client %w", errNotFound)
@@ -348,7 +345,7 @@ func (p *Provider) session(r *http.Request) (*broker.Session, error) {
 // citizens, or public (one for all) when the client is set so.
 func (p *Provider) subject(clientID, citizenID string) string {
 	purpose := subPurpose + clientID
-	if c, ok := p.clients[clientID]; ok && c.subPurpose != "" {
+	if c, ok := p.lookup(context.Background(), clientID); ok && c.subPurpose != "" {
 		purpose = c.subPurpose
 	}
 	h := p.Keyring.Hash(purpose, []byte(citizenID))

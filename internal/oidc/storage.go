@@ -37,7 +37,7 @@ func codeID(code string) string {
 }
 
 func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	c, err := s.p.client(r.ClientID)
+	c, err := s.p.client(ctx, r.ClientID)
 	if err != nil {
 		return nil, err
 	}
@@ -298,14 +298,14 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
-func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
-	return s.p.client(id)
+func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	return s.p.client(ctx, id)
 }
 
 // AuthorizeClientIDSecret compares the secret with the keyed hash kept at
 // start-up, in constant time.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	c, err := s.p.client(id)
+	c, err := s.p.client(ctx, id)
 	if err != nil || c.public || !s.p.Keyring.VerifyHash(secretPurpose, []byte(secret), c.secretHash) {
 		_ = audit.Append(ctx, s.p.Store, &audit.Event{At: s.p.now(), Actor: "client:" + id, Action: "oidc.client_auth",
 			Subject: "client:" + id, Outcome: "denied"})
@@ -371,7 +371,7 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 // GetKeyByIDAndClientID gives the library a private_key_jwt client's key
 // (checkClientAuth has already verified the assertion and spent its jti).
 func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
-	c, err := s.p.client(clientID)
+	c, err := s.p.client(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestRegisteredAtRunTime: an SP registered through the registry (what
-// `clau sp add` does) is served by the running IdP without a restart.
+// `clau sp saml add` does) is served by the running IdP without a restart.
 func TestRegisteredAtRunTime(t *testing.T) {
 	s := newSite(t) // no SP in config
 	sp := newTestSP(t, "nou", true)

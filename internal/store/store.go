@@ -88,6 +88,7 @@ type Tx interface {
 	Passkeys
 	References
 	Letters
+	OIDCClients
 }
 
 // Page asks for a slice of a list ordered by a stable key.
@@ -520,4 +521,26 @@ type Schedules interface {
 	// MarkReminded records that a's reminder was sent, if nobody did
 	// before: ErrStale when another process got there first.
 	MarkReminded(ctx context.Context, appointmentID string, at time.Time) error
+}
+
+// OIDCClientRecord is an OpenID Connect service registered at run time
+// (`clau sp add`), beside those declared in config. Settings is the
+// provider's own JSON; only a keyed hash of the secret is kept.
+type OIDCClientRecord struct {
+	ID         string
+	Settings   []byte
+	SecretHash string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// OIDCClients keeps the services registered at run time.
+type OIDCClients interface {
+	// CreateOIDCClient inserts c; DuplicateError on the ID.
+	CreateOIDCClient(ctx context.Context, c *OIDCClientRecord) error
+	OIDCClientByID(ctx context.Context, id string) (*OIDCClientRecord, error)
+	// ListOIDCClients returns them by ID.
+	ListOIDCClients(ctx context.Context) ([]OIDCClientRecord, error)
+	// DeleteOIDCClient removes one; ErrNotFound if there is none.
+	DeleteOIDCClient(ctx context.Context, id string) error
 }

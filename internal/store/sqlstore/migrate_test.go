@@ -549,6 +549,10 @@ func checkOIDCLogoutsV9(t *testing.T, ctx context.Context, s store.Store) {
 		ds[0].LastError != "answered 503" || ds[0].URI != "https://tramits.example.org/bcl" {
 		t.Errorf("v9 logouts = %+v, %v", ds, err)
 	}
+	c, err := s.OIDCClientByID(ctx, "fx-sp")
+	if err != nil || c.SecretHash != "k1.fixture-secret-hash" || !strings.Contains(string(c.Settings), "sp.example.org") {
+		t.Errorf("v9 client = %+v, %v", c, err)
+	}
 }
 
 func checkSchedulesV6(t *testing.T, ctx context.Context, s store.Store) {

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReferenceRegistry", testReferences},
 		{"Letters", testLetters},
 		{"LogoutQueueClaimsExclusive", testLogoutQueue},
+		{"OIDCClients", testOIDCClients},
 		{"AppointmentsDeskAndMove", testAppointmentMoves},
 		{"Schedules", testSchedules},
 		{"RemindersOnce", testRemindersConcurrent},
@@ -1185,5 +1186,34 @@ func testPasskeys(t *testing.T, s store.Store) {
 	}
 	if _, err := s.PasskeyByCredentialID(ctx(), []byte{0, 1, 2, 255}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removed passkey found: %v", err)
+	}
+}
+
+func testOIDCClients(t *testing.T, s store.Store) {
+	for _, id := range []string{"seu", "ajuntament"} {
+		if err := s.CreateOIDCClient(ctx(), &store.OIDCClientRecord{ID: id, Settings: []byte(`{"id":"` + id + `"}`),
+			SecretHash: "k1.h-" + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, dup := store.IsDuplicate(s.CreateOIDCClient(ctx(), &store.OIDCClientRecord{ID: "seu", Settings: []byte("{}")})); !dup {
+		t.Fatal("a second client with one ID")
+	}
+	c, err := s.OIDCClientByID(ctx(), "seu")
+	if err != nil || c.SecretHash != "k1.h-seu" || string(c.Settings) != `{"id":"seu"}` || c.CreatedAt.IsZero() {
+		t.Fatalf("by id: %+v %v", c, err)
+	}
+	list, err := s.ListOIDCClients(ctx())
+	if err != nil || len(list) != 2 || list[0].ID != "ajuntament" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if err := s.DeleteOIDCClient(ctx(), "seu"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOIDCClient(ctx(), "seu"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	if _, err := s.OIDCClientByID(ctx(), "seu"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -1,5 +1,6 @@
--- The OpenID provider's back-channel logout queue: one row per service a
--- citizen's ended SSO session had signed into, kept until delivered.
+-- The OpenID provider's back-channel logout queue (one row per service a
+-- citizen's ended SSO session had signed into, kept until delivered) and
+-- the services registered at run time with `clau sp`.
 
 -- +goose Up
 CREATE TABLE oidc_logouts (
@@ -18,5 +19,14 @@ CREATE TABLE oidc_logouts (
 );
 CREATE INDEX oidc_logouts_due ON oidc_logouts (status, next_attempt_at);
 
+CREATE TABLE oidc_clients (
+    id          TEXT PRIMARY KEY,
+    settings    TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE oidc_clients;
 DROP TABLE oidc_logouts;

@@ -30,29 +30,29 @@ func TestSPCommands(t *testing.T) {
 	bad := filepath.Join(e.dir, "bad.xml")
 	os.WriteFile(bad, []byte(strings.Replace(spMetadata, "https://tramits.example.org/saml/acs", "javascript:alert(1)", 1)), 0o600)
 
-	out := e.ok("sp", "add", "--metadata", good, "--min-loa", "substantial", "--methods", "permanent,certificate")
+	out := e.ok("sp", "saml", "add", "--metadata", good, "--min-loa", "substantial", "--methods", "permanent,certificate")
 	if !strings.Contains(out, "registered https://tramits.example.org/saml/metadata (min level substantial") {
 		t.Fatalf("sp add: %q", out)
 	}
-	list := e.ok("sp", "list")
+	list := e.ok("sp", "saml", "list")
 	if !strings.Contains(list, "https://tramits.example.org/saml/metadata\tmin_loa=substantial\tmethods=permanent,certificate") {
 		t.Fatalf("sp list: %q", list)
 	}
 	for _, args := range [][]string{
-		{"sp", "add", "--metadata", bad},
-		{"sp", "add", "--metadata", good, "--methods", "telepathy"},
-		{"sp", "add"},
-		{"sp", "remove", "--entity-id", "https://nobody.example/md"},
+		{"sp", "saml", "add", "--metadata", bad},
+		{"sp", "saml", "add", "--metadata", good, "--methods", "telepathy"},
+		{"sp", "saml", "add"},
+		{"sp", "saml", "remove", "--entity-id", "https://nobody.example/md"},
 	} {
 		if r := e.run(args...); r.code != 2 {
 			t.Errorf("clau %s: exit %d, want 2\n%s", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
-	if r := e.run("sp", "add", "--metadata", bad); !strings.Contains(r.stderr, "not an absolute http(s) URL") {
+	if r := e.run("sp", "saml", "add", "--metadata", bad); !strings.Contains(r.stderr, "not an absolute http(s) URL") {
 		t.Errorf("bad metadata explained as: %s", r.stderr)
 	}
-	e.ok("sp", "remove", "--entity-id", "https://tramits.example.org/saml/metadata")
-	if list := e.ok("sp", "list"); !strings.Contains(list, "no SAML service providers registered") {
+	e.ok("sp", "saml", "remove", "--entity-id", "https://tramits.example.org/saml/metadata")
+	if list := e.ok("sp", "saml", "list"); !strings.Contains(list, "no SAML service providers registered") {
 		t.Fatalf("after remove: %q", list)
 	}
 	exp := e.ok("audit", "export")

@@ -87,3 +87,51 @@ func scanLogout(r scanner) (*store.LogoutDelivery, error) {
 	d.CreatedAt, d.SentAt = fromMicros(created), fromMicros(sentAt)
 	return &d, nil
 }
+
+// CreateOIDCClient implements store.OIDCClients.
+func (s *Store) CreateOIDCClient(ctx context.Context, c *store.OIDCClientRecord) error {
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = s.now().UTC()
+	}
+	c.UpdatedAt = c.CreatedAt
+	_, err := s.q().ExecContext(ctx, `INSERT INTO oidc_clients (id, settings, secret_hash, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5)`, c.ID, string(c.Settings), c.SecretHash, micros(c.CreatedAt), micros(c.UpdatedAt))
+	return mapErr(err)
+}
+
+// OIDCClientByID implements store.OIDCClients.
+func (s *Store) OIDCClientByID(ctx context.Context, id string) (*store.OIDCClientRecord, error) {
+	c, err := scanOIDCClient(s.q().QueryRowContext(ctx, `SELECT id, settings, secret_hash, created_at, updated_at
+		FROM oidc_clients WHERE id=$1`, id))
+	return c, mapErr(err)
+}
+
+// ListOIDCClients implements store.OIDCClients.
+func (s *Store) ListOIDCClients(ctx context.Context) ([]store.OIDCClientRecord, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT id, settings, secret_hash, created_at, updated_at
+		FROM oidc_clients ORDER BY id`)
+	return collect(rows, err, scanOIDCClient)
+}
+
+// DeleteOIDCClient implements store.OIDCClients.
+func (s *Store) DeleteOIDCClient(ctx context.Context, id string) error {
+	res, err := s.q().ExecContext(ctx, `DELETE FROM oidc_clients WHERE id=$1`, id)
+	if err := checkOne(res, err); err == store.ErrStale {
+		return store.ErrNotFound
+	} else {
+		return err
+	}
+}
+
+func scanOIDCClient(r scanner) (*store.OIDCClientRecord, error) {
+	var (
+		c                store.OIDCClientRecord
+		settings         string
+		created, updated int64
+	)
+	if err := r.Scan(&c.ID, &settings, &c.SecretHash, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.Settings, c.CreatedAt, c.UpdatedAt = []byte(settings), fromMicros(created), fromMicros(updated)
+	return &c, nil
+}
