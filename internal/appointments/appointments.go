@@ -238,11 +238,21 @@ func (s *Service) Cancel(ctx context.Context, ref, docInput, source string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetAppointmentStatus(ctx, a, store.ApptCancelled); errors.Is(err, store.ErrStale) {
+	// Cancelling frees a place: the first citizen waiting at the office is
+	// told, in the same transaction.
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		c := *a
+		if err := tx.SetAppointmentStatus(ctx, &c, store.ApptCancelled); err != nil {
+			return err
+		}
+		if err := s.offerFreed(ctx, tx, a.OfficeID); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "appointment.cancel",
+			Subject: "appointment:" + a.ID, Source: source, Details: map[string]string{"document": doc.Masked()}})
+	})
+	if errors.Is(err, store.ErrStale) {
 		return ErrNoBooking
-	} else if err != nil {
-		return err
 	}
-	return audit.New(s.store, s.now).Record(ctx, audit.Event{Actor: "anonymous", Action: "appointment.cancel",
-		Subject: "appointment:" + a.ID, Source: source, Details: map[string]string{"document": doc.Masked()}})
+	return err
 }
