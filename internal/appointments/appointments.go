@@ -1,9 +1,13 @@
 // Package appointments lets citizens book a visit to a registration
 // office: offices publish slots with room for as many citizens as they
-// have desks, a citizen books one (one live appointment per document) and
-// gets a reference to cancel it, and the confirmation goes out by SMS or
-// email through the outbox. The store guarantees a slot is never booked
-// past its capacity, however many citizens click it at once.
+// have desks (made from the supervisors' weekly schedule and closed days),
+// a citizen books one (one live appointment per document, a limit per
+// source address) and gets a reference to change or cancel it and a
+// calendar file; confirmations, changes, day-before reminders, notices of
+// dropped appointments and waiting-list offers go out by SMS or email
+// through the outbox, each in the transaction that causes it. The store
+// guarantees a slot is never booked past its capacity, however many
+// citizens click it at once.
 //
 // It owns booking rules; the citizens' pages live in internal/offices and
 // the officers' day view in internal/desk.
@@ -238,11 +242,21 @@ func (s *Service) Cancel(ctx context.Context, ref, docInput, source string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetAppointmentStatus(ctx, a, store.ApptCancelled); errors.Is(err, store.ErrStale) {
+	// Cancelling frees a place: the first citizen waiting at the office is
+	// told, in the same transaction.
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		c := *a
+		if err := tx.SetAppointmentStatus(ctx, &c, store.ApptCancelled); err != nil {
+			return err
+		}
+		if err := s.offerFreed(ctx, tx, a.OfficeID); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "appointment.cancel",
+			Subject: "appointment:" + a.ID, Source: source, Details: map[string]string{"document": doc.Masked()}})
+	})
+	if errors.Is(err, store.ErrStale) {
 		return ErrNoBooking
-	} else if err != nil {
-		return err
 	}
-	return audit.New(s.store, s.now).Record(ctx, audit.Event{Actor: "anonymous", Action: "appointment.cancel",
-		Subject: "appointment:" + a.ID, Source: source, Details: map[string]string{"document": doc.Masked()}})
+	return err
 }

@@ -124,6 +124,9 @@ func (s *Service) Change(ctx context.Context, o *identity.Office, ref, docInput,
 		if err := s.tell(ctx, tx, "appointment.changed", "appointment-change:"+a.ID+":"+slotID, a, o, ref); err != nil {
 			return err
 		}
+		if err := s.offerFreed(ctx, tx, o.ID); err != nil { // the old place is free
+			return err
+		}
 		return audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "appointment.change",
 			Subject: "appointment:" + a.ID, Office: o.Code, Source: source, Details: map[string]string{
 				"document": doc.Masked(), "from": old.In(s.loc).Format(time.RFC3339), "to": a.StartsAt.In(s.loc).Format(time.RFC3339)}})

@@ -1,7 +1,8 @@
 // Package desk owns the registration desk: officers' sign-in (password
 // then TOTP), their browser sessions and API tokens, the desk pages
-// (search, register, receipt, citizen record, office staff, and offices
-// for admins) and the desk JSON API under /api/desk/v1, which offers the
+// (search, register, receipt, citizen record, office staff, offices for
+// admins, the day view of appointments with registration from one, and
+// the office schedule for supervisors) and the desk JSON API under /api/desk/v1, which offers the
 // same operations to scripts.
 //
 // It holds no registration logic: registering, issuing codes, correcting

@@ -199,3 +199,40 @@ func hostOnly(h string) string {
 	}
 	return h
 }
+
+// wait queues a citizen for the office's next freed place.
+func (d *Directory) wait(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	o, err := d.store.OfficeByCode(ctx, strings.ToUpper(r.PathValue("code")))
+	if err != nil || !o.Active {
+		d.srv.WriteError(w, r, errNoOffice)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	form := web.NewForm(nil)
+	status, done := http.StatusOK, false
+	if r.Method == http.MethodPost {
+		form = web.NewForm(map[string]string{"document": r.PostFormValue("document"), "name": r.PostFormValue("name"),
+			"mobile": r.PostFormValue("mobile"), "email": r.PostFormValue("email")})
+		err := d.Booking.JoinWaitlist(ctx, o, appointments.Request{Document: r.PostFormValue("document"),
+			Name: r.PostFormValue("name"), Mobile: r.PostFormValue("mobile"), Email: r.PostFormValue("email"),
+			Language: d.srv.Lang(r), Source: httpserver.ClientIP(ctx)})
+		if err == nil {
+			done = true
+		} else if _, ok := problem.As(err); !ok {
+			d.srv.WriteError(w, r, err)
+			return
+		} else {
+			form.Fail(d.srv.Catalog(), d.srv.Lang(r), err)
+			status = problem.Status(err)
+			if errors.Is(err, appointments.ErrTooMany) {
+				w.Header().Set("Retry-After", "900")
+			}
+		}
+	}
+	d.renderer.Render(w, r, status, "offices_wait.html", "booking.wait_title", struct {
+		Office any
+		Form   *web.Form
+		Done   bool
+	}{o, form, done})
+}

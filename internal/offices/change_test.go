@@ -225,8 +225,14 @@ func TestChangeAppointment(t *testing.T) {
 		t.Fatalf("places after the change: %v", got)
 	}
 	msgs, _ := w.store.ListMessages(w.ctx, 5)
-	if !strings.Contains(msgs[0].Body, "ara és el 03/03/2026 09:30") || msgs[0].Recipient != "+34612345678" {
-		t.Fatalf("change message: %+v", msgs[0])
+	changed := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Body, "ara és el 03/03/2026 09:30") && m.Recipient == "+34612345678" {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Fatalf("change messages = %d: %+v", changed, msgs)
 	}
 	if !w.audited("appointment.change", "ok") || !w.audited("appointment.change", "denied") {
 		t.Fatal("changes not audited")
@@ -269,5 +275,71 @@ func TestPerSourceLimits(t *testing.T) {
 	w.clock.Add(16 * time.Minute)
 	if st, _ := post(t, w.url+"/appointments/cancel", "ca", "reference", "ZZZZZZZZ", "document", "12345678Z"); st != 404 {
 		t.Fatalf("after the pause: %d", st)
+	}
+}
+
+// A full office keeps a waiting list: each freed place (cancelled or
+// left by a change) is offered to the first citizen waiting.
+func TestWaitingList(t *testing.T) {
+	w := newBookingWorld(t)
+	refs := []string{w.book(w.slots[0], "12345678Z", "Núria", "612345670"), w.book(w.slots[1], "87654321X", "Pere", "612345671"),
+		w.book(w.slots[2], "11111111H", "Anna", "612345672")}
+	if _, body := get(t, w.url+"/offices/BCN-01/book", "ca"); !strings.Contains(body, "/offices/BCN-01/wait") {
+		t.Fatal("the full office does not offer its waiting list")
+	}
+	st, body := post(t, w.url+"/offices/BCN-01/wait", "es", "document", "22222222J", "name", "Joan Roca", "mobile", "612345673")
+	if st != 200 || !strings.Contains(body, "Está en la lista de espera") {
+		t.Fatalf("join: %d\n%s", st, body)
+	}
+	if st, body := post(t, w.url+"/offices/BCN-01/wait", "es", "document", "22222222j", "name", "Joan Roca", "mobile", "612345673"); st != 422 ||
+		!strings.Contains(body, "ya está en la lista de espera") {
+		t.Fatalf("join twice: %d\n%s", st, body)
+	}
+	if st, body := post(t, w.url+"/offices/BCN-01/wait", "en", "document", "2222", "name", ""); st != 422 ||
+		!strings.Contains(body, `id="document-error"`) || !strings.Contains(body, `id="name-error"`) {
+		t.Fatalf("bad join: %d\n%s", st, body)
+	}
+	w.clock.Add(time.Second) // Marta comes after Joan
+	if st, _ := post(t, w.url+"/offices/BCN-01/wait", "ca", "document", "33333333P", "name", "Marta", "email", "marta@example.org"); st != 200 {
+		t.Fatalf("second join: %d", st)
+	}
+	// Núria cancels: Joan, first in the queue, is told in Spanish.
+	if st, _ := post(t, w.url+"/appointments/cancel", "ca", "reference", refs[0], "document", "12345678Z"); st != 200 {
+		t.Fatalf("cancel: %d", st)
+	}
+	msgs, _ := w.store.ListMessages(w.ctx, 20)
+	offers := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Body, "ha quedado libre una plaza en OAC Ciutat Vella") {
+			offers++
+			if m.Recipient != "+34612345673" || !strings.Contains(m.Body, "https://clau.example.org/offices/BCN-01/book") {
+				t.Fatalf("offer = %+v", m)
+			}
+		}
+	}
+	if offers != 1 {
+		for _, m := range msgs {
+			t.Log(m.Recipient, m.Body)
+		}
+		t.Fatalf("offers to Joan = %d", offers)
+	}
+	// Pere moves to the freed 9:00: his 9:15 goes to Marta, by email.
+	if st, _ := post(t, w.url+"/appointments/change", "ca", "reference", refs[1], "document", "87654321X", "step", "pick", "slot", w.slots[0]); st != 200 {
+		t.Fatalf("change: %d", st)
+	}
+	found := false
+	msgs, _ = w.store.ListMessages(w.ctx, 20)
+	for _, m := range msgs {
+		found = found || (m.Recipient == "marta@example.org" && strings.Contains(m.Body, "Éreu la primera persona"))
+	}
+	if !found {
+		t.Fatalf("no offer to Marta: %+v", msgs)
+	}
+	if !w.audited("appointment.waitlist_join", "ok") || !w.audited("appointment.waitlist_offer", "ok") {
+		t.Fatal("waiting list not audited")
+	}
+	// Nobody waits any more: a cancellation offers nothing and still works.
+	if st, _ := post(t, w.url+"/appointments/cancel", "ca", "reference", refs[2], "document", "11111111H"); st != 200 {
+		t.Fatalf("cancel with an empty queue: %d", st)
 	}
 }

@@ -62,6 +62,8 @@ func (d *Directory) Mount() {
 		d.srv.HandleFunc("GET /appointments/change", d.change)
 		d.srv.HandleFunc("POST /appointments/change", d.change)
 		d.srv.HandleFunc("GET /appointments/calendar.ics", d.calendar)
+		d.srv.HandleFunc("GET /offices/{code}/wait", d.wait)
+		d.srv.HandleFunc("POST /offices/{code}/wait", d.wait)
 	}
 }
 

@@ -521,6 +521,19 @@ type Schedules interface {
 	// MarkReminded records that a's reminder was sent, if nobody did
 	// before: ErrStale when another process got there first.
 	MarkReminded(ctx context.Context, appointmentID string, at time.Time) error
+	// JoinWaitlist queues a citizen at an office; DuplicateError on
+	// "document" if the document is already waiting there.
+	JoinWaitlist(ctx context.Context, e *WaitEntry) error
+	// OfferNext takes the office's first waiting citizen off the queue
+	// (status "offered") and returns them; ErrNotFound if nobody waits.
+	// Of concurrent calls each gets a different citizen.
+	OfferNext(ctx context.Context, officeID string, now time.Time) (*WaitEntry, error)
+}
+
+// WaitEntry is a citizen waiting for a place at an office.
+type WaitEntry struct {
+	ID, OfficeID, DocNumber, Name, Mobile, Email, Language, Status string
+	CreatedAt, OfferedAt                                           time.Time
 }
 
 // OIDCClientRecord is an OpenID Connect service registered at run time

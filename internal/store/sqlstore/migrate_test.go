@@ -569,6 +569,9 @@ func checkSchedulesV6(t *testing.T, ctx context.Context, s store.Store) {
 	if err != nil || !a.RemindedAt.Equal(us(1767600000000000)) {
 		t.Errorf("v6 appointment = %+v, %v", a, err)
 	}
+	if e, err := s.OfferNext(ctx, "fx-office-bcn", us(1767600000000000)); err != nil || e.DocNumber != "11111111H" || e.Name != "Anna Vidal" {
+		t.Errorf("v6 waiting list = %+v, %v", e, err)
+	}
 	// Appointments from before version 6 were not reminded.
 	if a, err := s.AppointmentByID(ctx, "fx-appt-1"); err != nil || !a.RemindedAt.IsZero() {
 		t.Errorf("v5 appointment after v6 = %+v, %v", a, err)

@@ -127,3 +127,52 @@ func (s *Store) MarkReminded(ctx context.Context, appointmentID string, at time.
 		micros(at), appointmentID)
 	return checkOne(res, err)
 }
+
+// JoinWaitlist implements store.Schedules.
+func (s *Store) JoinWaitlist(ctx context.Context, e *store.WaitEntry) error {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.now().UTC()
+	}
+	e.Status = "waiting"
+	_, err := s.q().ExecContext(ctx, `INSERT INTO waitlist (id, office_id, doc_number, name, mobile, email, language, status, created_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, e.ID, e.OfficeID, e.DocNumber, e.Name, e.Mobile, e.Email, e.Language, e.Status,
+		micros(e.CreatedAt))
+	err = mapErr(err)
+	if _, dup := store.IsDuplicate(err); dup {
+		return &store.DuplicateError{Field: "document"} // ids are random: the document waits already
+	}
+	return err
+}
+
+// OfferNext implements store.Schedules. The first waiting row is taken
+// with a conditional update; a concurrent taker makes it match nothing,
+// and this one tries the next.
+func (s *Store) OfferNext(ctx context.Context, officeID string, now time.Time) (*store.WaitEntry, error) {
+	var out *store.WaitEntry
+	err := s.atomic(ctx, func(t *Store) error {
+		for range 20 {
+			var (
+				e       store.WaitEntry
+				created int64
+			)
+			err := t.q().QueryRowContext(ctx, `SELECT id, office_id, doc_number, name, mobile, email, language, created_at
+				FROM waitlist WHERE office_id=$1 AND status='waiting' ORDER BY created_at, id LIMIT 1`, officeID).
+				Scan(&e.ID, &e.OfficeID, &e.DocNumber, &e.Name, &e.Mobile, &e.Email, &e.Language, &created)
+			if err != nil {
+				return mapErr(err)
+			}
+			res, err := t.q().ExecContext(ctx, `UPDATE waitlist SET status='offered', offered_at=$1 WHERE id=$2 AND status='waiting'`,
+				micros(now), e.ID)
+			if err := checkOne(res, err); err == store.ErrStale {
+				continue
+			} else if err != nil {
+				return err
+			}
+			e.Status, e.CreatedAt, e.OfferedAt = "offered", fromMicros(created), now.UTC()
+			out = &e
+			return nil
+		}
+		return store.ErrStale
+	})
+	return out, err
+}

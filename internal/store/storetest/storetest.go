@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppointmentsDeskAndMove", testAppointmentMoves},
 		{"Schedules", testSchedules},
 		{"RemindersOnce", testRemindersConcurrent},
+		{"WaitingList", testWaitlist},
 		{"PINServices", testPINServices},
 		{"Passkeys", testPasskeys},
 	}
@@ -1215,5 +1216,63 @@ func testOIDCClients(t *testing.T, s store.Store) {
 	}
 	if _, err := s.OIDCClientByID(ctx(), "seu"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+// First come, first served, and each waiting citizen offered once however
+// many places free at once.
+func testWaitlist(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	o := mustOffice(t, s, "WAIT-01")
+	for i := range 6 {
+		e := &store.WaitEntry{ID: store.NewID(), OfficeID: o.ID, DocNumber: seed.DNI(60 + i), Name: "W", Language: "ca",
+			CreatedAt: now.Add(time.Duration(i) * time.Second)}
+		if err := s.JoinWaitlist(ctx(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := &store.WaitEntry{ID: store.NewID(), OfficeID: o.ID, DocNumber: seed.DNI(60), Name: "W", Language: "ca"}
+	if f, ok := store.IsDuplicate(s.JoinWaitlist(ctx(), dup)); !ok || f != "document" {
+		t.Fatalf("waiting twice: %q %v", f, ok)
+	}
+	first, err := s.OfferNext(ctx(), o.ID, now)
+	if err != nil || first.DocNumber != seed.DNI(60) || first.Status != "offered" {
+		t.Fatalf("first offer: %+v %v", first, err)
+	}
+	// Once offered, the document may queue again.
+	if err := s.JoinWaitlist(ctx(), dup); err != nil {
+		t.Fatalf("queue again after an offer: %v", err)
+	}
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got = map[string]int{}
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := s.OfferNext(ctx(), o.ID, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				got[e.DocNumber]++
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("offer: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 6 {
+		t.Fatalf("offers = %v, want the 6 waiting", got)
+	}
+	for d, n := range got {
+		if n != 1 {
+			t.Fatalf("%s offered %d times", d, n)
+		}
+	}
+	if _, err := s.OfferNext(ctx(), o.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty queue: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
--- Office schedules and appointment reminders: the weekly opening hours
+-- Office schedules, reminders and waiting lists: the weekly opening hours
 -- from which an office's slots are made, the days it is closed
--- (holidays, closures), and when each appointment's reminder was sent.
+-- (holidays, closures), when each appointment's reminder was sent, and
+-- the citizens waiting for a place at an office.
 
 -- +goose Up
 CREATE TABLE office_hours (
@@ -25,7 +26,25 @@ CREATE TABLE office_closures (
 -- 0 until the day-before reminder is queued, then when it was.
 ALTER TABLE appointments ADD COLUMN reminded_at BIGINT NOT NULL DEFAULT 0;
 
+-- Citizens waiting for a freed place, first come first served.
+CREATE TABLE waitlist (
+    id         TEXT PRIMARY KEY,
+    office_id  TEXT NOT NULL REFERENCES offices (id),
+    doc_number TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    mobile     TEXT NOT NULL DEFAULT '',
+    email      TEXT NOT NULL DEFAULT '',
+    language   TEXT NOT NULL,
+    status     TEXT NOT NULL, -- waiting, offered
+    created_at BIGINT NOT NULL,
+    offered_at BIGINT NOT NULL DEFAULT 0
+);
+-- One place in each office's queue per document.
+CREATE UNIQUE INDEX waitlist_live_document ON waitlist (office_id, doc_number) WHERE status = 'waiting';
+CREATE INDEX waitlist_queue ON waitlist (office_id, status, created_at);
+
 -- +goose Down
+DROP TABLE waitlist;
 ALTER TABLE appointments DROP COLUMN reminded_at;
 DROP TABLE office_closures;
 DROP TABLE office_hours;
