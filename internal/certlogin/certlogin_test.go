@@ -46,6 +46,7 @@ type stack struct {
 	mainURL string
 	certURL string
 	roots   *x509.CertPool
+	hasher  *secure.Hasher
 }
 
 func newStack(t *testing.T, registrationServices ...string) *stack {
@@ -104,7 +105,7 @@ func newStack(t *testing.T, registrationServices ...string) *stack {
 	roots := x509.NewCertPool()
 	roots.AddCert(certTS.Certificate())
 	return &stack{t: t, ctx: context.Background(), clock: clk, pki: pki, store: s, cat: cat, mainURL: mainTS.URL,
-		certURL: certTS.URL, roots: roots}
+		certURL: certTS.URL, roots: roots, hasher: hasher}
 }
 
 // browser is a client with a cookie jar presenting chain (none when nil)
