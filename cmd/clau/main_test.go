@@ -500,6 +500,9 @@ func TestDemo(t *testing.T) {
 		if code, body, _ := get(t, strings.TrimSuffix(home, "/")+"/dev/outbox"); code != 200 || !strings.HasPrefix(body, "[") {
 			t.Fatalf("demo outbox = %d %s", code, body)
 		}
+		if round == 1 {
+			checkDemoPIN(t, home, g)
+		}
 		cmd.Process.Signal(syscall.SIGINT)
 		stopped = true
 		if err := cmd.Wait(); err != nil {
