@@ -70,6 +70,8 @@ func main() {
 		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
 	case "oidc":
 		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
+	case "pin":
+		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -88,7 +90,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|pin [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -96,7 +98,10 @@ signin  sign-ins with the permanent password over HTTP against a real
         clau serve process: throughput, latency, the server's CPU per
         sign-in and how much of it is beyond the password hash
 oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
-        token with PKCE, userinfo) as a relying party drives them`)
+        token with PKCE, userinfo) as a relying party drives them
+pin     Clau PIN sign-ins (document data, PIN by SMS read from the
+        outbox table, PIN) against a real clau serve: no password hash,
+        so the figures are the sign-in's own cost`)
 }
 
 type storeBench struct {
