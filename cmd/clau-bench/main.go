@@ -96,7 +96,9 @@ store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
 signin  sign-ins with the permanent password over HTTP against a real
         clau serve process: throughput, latency, the server's CPU per
-        sign-in and how much of it is beyond the password hash
+        sign-in and how much of it is beyond the password hash; with
+        -load 0.5,2 also open-loop runs at those multiples of the peak
+        (latency percentiles, and how many admission control refused)
 oidc    the same with whole OpenID Connect flows (authorize, sign-in, code,
         token with PKCE, userinfo) as a relying party drives them
 pin     Clau PIN sign-ins (document data, PIN by SMS read from the

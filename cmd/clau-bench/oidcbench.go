@@ -101,6 +101,9 @@ func (o *oidcEndpoints) flow(_ string, doc string, tr http.RoundTripper) error {
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
+	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
+		return errBusy
+	}
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	code := ""
 	if loc != nil {

@@ -45,6 +45,7 @@ type signinBench struct {
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 	pin         *pinEndpoints  // set: measure Clau PIN sign-ins instead
+	busy        int            // sign-ins turned away by admission control in closed-loop runs
 }
 
 const benchPassword = "Groc-Mar-Tramuntana-7"
@@ -67,6 +68,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
+	loadList := fs.String("load", "", "after the closed-loop run, open-loop runs at these multiples of its peak rate, e.g. 0.5,2")
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
 	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
 	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
@@ -75,6 +77,10 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 		return err
 	}
 	b.params.Memory, b.params.Time, b.params.Threads = uint32(*mem), uint32(*iter), uint8(*par)
+	loads, err := parseLoads(*loadList)
+	if err != nil {
+		return err
+	}
 	if err := b.params.Validate(); err != nil {
 		return err
 	}
@@ -147,6 +153,9 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	if errs > 0 {
 		return fmt.Errorf("%d sign-ins failed", errs)
 	}
+	if b.busy > 0 {
+		fmt.Fprintf(log, "%d sign-ins were turned away as busy (503) and retried: the concurrency queues more than security.max_hash_wait allows\n", b.busy)
+	}
 	n := len(lat)
 	slices.Sort(lat)
 	perSignin := (cpu1 - cpu0) / time.Duration(max(n, 1))
@@ -171,6 +180,9 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 		fmtDur(perSignin), 1/perSignin.Seconds())
 	fmt.Fprintf(log, "one argon2id verification measured alone from %d goroutines: %s of CPU (by difference the overhead "+
 		"is too noisy to trust: use -profile)\n", b.concurrency, fmtDur(hashCPU))
+	if len(loads) > 0 {
+		return b.reportLoads(ctx, out, log, srv.base, float64(n)/elapsed.Seconds(), loads)
+	}
 	return nil
 }
 
@@ -344,6 +356,13 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 				}
 				el := time.Since(t0)
 				mu.Lock()
+				if errors.Is(err, errBusy) {
+					// Admission control said "retry later": back off as a browser would.
+					b.busy++
+					mu.Unlock()
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
 				if err != nil {
 					errs++
 					if errs == 1 {
@@ -386,6 +405,9 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
+	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
+		return errBusy
+	}
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
 		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}

@@ -141,9 +141,11 @@ func openApp(ctx context.Context, cfg *config.Config, mode openMode) (*app, erro
 	if cfg.Notify.Email.Driver == config.DriverOutbox {
 		outboxOnly = append(outboxOnly, notify.Email)
 	}
+	hasher := secure.NewHasher(params, cfg.Security.MaxConcurrentHashes, nil)
+	hasher.SetQueueLimit(cfg.Security.MaxHashWait)
 	return &app{
 		cfg: cfg, log: log, store: st, keyring: kr,
-		hasher:   secure.NewHasher(params, cfg.Security.MaxConcurrentHashes, nil),
+		hasher:   hasher,
 		trail:    audit.New(st, nil),
 		catalog:  i18n.MustLoad(),
 		notifier: notify.NewNotifier(tmpls, outboxOnly, nil),

@@ -98,6 +98,13 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		a.log.Warn("dev.outbox_api is on: GET /dev/outbox shows every SMS and email; never enable it in production")
 	}
 
+	srv.Registry().MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "clau_password_hash_waiting",
+			Help: "Password checks waiting for a hashing slot."}, func() float64 { return float64(a.hasher.Waiting()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clau_password_hash_refused_total",
+			Help: "Password checks turned away by admission control (security.max_hash_wait)."},
+			func() float64 { return float64(a.hasher.Refused()) }))
+
 	dispatcher, err := newDispatcher(a, srv.Registry())
 	if err != nil {
 		return err

@@ -124,6 +124,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, name, title string,
 		p.Log.Error("page failed", "request_id", httpserver.RequestID(r.Context()), "page", name, "error", err.Error())
 	}
 	f.Fail(p.cat, p.lang(r), err)
+	problem.SetRetryAfter(w.Header(), err)
 	data.Form = f
 	p.render(w, r, name, title, problem.Status(err), data)
 }

@@ -41,6 +41,7 @@ type site struct {
 	desk   registration.Actor
 	pin    *pin.Method
 	origin string // the site as browsers reach it (localhost)
+	hasher *secure.Hasher
 }
 
 func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
@@ -94,7 +95,7 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 		Role: identity.RoleOfficer, Status: identity.OfficerActive}
 	s.CreateOfficer(ctx, off)
 	return &site{t: t, clock: clk, url: ts.URL, store: s, reg: reg, desk: registration.Actor{Officer: off, Office: o},
-		pin: pinMethod, origin: origin}
+		pin: pinMethod, origin: origin, hasher: hasher}
 }
 
 func (s *site) register() string {
@@ -125,6 +126,7 @@ type browser struct {
 	t    *testing.T
 	c    *http.Client
 	lang string
+	last http.Header // the last response's headers
 }
 
 func (s *site) browser(lang string) *browser {
@@ -149,6 +151,7 @@ func (b *browser) do(method, u string, form url.Values) (int, string, string) {
 		b.t.Fatal(err)
 	}
 	defer res.Body.Close()
+	b.last = res.Header
 	out, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Request.URL.Path, string(out)
 }

@@ -113,6 +113,10 @@ type Security struct {
 	// MaxConcurrentHashes bounds simultaneous password hashes so a burst of
 	// logins cannot exhaust memory; 0 means the number of CPUs.
 	MaxConcurrentHashes int `yaml:"max_concurrent_hashes"`
+	// MaxHashWait is admission control for password checks: a sign-in that
+	// would queue longer than this for a hashing slot gets a "busy, retry
+	// in N seconds" page (503 + Retry-After) at once instead.
+	MaxHashWait time.Duration `yaml:"max_hash_wait"`
 }
 
 // Argon2 is the argon2id cost for new password hashes. Raising it rehashes
@@ -210,7 +214,8 @@ func base() *Config {
 		},
 		Log: Log{Level: "info", Format: "json"},
 		Security: Security{
-			Argon2: Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
+			Argon2:      Argon2{MemoryKiB: 64 * 1024, Iterations: 3, Parallelism: 2},
+			MaxHashWait: 500 * time.Millisecond,
 		},
 		Notify: Notify{
 			SMS: SMS{

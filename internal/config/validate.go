@@ -111,6 +111,7 @@ func (c *Config) validate() problems {
 	ps.atLeast("security.argon2.iterations", int(sec.Argon2.Iterations), 1)
 	ps.atLeast("security.argon2.parallelism", int(sec.Argon2.Parallelism), 1)
 	ps.atLeast("security.max_concurrent_hashes", sec.MaxConcurrentHashes, 0)
+	ps.positive("security.max_hash_wait", int64(sec.MaxHashWait))
 
 	n := c.Notify
 	switch n.SMS.Driver {

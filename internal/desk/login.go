@@ -14,6 +14,7 @@ import (
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
@@ -109,18 +110,24 @@ func (d *Desk) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ok, rehash := false, false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		d.d.Hasher.VerifyDummy(ctx, password) // same time as a known username
+		err = d.d.Hasher.VerifyDummy(ctx, password) // same time as a known username
 		o = nil
 	case err != nil:
 		d.fail(w, r, "/desk/login", err)
 		return
 	default:
 		ok, rehash, err = d.d.Hasher.Verify(ctx, password, o.PasswordHash)
-		if err != nil {
+		if err != nil && !errors.Is(err, secure.ErrBusy) {
 			d.d.Log.Error("desk: officer password hash unusable", "request_id", httpserver.RequestID(ctx),
 				"officer", o.Username, "error", err.Error())
 			ok = false
 		}
+	}
+	if busy, isBusy := secure.BusyProblem(err); isBusy {
+		problem.SetRetryAfter(w.Header(), busy)
+		form.Summary = d.t(lang, busy.MsgID, busy.Args)
+		d.renderLogin(w, r, busy.Status, form, "")
+		return
 	}
 	if !ok {
 		reason := "wrong password"

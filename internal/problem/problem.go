@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Field is one input at fault, named by its external key (a form field, a
@@ -24,10 +26,15 @@ type Field struct {
 // Error is a user-facing error. Its Error() text is for logs and is in
 // English; people see the translated MsgID instead.
 type Error struct {
-	Status int     // HTTP status that fits
-	MsgID  string  // stable message ID for the whole problem
-	Fields []Field // inputs at fault, in the order they were checked
-	Cause  error   // internal cause; never shown
+	Status int            // HTTP status that fits
+	MsgID  string         // stable message ID for the whole problem
+	Args   map[string]any // template data for MsgID, if any
+	Fields []Field        // inputs at fault, in the order they were checked
+	Cause  error          // internal cause; never shown
+
+	// RetryAfter, when set, is sent as the Retry-After header (whole
+	// seconds) with a 429 or 503.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -70,6 +77,14 @@ func As(err error) (*Error, bool) {
 	var p *Error
 	ok := errors.As(err, &p)
 	return p, ok
+}
+
+// SetRetryAfter sets the Retry-After header when err is a problem that
+// carries a RetryAfter.
+func SetRetryAfter(h http.Header, err error) {
+	if p, ok := As(err); ok && p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((p.RetryAfter+time.Second-1)/time.Second)))
+	}
 }
 
 // Status returns the HTTP status for err: the problem's own, or 500.

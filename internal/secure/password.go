@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/clau-eid/clau/internal/problem"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -71,13 +75,37 @@ func (p Argon2Params) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ErrBusy is matched (errors.Is) by the *BusyError that Hash and Verify
+// return when admission control turns a request away.
+var ErrBusy = errors.New("secure: password hashing is saturated")
+
+// BusyError says the hashing queue is full and when to try again.
+type BusyError struct {
+	RetryAfter time.Duration // a whole number of seconds, at least one
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("secure: password hashing is saturated; retry in %s", e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
 // Hasher hashes and verifies passwords with Argon2id. Each hash takes
-// Memory KiB, so a semaphore bounds how many run at once; a login burst then
-// queues instead of exhausting memory. Safe for concurrent use.
+// Memory KiB and a core's time, so a semaphore bounds how many run at once.
+// With a queue limit (SetQueueLimit), a request that would wait longer than
+// the limit is turned away at once with a *BusyError instead of queueing:
+// under overload the admitted citizens keep a bounded latency and the rest
+// get a fast answer they can act on. Safe for concurrent use.
 type Hasher struct {
 	params Argon2Params
 	sem    chan struct{}
 	rand   io.Reader
+
+	maxWait atomic.Int64 // nanoseconds; 0: wait as long as the context allows
+	waiting atomic.Int64 // requests waiting for a slot
+	refused atomic.Int64 // requests turned away by admission control
+	avg     atomic.Int64 // moving average of one hash, in nanoseconds
 
 	dummyOnce sync.Once
 	dummy     string
@@ -97,6 +125,31 @@ func NewHasher(p Argon2Params, maxConcurrent int, rand io.Reader) *Hasher {
 	return &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), rand: randOrDefault(rand)}
 }
 
+// SetQueueLimit turns on admission control: a request that would wait more
+// than maxWait for a free slot, judged by the number waiting and the recent
+// time per hash, is refused with a *BusyError. Zero turns it off.
+func (h *Hasher) SetQueueLimit(maxWait time.Duration) { h.maxWait.Store(int64(maxWait)) }
+
+// Waiting returns how many requests are waiting for a hashing slot.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// Saturate takes every hashing slot, as a burst of sign-ins would, until
+// release is called: for overload drills and tests of the busy answer. It
+// waits for hashes in progress to finish.
+func (h *Hasher) Saturate() (release func()) {
+	for range cap(h.sem) {
+		h.sem <- struct{}{}
+	}
+	return func() {
+		for range cap(h.sem) {
+			<-h.sem
+		}
+	}
+}
+
+// Refused returns how many requests admission control has turned away.
+func (h *Hasher) Refused() int64 { return h.refused.Load() }
+
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Argon2Params { return h.params }
 
@@ -111,7 +164,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	start := time.Now()
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+	h.observe(time.Since(start))
 	return encodePHC(h.params, salt, key), nil
 }
 
@@ -131,7 +186,9 @@ func (h *Hasher) Verify(ctx context.Context, password, phc string) (ok, needsReh
 	}
 	defer h.release()
 	p := stored.params
+	start := time.Now()
 	key := argon2.IDKey([]byte(password), stored.salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	h.observe(time.Since(start))
 	if subtle.ConstantTimeCompare(key, stored.key) != 1 {
 		return false, false, nil
 	}
@@ -143,8 +200,10 @@ func (h *Hasher) Verify(ctx context.Context, password, phc string) (ok, needsReh
 
 // VerifyDummy does the work of one Verify with the current parameters and
 // throws the result away. Call it when the account does not exist, so that
-// unknown and known identifiers answer in similar time.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
+// unknown and known identifiers answer in similar time. Its error, like
+// Verify's, says the hash did not run (a *BusyError, or ctx ending): the
+// caller must answer as it would for a known identifier.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	h.dummyOnce.Do(func() {
 		// Random salt and key: no password can match. The key need not come
 		// from argon2, which spares the first unknown login a second hash.
@@ -154,7 +213,8 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
 		_, _ = io.ReadFull(h.rand, key)
 		h.dummy = encodePHC(h.params, salt, key)
 	})
-	_, _, _ = h.Verify(ctx, password, h.dummy)
+	_, _, err := h.Verify(ctx, password, h.dummy)
+	return err
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -164,8 +224,36 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 		return nil
+	default:
+	}
+	n := h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	if limit := time.Duration(h.maxWait.Load()); limit > 0 {
+		// The n-th in line waits for about n hashes spread over the slots.
+		if wait := time.Duration(n) * time.Duration(h.avg.Load()) / time.Duration(cap(h.sem)); wait > limit {
+			h.refused.Add(1)
+			return &BusyError{RetryAfter: max(time.Second, (wait + time.Second - 1).Truncate(time.Second))}
+		}
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// observe folds one hash's duration into the moving average (weight 1/8).
+func (h *Hasher) observe(d time.Duration) {
+	for {
+		old := h.avg.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if h.avg.CompareAndSwap(old, next) {
+			return
+		}
 	}
 }
 
@@ -272,4 +360,16 @@ func randOrDefault(r io.Reader) io.Reader {
 		return rand.Reader
 	}
 	return r
+}
+
+// BusyProblem turns a *BusyError into the problem people see (503, with
+// Retry-After); ok is false for any other error.
+func BusyProblem(err error) (p *problem.Error, ok bool) {
+	var b *BusyError
+	if !errors.As(err, &b) {
+		return nil, false
+	}
+	secs := int((b.RetryAfter + time.Second - 1) / time.Second)
+	return &problem.Error{Status: http.StatusServiceUnavailable, MsgID: "busy.retry",
+		Args: map[string]any{"Seconds": secs}, RetryAfter: b.RetryAfter, Cause: err}, true
 }

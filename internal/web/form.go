@@ -35,7 +35,7 @@ func (f *Form) Fail(cat *i18n.Catalog, lang string, err error) {
 		f.Errors[fe.Name] = append(f.Errors[fe.Name], cat.T(lang, fe.MsgID, fe.Args))
 	}
 	if len(p.Fields) == 0 {
-		f.Summary = cat.T(lang, p.MsgID, nil)
+		f.Summary = cat.T(lang, p.MsgID, p.Args)
 	} else {
 		f.Summary = cat.T(lang, "input.invalid", nil)
 	}

@@ -115,8 +115,19 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 	}
 	ok, rehash := false, false
 	if pw == nil {
-		m.hasher.VerifyDummy(ctx, password)
-	} else if ok, rehash, err = m.hasher.Verify(ctx, password, pw.Hash); err != nil {
+		err = m.hasher.VerifyDummy(ctx, password)
+	} else {
+		ok, rehash, err = m.hasher.Verify(ctx, password, pw.Hash)
+	}
+	if err != nil {
+		// Busy (or the request gone) before the hash ran: the same answer
+		// for known and unknown documents, and no attempt counted.
+		if busy, ok := secure.BusyProblem(err); ok {
+			return nil, busy
+		}
+		if pw == nil || ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("password hash of citizen %s: %w", c.ID, err)
 	}
 	if !ok {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clau-eid/clau/internal/seed"
+)
+
+// errBusy is a sign-in that admission control turned away (503 with
+// Retry-After): an answer, not a failure, under overload.
+var errBusy = errors.New("busy: 503 with Retry-After")
+
+// loadResult is one open-loop run.
+type loadResult struct {
+	offered   int             // arrivals scheduled
+	ok, busy  []time.Duration // latencies from each arrival's scheduled time
+	errs      int
+	firstErr  error
+	elapsed   time.Duration
+	rate      float64
+	inFlight  int // most sign-ins in progress at once
+	abandoned int // arrivals not sent because maxInFlight was reached
+}
+
+// maxInFlight bounds the client, so that an overloaded server cannot make
+// the benchmark itself run out of memory or sockets.
+const maxInFlight = 4096
+
+// openLoop starts sign-ins at rate per second for d, whatever the server
+// does: arrivals follow a Poisson process and each sign-in runs in its own
+// goroutine. Latency counts from the scheduled arrival, so a slow server
+// cannot hide its queue (no coordinated omission).
+func (b *signinBench) openLoop(ctx context.Context, base string, rate float64, d time.Duration) loadResult {
+	var (
+		mu  sync.Mutex
+		r   = loadResult{rate: rate}
+		wg  sync.WaitGroup
+		cur int
+	)
+	transport := &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxConnsPerHost: 0}
+	defer transport.CloseIdleConnections()
+	start := time.Now()
+	next := start
+	for ctx.Err() == nil {
+		next = next.Add(time.Duration(rand.ExpFloat64() / rate * float64(time.Second)))
+		if next.Sub(start) >= d {
+			break
+		}
+		time.Sleep(time.Until(next))
+		r.offered++
+		mu.Lock()
+		if cur >= maxInFlight {
+			r.abandoned++
+			mu.Unlock()
+			continue
+		}
+		cur++
+		r.inFlight = max(r.inFlight, cur)
+		mu.Unlock()
+		due := next
+		wg.Go(func() {
+			var err error
+			doc := seed.DNI(rand.IntN(b.citizens))
+			if b.oidc != nil {
+				err = b.oidc.flow(base, doc, transport)
+			} else {
+				err = signIn(base, doc, transport)
+			}
+			el := time.Since(due)
+			mu.Lock()
+			defer mu.Unlock()
+			cur--
+			switch {
+			case err == nil:
+				r.ok = append(r.ok, el)
+			case errors.Is(err, errBusy):
+				r.busy = append(r.busy, el)
+			default:
+				r.errs++
+				if r.firstErr == nil {
+					r.firstErr = err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r.elapsed = time.Since(start)
+	slices.Sort(r.ok)
+	slices.Sort(r.busy)
+	return r
+}
+
+// parseLoads reads -load: comma-separated multiples of the peak rate.
+func parseLoads(s string) ([]float64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []float64
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 || v > 20 {
+			return nil, fmt.Errorf("-load: %q is not a multiple of the peak rate in (0, 20]", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// reportLoads runs the open-loop part of a benchmark: the single sign-in
+// latency (one browser at a time), then each multiple of the peak rate
+// measured in closed loop, and prints one table.
+func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, base string, peak float64, loads []float64) error {
+	conc := b.concurrency
+	b.concurrency = 1
+	single, errs := b.run(ctx, base, min(b.duration, 10*time.Second))
+	b.concurrency = conc
+	if errs > 0 || len(single) == 0 {
+		return fmt.Errorf("single sign-ins: %d failed", errs)
+	}
+	slices.Sort(single)
+	fmt.Fprintf(out, "\nopen loop (Poisson arrivals, latency from the scheduled arrival); peak %.1f/s closed loop; one at a time: p50 %s, p99 %s\n\n",
+		peak, fmtDur(percentile(single, 0.5)), fmtDur(percentile(single, 0.99)))
+	fmt.Fprintln(out, "| load | offered/s | completed/s | refused (503) | p50 | p99 | p99 / single p50 | refusal p99 | errors |")
+	fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, m := range loads {
+		fmt.Fprintf(log, "open loop at %.2g× the peak (%.1f/s) for %s\n", m, m*peak, b.duration)
+		r := b.openLoop(ctx, base, m*peak, b.duration)
+		if r.firstErr != nil {
+			fmt.Fprintln(log, "first failure:", r.firstErr)
+		}
+		refusal := "–"
+		if len(r.busy) > 0 {
+			refusal = fmtDur(percentile(r.busy, 0.99))
+		}
+		fmt.Fprintf(out, "| %.2g× | %.1f | %.1f | %d (%.0f%%) | %s | %s | %.1f | %s | %d |\n",
+			m, float64(r.offered)/r.elapsed.Seconds(), float64(len(r.ok))/r.elapsed.Seconds(),
+			len(r.busy), 100*float64(len(r.busy))/float64(max(r.offered, 1)),
+			fmtDur(percentile(r.ok, 0.5)), fmtDur(percentile(r.ok, 0.99)),
+			float64(percentile(r.ok, 0.99))/float64(percentile(single, 0.5)), refusal, r.errs+r.abandoned)
+		// Let the server drain before the next level.
+		time.Sleep(2 * time.Second)
+	}
+	return nil
+}
