@@ -76,6 +76,8 @@ func main() {
 		err = runBook(os.Args[2:], os.Stdout, os.Stderr)
 	case "cert":
 		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
+	case "pin":
+		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -94,7 +96,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -112,7 +114,10 @@ book    appointment bookings over HTTP against a real clau serve, many
         citizens at once on a few popular slots: bookings/s per core,
         latency, and a check that no slot was booked past its capacity
 cert    certificate (DNIe) sign-ins through the mutual-TLS listener, with
-        the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)`)
+        the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)
+pin     Clau PIN sign-ins (document data, PIN by SMS read from the
+        outbox table, PIN) against a real clau serve: no password hash,
+        so the figures are the sign-in's own cost`)
 }
 
 type storeBench struct {

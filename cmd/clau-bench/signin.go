@@ -44,6 +44,7 @@ type signinBench struct {
 	params      secure.Argon2Params
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
+	pin         *pinEndpoints  // set: measure Clau PIN sign-ins instead
 	busy        int            // sign-ins turned away by admission control in closed-loop runs
 	env         []string       // more environment for clau serve
 	rate        float64        // > 0: open loop, starting this many flows per second
@@ -59,8 +60,11 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
 	fs.SetOutput(log)
 	b := &signinBench{params: secure.DefaultArgon2Params()}
-	if mode == "oidc" {
+	switch mode {
+	case "oidc":
 		b.oidc = &oidcEndpoints{}
+	case "pin":
+		b.pin = &pinEndpoints{}
 	}
 	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
@@ -101,12 +105,20 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
 		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
-	hashCPU, err := b.hashCost(ctx)
-	if err != nil {
-		return err
+	var hashCPU time.Duration
+	if b.pin == nil { // a PIN sign-in hashes no password
+		if hashCPU, err = b.hashCost(ctx); err != nil {
+			return err
+		}
 	}
 	if err := b.prepare(ctx, dir); err != nil {
 		return err
+	}
+	if b.pin != nil {
+		if err := b.pin.prepare(ctx, dir); err != nil {
+			return err
+		}
+		defer b.pin.db.Close()
 	}
 	srv, err := b.start(dir, log)
 	if err != nil {
@@ -150,6 +162,15 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	n := len(lat)
 	slices.Sort(lat)
 	perSignin := (cpu1 - cpu0) / time.Duration(max(n, 1))
+	if b.pin != nil {
+		fmt.Fprintln(out, "Clau PIN sign-ins: /login?method=pin → PIN form → document data → PIN page → PIN (no argon2id)")
+		fmt.Fprintln(out, "| sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | sign-ins/s per core |")
+		fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintf(out, "| %d | %.0f | %s | %s | %s | %s | %.1f |\n", n, float64(n)/elapsed.Seconds(),
+			fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
+			fmtDur(perSignin), 1/perSignin.Seconds())
+		return nil
+	}
 	if b.oidc != nil {
 		fmt.Fprintln(out, "full OpenID Connect flows: authorize → sign-in → code → token → userinfo")
 		fmt.Fprintf(out, "token endpoint alone: p50 %s, p99 %s\n", fmtDur(b.oidc.tokenPercentile(0.5)), fmtDur(b.oidc.tokenPercentile(0.99)))
@@ -251,6 +272,9 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		cmd.Env = append(cmd.Env, "CLAU_SERVER_PPROF_LISTEN=127.0.0.1:0")
 	}
 	cmd.Env = append(cmd.Env, b.env...)
+	if b.pin != nil {
+		cmd.Env = append(cmd.Env, b.pin.serverEnv()...)
+	}
 	if b.oidc != nil {
 		env, err := b.oidc.serverEnv()
 		if err != nil {
@@ -330,7 +354,9 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
 				var err error
-				if b.oidc != nil {
+				if b.pin != nil {
+					err = b.pin.flow(base, int(b.pin.next.Add(1))%b.citizens, transport)
+				} else if b.oidc != nil {
 					err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
 				} else {
 					err = signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)

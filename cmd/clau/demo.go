@@ -119,6 +119,11 @@ Activate a citizen's Clau: open %s/activate and enter
 				fmt.Fprintf(out, "\nRegistration desk: %s/desk  username %s, password %s, TOTP seed %s\n", base, demoOfficer, demoPassword, secret)
 			}
 		}
+		if line, err := demoPIN(ctx, a, citizens, base); err != nil {
+			return fmt.Errorf("demo PIN: %w", err)
+		} else {
+			fmt.Fprint(out, line)
+		}
 		fmt.Fprintf(out, "\nSign in: %s/login?continue=/me (add &loa=substantial for the SMS step)\n", base)
 		fmt.Fprintf(out, "Try also: clau citizen show %s\nPress Ctrl+C to stop.\n", c.Document.Number)
 		return nil

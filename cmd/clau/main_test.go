@@ -501,6 +501,9 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("demo outbox = %d %s", code, body)
 		}
 		demoSAML(t, strings.TrimSuffix(home, "/"))
+		if round == 1 {
+			checkDemoPIN(t, home, g)
+		}
 		cmd.Process.Signal(syscall.SIGINT)
 		stopped = true
 		if err := cmd.Wait(); err != nil {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"time"
 
 	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
@@ -78,4 +80,29 @@ func pinNotices(ctx context.Context, a *app, m *pin.Method) {
 		case <-t.C:
 		}
 	}
+}
+
+// demoPIN turns the PIN service on for the second demo citizen (once) and
+// says how to try it; "" when the PIN is off.
+func demoPIN(ctx context.Context, a *app, citizens []identity.Citizen, base string) (string, error) {
+	m := a.services().pin
+	if m == nil || len(citizens) < 2 {
+		return "", nil
+	}
+	c := citizens[1]
+	st, err := m.StatusOf(ctx, c.ID)
+	if err != nil {
+		return "", err
+	}
+	if !st.Enabled {
+		if _, err := m.EnableKeepingCode(ctx, &c, "demo", "demo"); err != nil {
+			return "", err
+		}
+	}
+	check := c.SupportNumber
+	if c.Document.Type != identity.NIE {
+		check = fmt.Sprintf("%02d/%02d/%04d", c.DocValidity.Day, int(c.DocValidity.Month), c.DocValidity.Year)
+	}
+	return fmt.Sprintf("\nClau PIN: %s/login?continue=/me, choose Clau PIN and enter\n    %s %s, check value %s (no personal code)\n  then read the PIN at %s/dev/outbox.\n",
+		base, c.Document.Type, c.Document.Number, check, base), nil
 }

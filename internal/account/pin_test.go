@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
 )
 
@@ -256,5 +257,43 @@ func TestPINLifecycle(t *testing.T) {
 	}
 	if _, _, body = owner.get(s.url + "/me/pin"); !strings.Contains(body, "The PIN service is off") {
 		t.Fatalf("expired service shown as on:\n%s", body)
+	}
+}
+
+// Requests from one source are limited across documents (30 an hour), and
+// a service turned off answers like an unknown document; the PIN already
+// sent dies with it.
+func TestPINSourceThrottleAndDisable(t *testing.T) {
+	s := newSiteWith(t, allMethods())
+	s.register()
+	c := mustCitizen(t, s)
+	if _, err := s.pin.Enable(context.Background(), c, "", "officer:test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	form := s.startPIN(b)
+	if _, p, _ := b.post(s.url+form, "document", "12345678Z", "check", "30/04/2031"); !strings.HasSuffix(p, "/pin/code") {
+		t.Fatalf("request went to %s", p)
+	}
+	sent := s.lastSMS()
+	if err := s.pin.Disable(context.Background(), c, "citizen:"+c.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, body := b.post(s.url+strings.TrimSuffix(form, "/pin")+"/pin/code", "pin", sent); st == 200 {
+		t.Fatalf("a PIN of a service turned off worked:\n%s", body)
+	}
+	st, _, body := b.post(s.url+form, "document", "12345678Z", "check", "30/04/2031")
+	if st != 401 || !strings.Contains(body, "do not match an active PIN service") || s.audited("pin.disable") != 1 {
+		t.Fatalf("request after disabling: %d", st)
+	}
+	// 2 requests so far from this source; 28 more documents pass, the 31st request is refused.
+	for i := range 29 {
+		st, _, body = b.post(s.url+form, "document", seed.DNI(100+i), "check", "30/04/2031")
+		if i < 28 && st != 401 {
+			t.Fatalf("request %d: %d\n%s", i+3, st, body)
+		}
+	}
+	if st != 429 || !strings.Contains(body, "Too many PIN requests") {
+		t.Fatalf("31st request from one source: %d", st)
 	}
 }
