@@ -175,6 +175,10 @@ func (d *Desk) Mount() {
 	api("POST /api/desk/v1/citizens/{id}/activation-code", d.apiReissue)
 	api("PUT /api/desk/v1/citizens/{id}/contact", d.apiContact)
 	api("POST /api/desk/v1/citizens/{id}/deregistration", d.apiDeregister)
+	api("POST /api/desk/v1/citizens/{id}/upgrade", d.apiUpgrade)
+	api("GET /api/desk/v1/letters", d.apiLetters)
+	api("GET /api/desk/v1/letters/batch.pdf", d.apiLettersBatch)
+	api("POST /api/desk/v1/letters/sent", d.apiLettersSent)
 }
 
 // noStore keeps desk pages, which hold personal data and one-time codes,

@@ -21,6 +21,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/letterpdf"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
@@ -40,6 +41,7 @@ type world struct {
 	clock    *fakeclock.Clock
 	srv      *httptest.Server
 	bcn, gir *identity.Office
+	reg      *registration.Service
 }
 
 const maxBody = 64 << 10
@@ -70,15 +72,17 @@ func newWorld(t *testing.T) *world {
 	}
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
 	reg := registration.New(st, secure.NewOneTimeCodes(kr, clk.Now, nil), hasher, n, registration.Options{Now: clk.Now})
+	reg.EnableLetters(registration.LetterOptions{Keyring: kr, ActivateURL: "https://clau.example.org/activate"})
 	d, err := desk.New(desk.Deps{Store: st, Keyring: kr, Hasher: hasher, Registration: reg, Server: srv, Renderer: renderer,
-		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate"})
+		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate",
+		Letters: &letterpdf.Printer{T: i18n.MustLoad().T}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Mount()
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts}
+	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts, reg: reg}
 	w.bcn = w.office("BCN-01", "OAC Barcelona")
 	w.gir = w.office("GIR-01", "OAC Girona")
 	return w
