@@ -192,6 +192,10 @@ func (d *Desk) Mount() {
 	if d.d.PIN != nil {
 		api("POST /api/desk/v1/citizens/{id}/pin-service", d.apiPIN)
 	}
+	api("POST /api/desk/v1/citizens/{id}/upgrade", d.apiUpgrade)
+	api("GET /api/desk/v1/letters", d.apiLetters)
+	api("GET /api/desk/v1/letters/batch.pdf", d.apiLettersBatch)
+	api("POST /api/desk/v1/letters/sent", d.apiLettersSent)
 }
 
 // noStore keeps desk pages, which hold personal data and one-time codes,

@@ -22,6 +22,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/letterpdf"
 	"github.com/clau-eid/clau/internal/method/pin"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
@@ -43,6 +44,7 @@ type world struct {
 	srv      *httptest.Server
 	bcn, gir *identity.Office
 	appts    *appointments.Service
+	reg      *registration.Service
 }
 
 const maxBody = 64 << 10
@@ -74,6 +76,7 @@ func newWorld(t *testing.T) *world {
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
 	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
 	reg := registration.New(st, codes, hasher, n, registration.Options{Now: clk.Now})
+	reg.EnableLetters(registration.LetterOptions{Keyring: kr, ActivateURL: "https://clau.example.org/activate"})
 	pinMethod := pin.New(st, kr, codes, n, pin.Options{Now: clk.Now})
 	madrid, err := time.LoadLocation("Europe/Madrid")
 	if err != nil {
@@ -82,14 +85,15 @@ func newWorld(t *testing.T) *world {
 	appts := appointments.New(st, kr, n, madrid, clk.Now)
 	appts.BaseURL = "https://clau.example.org"
 	d, err := desk.New(desk.Deps{Store: st, Keyring: kr, Hasher: hasher, Registration: reg, PIN: pinMethod, Server: srv, Renderer: renderer,
-		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate", Appointments: appts})
+		Log: log, Now: clk.Now, ActivationURL: "https://clau.example.org/activate", Appointments: appts,
+		Letters: &letterpdf.Printer{T: i18n.MustLoad().T}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Mount()
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts, appts: appts}
+	w := &world{t: t, ctx: ctx, store: st, sql: st, keyring: kr, clock: clk, srv: ts, appts: appts, reg: reg}
 	w.bcn = w.office("BCN-01", "OAC Barcelona")
 	w.gir = w.office("GIR-01", "OAC Girona")
 	return w

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clau-eid/clau/internal/audit"
+	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/registration"
@@ -208,4 +209,106 @@ func (d *Desk) upgradeSubmit(w http.ResponseWriter, r *http.Request, s *signedIn
 		return
 	}
 	seeOther(w, r, "/desk/citizens/"+id+"?done=upgraded")
+}
+
+// The desk API's letters and upgrade, for printing offices' scripts.
+
+type apiLetters struct {
+	Queued int    `json:"queued"`
+	Until  string `json:"until"` // Unix microseconds; pass it to batch.pdf and sent
+}
+
+func (d *Desk) apiRefuseNoPrint(w http.ResponseWriter, r *http.Request, s *signedIn, action string) bool {
+	if d.mayPrint(s) {
+		return false
+	}
+	_ = d.trail.Record(r.Context(), audit.Event{Actor: "officer:" + s.Officer.Username, Action: action, Subject: "letters",
+		Office: s.Office.Code, Source: s.actor(r).Source, Outcome: audit.Denied, Details: map[string]string{"reason": "role"}})
+	d.d.Server.WriteError(w, r, errNoPrint)
+	return true
+}
+
+func (d *Desk) apiLetters(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	if d.apiRefuseNoPrint(w, r, s, "letter.print") {
+		return
+	}
+	until := d.now().Add(time.Microsecond)
+	queued, err := d.d.Store.QueuedLetters(r.Context(), until)
+	if err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, apiLetters{Queued: len(queued), Until: strconv.FormatInt(until.UnixMicro(), 10)})
+}
+
+func (d *Desk) apiLettersBatch(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	if d.apiRefuseNoPrint(w, r, s, "letter.print") {
+		return
+	}
+	until, err := parseUntil(r.URL.Query().Get("until"))
+	var batch []registration.PrintLetter
+	if err == nil {
+		batch, err = d.d.Registration.PrintBatch(r.Context(), s.actor(r), until)
+	}
+	if err == nil && len(batch) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var pdf []byte
+	if err == nil {
+		pdf, err = d.d.Letters.Batch(batch)
+	}
+	if err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
+	_, _ = w.Write(pdf)
+}
+
+func (d *Desk) apiLettersSent(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	if d.apiRefuseNoPrint(w, r, s, "letter.sent") {
+		return
+	}
+	var in struct {
+		Until string `json:"until"`
+	}
+	if err := decode(r, &in); err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	until, err := parseUntil(in.Until)
+	n := 0
+	if err == nil {
+		n, err = d.d.Registration.MarkLettersSent(r.Context(), s.actor(r), until)
+	}
+	if err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, map[string]int{"sent": n})
+}
+
+func (d *Desk) apiUpgrade(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	var in struct {
+		Version         int64  `json:"version"`
+		DocumentShown   string `json:"document_shown"`
+		DocumentChecked bool   `json:"document_checked"`
+	}
+	if err := decode(r, &in); err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	if in.Version <= 0 {
+		d.d.Server.WriteError(w, r, errVersion)
+		return
+	}
+	c, err := d.d.Registration.UpgradeToAdvanced(r.Context(), s.actor(r), r.PathValue("id"), in.Version,
+		registration.DocumentCheck{Shown: in.DocumentShown, Checked: in.DocumentChecked})
+	if err != nil {
+		d.d.Server.WriteError(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, d.apiCitizenOf(r, c))
 }

@@ -14,6 +14,14 @@
 // the citizen: an activation either completes or leaves the code usable as
 // before. A reissued code kills a flow started with the old one.
 //
+// Registration by letter (letter.go, letterbatch.go): a citizen whose
+// document and check value match the reference registry is registered at
+// level basic and a letter with a fresh activation code is queued; the
+// code is kept sealed until the printing office marks the batch sent, and
+// a newer letter kills the older code. The answer to a request never says
+// whether it matched. An officer raises a letter registration to level
+// advanced after the in-person check.
+//
 // Officers act for their office: they may find any citizen (to catch
 // duplicates) but change only the records their office registered;
 // admins may change any.
