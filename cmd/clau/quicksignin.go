@@ -49,8 +49,21 @@ func (a *app) passkeyMethod() (*passkey.Method, error) {
 }
 
 // methodRegistry is what the sign-in chooser may offer on this deployment.
-func methodRegistry(sv *services) *broker.Registry {
+func methodRegistry(a *app, sv *services) *broker.Registry {
 	ms := []broker.MethodInfo{{Name: permanent.Name, MaxLoA: permanent.WithSMSLoA, Enabled: true}}
+	if cc := a.cfg.Certificate; cc.Enabled {
+		// As high as the best profile reaches: the chooser links to
+		// /login/{id}/certificate, which hands over to the TLS listener.
+		best := broker.LoA("")
+		for _, p := range cc.Profiles {
+			if l, ok := broker.ParseLoA(p.LoA); ok && (best == "" || l.AtLeast(best)) {
+				best = l
+			}
+		}
+		if best != "" {
+			ms = append(ms, broker.MethodInfo{Name: broker.MethodCertificate, MaxLoA: best, Enabled: true})
+		}
+	}
 	if sv.pin != nil {
 		ms = append(ms, broker.MethodInfo{Name: pin.Name, MaxLoA: sv.pin.LoA(), Enabled: true})
 	}

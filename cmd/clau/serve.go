@@ -192,7 +192,7 @@ func (a *app) services() *services {
 		pin:       a.pinMethod(codes),
 	}
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
-	sv.methods = methodRegistry(sv)
+	sv.methods = methodRegistry(a, sv)
 	a.enableLetters(sv.reg)
 	return sv
 }
@@ -252,7 +252,8 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *we
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
 		Clients: clients, Server: srv, Renderer: renderer, SessionCookie: account.SessionCookie,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a)})
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a),
+		Methods: sv.methods.Levels()})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,19 @@ func NewRegistry(ms ...MethodInfo) *Registry {
 	return r
 }
 
+// Levels maps each enabled method to the highest level it reaches here,
+// for front-ends that must tell whether a service's methods can reach the
+// level it asks before starting a sign-in.
+func (r *Registry) Levels() map[string]LoA {
+	out := make(map[string]LoA, len(r.methods))
+	for _, m := range r.methods {
+		if m.Enabled {
+			out[m.Name] = m.MaxLoA
+		}
+	}
+	return out
+}
+
 // Info returns a method's entry, if the deployment has it.
 func (r *Registry) Info(name string) (MethodInfo, bool) {
 	for _, m := range r.methods {

@@ -96,7 +96,10 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 			{ID: "app", Public: true, RedirectURIs: []string{rpRedirect}, MinLoA: broker.Substantial},
 			{ID: "ajuntament-jwt", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, JWTAccessTokens: true},
 			{ID: "passkeys-only", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, Methods: []string{"passkey"}},
-		}}
+		},
+		// The deployment offers passkeys, so a passkeys-only client's
+		// level is reachable; these pages serve only the password.
+		Methods: map[string]broker.LoA{broker.MethodPermanent: broker.Substantial, broker.MethodPasskey: broker.Substantial}}
 	for _, o := range opts {
 		o(&deps)
 	}

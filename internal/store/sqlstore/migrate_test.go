@@ -36,15 +36,15 @@ import (
 // rows testdata/seed/<v>.sql inserted at version v. A new migration needs a
 // fixture and a check here: TestMigrationVersionsUnique insists.
 var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
-	1:  checkRegistryV1,
-	2:  checkAuditCodesOutboxV2,
-	3:  checkFlowsSessionsPasswordsV3,
-	4:  checkOfficeDirectoryV4,
-	5:  checkAppointmentsV5,
-	6:  checkSchedulesV6,
-	7:  checkPINPasskeysV7,
-	9:  checkOIDCLogoutsV9,
-	11: checkLettersV11,
+	1: checkRegistryV1,
+	2: checkAuditCodesOutboxV2,
+	3: checkFlowsSessionsPasswordsV3,
+	4: checkOfficeDirectoryV4,
+	5: checkAppointmentsV5,
+	6: checkSchedulesV6,
+	7: checkPINPasskeysV7,
+	8: checkOIDCLogoutsV8,
+	9: checkLettersV9,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -542,16 +542,16 @@ func checkAppointmentsV5(t *testing.T, ctx context.Context, s store.Store) {
 	}
 }
 
-func checkOIDCLogoutsV9(t *testing.T, ctx context.Context, s store.Store) {
+func checkOIDCLogoutsV8(t *testing.T, ctx context.Context, s store.Store) {
 	t.Helper()
 	ds, err := s.ClaimLogouts(ctx, us(1767346260000000), time.Minute, 10)
 	if err != nil || len(ds) != 1 || ds[0].ID != "fx-logout-1" || ds[0].Attempts != 1 || ds[0].SID != "fx-sid" ||
 		ds[0].LastError != "answered 503" || ds[0].URI != "https://tramits.example.org/bcl" {
-		t.Errorf("v9 logouts = %+v, %v", ds, err)
+		t.Errorf("v8 logouts = %+v, %v", ds, err)
 	}
 	c, err := s.OIDCClientByID(ctx, "fx-sp")
 	if err != nil || c.SecretHash != "k1.fixture-secret-hash" || !strings.Contains(string(c.Settings), "sp.example.org") {
-		t.Errorf("v9 client = %+v, %v", c, err)
+		t.Errorf("v8 client = %+v, %v", c, err)
 	}
 }
 
@@ -591,16 +591,16 @@ func checkPINPasskeysV7(t *testing.T, ctx context.Context, s store.Store) {
 	}
 }
 
-func checkLettersV11(t *testing.T, ctx context.Context, s store.Store) {
+func checkLettersV9(t *testing.T, ctx context.Context, s store.Store) {
 	t.Helper()
 	r, err := s.ReferenceByDocument(ctx, "12345678Z")
 	if err != nil || r.GivenName != "Núria" || r.Version != 2 || r.BirthDate.String() != "1980-02-29" ||
 		r.PostalCode != "08001" || r.Nationality != "ES" || r.ImportID != "fx-import-1" {
-		t.Errorf("v11 reference = %+v, %v", r, err)
+		t.Errorf("v9 reference = %+v, %v", r, err)
 	}
 	l, err := s.LetterByID(ctx, "fx-letter-1")
 	if err != nil || l.Status != store.LetterQueued || l.CodeSealed != "v1.sealed-letter-code" || len(l.Address) != 2 ||
 		l.Address[1] != "08001 Barcelona" || l.CitizenID != "fx-citizen-1" {
-		t.Errorf("v11 letter = %+v, %v", l, err)
+		t.Errorf("v9 letter = %+v, %v", l, err)
 	}
 }
