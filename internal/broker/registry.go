@@ -73,12 +73,17 @@ func (r *Registry) Offers(t *Transaction, name string) bool {
 }
 
 // MethodOfAMR names the method a session's RFC 8176 amr values come from:
-// hwk is a passkey, otp a PIN, pwd the permanent password; "" otherwise.
+// a certificate ("sc": on a card, "swk": a software key), a passkey ("hwk"
+// without "sc"), Clau PIN ("otp" without a password) or the permanent
+// password ("pwd"). A step-up keeps the earlier values, so the strongest
+// proof is looked for first.
 func MethodOfAMR(amr []string) string {
 	switch {
+	case slices.Contains(amr, "sc") || slices.Contains(amr, "swk"):
+		return MethodCertificate
 	case slices.Contains(amr, "hwk"):
 		return MethodPasskey
-	case slices.Contains(amr, "otp"):
+	case slices.Contains(amr, "otp") && !slices.Contains(amr, "pwd"):
 		return MethodPIN
 	case slices.Contains(amr, "pwd"):
 		return MethodPermanent

@@ -70,7 +70,9 @@ func newStack(t *testing.T, registrationServices ...string) *stack {
 	}
 	mr, _ := web.NewRenderer(main, log)
 	web.Mount(main, mr)
-	pages, err := account.New(account.Deps{Store: s, Broker: b, Permanent: permanent.New(s, hasher, codes, n, clk.Now),
+	methods := broker.NewRegistry(broker.MethodInfo{Name: broker.MethodPermanent, MaxLoA: broker.Substantial, Enabled: true},
+		broker.MethodInfo{Name: broker.MethodCertificate, MaxLoA: broker.High, Enabled: true})
+	pages, err := account.New(account.Deps{Store: s, Broker: b, Methods: methods, Permanent: permanent.New(s, hasher, codes, n, clk.Now),
 		Registration: registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now}), Server: main,
 		Renderer: mr, Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
@@ -146,14 +148,23 @@ func (b *browser) do(t *testing.T, method, u string, form url.Values) (*http.Res
 	return res, string(data)
 }
 
-var formAction = regexp.MustCompile(`action="(/login/[A-Za-z0-9_-]+)"`)
+var txPath = regexp.MustCompile(`(/login/[a-z0-9]{26})\b`)
 
 // start opens a local sign-in at a level and returns its transaction path.
 func (st *stack) start(b *browser, loa string) string {
 	st.t.Helper()
-	res, body := b.do(st.t, "GET", st.mainURL+"/login?continue=/me&loa="+loa, nil)
-	m := formAction.FindStringSubmatch(body)
-	if res.StatusCode != 200 || m == nil {
+	// The chooser (or the only method left) names the transaction; stop
+	// before following it into a method.
+	c := *b.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := c.Get(st.mainURL + "/login?continue=/me&loa=" + loa)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := txPath.FindStringSubmatch(res.Header.Get("Location") + string(data))
+	if res.StatusCode != 200 && res.StatusCode != http.StatusSeeOther || m == nil {
 		st.t.Fatalf("login start: %d", res.StatusCode)
 	}
 	return m[1]
@@ -196,7 +207,7 @@ func TestSignInOverTLS(t *testing.T) {
 		t.Fatalf("ended at %d %s", res.StatusCode, res.Request.URL)
 	}
 	ses, _ := st.store.ListSessions(st.ctx, store.SessionCitizen, c.ID, st.clock.Now())
-	if len(ses) != 1 || ses[0].LoA != "high" || len(ses[0].AMR) != 1 || ses[0].AMR[0] != "hwk" {
+	if len(ses) != 1 || ses[0].LoA != "high" || strings.Join(ses[0].AMR, ",") != "hwk,sc" {
 		t.Fatalf("sessions %+v", ses)
 	}
 	// A basic (letter) registration is now advanced.

@@ -10,9 +10,10 @@ import (
 	"github.com/clau-eid/clau/internal/store"
 )
 
-// A citizen who typed the password (level low) and is asked for more may
-// finish with the certificate, but only with their own: another person's
-// certificate is refused and audited, and their own then reaches high.
+// A citizen who typed the password (level low) for a service that asks
+// substantial may finish with the certificate instead of the SMS code, but
+// only with their own: another person's certificate is refused and
+// audited, and their own then reaches high.
 func TestStepUpWithTheSameCitizensCertificate(t *testing.T) {
 	st := newStack(t)
 	c := st.citizen("12345678Z", identity.LevelAdvanced, identity.StatusActive)
@@ -29,7 +30,7 @@ func TestStepUpWithTheSameCitizensCertificate(t *testing.T) {
 	own := tlsCert(st.pki.DNIe.Issue(pkitest.DNIeLeaf(juan, st.clock.Now())))
 
 	b := st.browser(other, "en")
-	tx := st.start(b, "high")
+	tx := st.start(b, "substantial")
 	res, _ := b.do(t, "POST", st.mainURL+tx, url.Values{"document": {"12345678Z"}, "password": {"Groc-Mar-Tramuntana-7"}})
 	if !strings.HasSuffix(res.Request.URL.Path, "/sms") {
 		t.Fatalf("after the password: %d %s", res.StatusCode, res.Request.URL)
@@ -51,7 +52,7 @@ func TestStepUpWithTheSameCitizensCertificate(t *testing.T) {
 		t.Fatalf("own certificate: %d %s", res.StatusCode, res.Request.URL)
 	}
 	ses, _ := st.store.ListSessions(st.ctx, store.SessionCitizen, c.ID, st.clock.Now())
-	if len(ses) != 1 || ses[0].LoA != "high" || strings.Join(ses[0].AMR, ",") != "pwd,hwk" {
+	if len(ses) != 1 || ses[0].LoA != "high" || strings.Join(ses[0].AMR, ",") != "pwd,hwk,sc" {
 		t.Fatalf("session %+v", ses)
 	}
 }

@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -118,5 +117,5 @@ func (a *authRequest) forceLogin(authTime, now time.Time) bool {
 // methodAllowed reports whether the method an SSO session shows is one
 // the request allows (Methods lists the allowed ones offered).
 func (a *authRequest) methodAllowed(amr []string) bool {
-	return len(a.Methods) == 0 || slices.Contains(a.Methods, methodOfAMR(amr))
+	return broker.AllowsAMR(a.Methods, amr)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -130,15 +129,3 @@ func (p *Provider) reach(c *client) broker.LoA {
 	return best
 }
 
-// methodOfAMR names the method an SSO session's amr values show.
-func methodOfAMR(amr []string) string {
-	switch {
-	case slices.Contains(amr, "pwd"):
-		return broker.MethodPermanent
-	case slices.Contains(amr, "otp") && !slices.Contains(amr, "pwd"):
-		return broker.MethodPIN
-	case slices.Contains(amr, "hwk") || slices.Contains(amr, "sc"):
-		return broker.MethodCertificate
-	}
-	return strings.Join(amr, "+")
-}

@@ -586,7 +586,7 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 		p.Server.WriteError(w, r, err)
 		return
 	}
-	enough := se != nil && !st.Req.ForceAuthn && broker.LoA(se.LoA).AtLeast(st.MinLoA) && methodsAllow(st.Methods, se.AMR)
+	enough := se != nil && !st.Req.ForceAuthn && broker.LoA(se.LoA).AtLeast(st.MinLoA) && broker.AllowsAMR(st.Methods, se.AMR)
 	switch {
 	case enough:
 		// SSO: the session already holds what the request needs.
@@ -648,21 +648,13 @@ func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.toSignIn(w, r, st, f, sp, false)
 	case st.Req.ForceAuthn && se.AuthTime.Before(st.Started.Add(-time.Second)):
 		p.toSignIn(w, r, st, f, sp, true)
-	case !methodsAllow(st.Methods, se.AMR):
+	case !broker.AllowsAMR(st.Methods, se.AMR):
 		p.toSignIn(w, r, st, f, sp, true)
 	default:
 		p.success(w, r, st, f, sp, se)
 	}
 }
 
-// methodsAllow reports whether a session's sign-in used an allowed
-// method. Only the methods whose amr values are known are judged.
-func methodsAllow(methods, amr []string) bool {
-	if slices.Contains(amr, "pwd") && !slices.Contains(methods, broker.MethodPermanent) {
-		return false
-	}
-	return true
-}
 
 // success answers the SP with an assertion for the session's citizen.
 func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, sp *SP, se *broker.Session) {

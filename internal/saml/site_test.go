@@ -262,7 +262,7 @@ func (b *browser) do(method, u string, form url.Values, fetchSite string) answer
 	return answer{status: res.StatusCode, url: res.Request.URL, body: string(out)}
 }
 
-var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/sms)?)"`)
+var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent|/sms)?)"`)
 
 // signIn posts the password form the answer shows.
 func (b *browser) signIn(s *site, a answer) answer {

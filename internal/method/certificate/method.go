@@ -113,5 +113,8 @@ func (res *Result) AMR() []string {
 	if res.Profile.AMR == "" {
 		return []string{"swk"}
 	}
+	if res.Profile.AMR == "hwk" {
+		return []string{"hwk", "sc"} // a key on a smart card (RFC 8176)
+	}
 	return []string{res.Profile.AMR}
 }
