@@ -41,11 +41,9 @@ func (a *app) deskLetterPrinter() desk.LetterPrinter {
 	return nil
 }
 
-// mountLetters adds /register/letter.
+// mountLetters adds /register/letter (which says "go to an office" when
+// letters.enabled is off).
 func mountLetters(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
-	if !a.cfg.Letters.Enabled {
-		return nil
-	}
 	p, err := letters.New(sv.reg, srv, r)
 	if err != nil {
 		return err

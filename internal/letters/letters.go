@@ -43,6 +43,11 @@ type formView struct {
 
 func (p *Pages) request(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if !p.reg.LettersEnabled() {
+		// letters.enabled is off: the home page's link says where to go.
+		p.srv.WriteError(w, r, registration.ErrLettersOff)
+		return
+	}
 	lang := p.srv.Lang(r)
 	form := web.NewForm(nil)
 	status := http.StatusOK

@@ -114,3 +114,29 @@ func TestLetterRequestPage(t *testing.T) {
 		t.Errorf("throttled: %d %q\n%s", st, h.Get("Retry-After"), body)
 	}
 }
+
+func TestLetterPageWhenOff(t *testing.T) {
+	s := sqltest.Open(t, sqlstore.SQLite)
+	kr, _ := secure.NewKeyring(nil, time.Now())
+	tm, _ := notify.LoadTemplates()
+	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, nil)
+	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, nil)
+	reg := registration.New(s, secure.NewOneTimeCodes(kr, nil, nil), hasher, n, registration.Options{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, _ := httpserver.New(httpserver.Options{MaxBodyBytes: 1 << 20, ShutdownTimeout: time.Second}, log, i18n.MustLoad(), s)
+	r, _ := web.NewRenderer(srv, log)
+	p, err := letters.New(reg, srv, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Mount()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	st, _, body := post(t, ts.URL+"/register/letter", "es", "document", "23456789D", "check", "31/01/2032")
+	if st != http.StatusNotFound || !strings.Contains(body, "El registro por carta no está disponible aquí") {
+		t.Errorf("letters off: %d\n%s", st, body)
+	}
+	if n, _ := s.CountCitizens(context.Background()); n != 0 {
+		t.Errorf("registered %d citizens with letters off", n)
+	}
+}

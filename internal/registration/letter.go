@@ -204,6 +204,15 @@ func (s *Service) RequestLetter(ctx context.Context, r LetterRequest) error {
 		c, err := tx.CitizenByDocument(ctx, doc.Number)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+			// Who renounced registers again only at an office or with a
+			// certificate (Cl@ve's rule), never by letter.
+			if was, err := tx.WasDeregistered(ctx, doc.Number); err != nil {
+				return err
+			} else if was {
+				refused = "deregistered: office or certificate needed"
+				return audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "letter.request", Source: r.Source,
+					Outcome: audit.Denied, Details: map[string]string{"document": doc.Masked(), "reason": refused}})
+			}
 			c, err = s.registerFromReference(ctx, tx, ref, r)
 			if err != nil {
 				return err

@@ -251,3 +251,22 @@ func problemOf(err error) ([]string, bool) {
 	}
 	return out, true
 }
+
+// Who renounced registers again only at an office or with a certificate.
+func TestLetterAfterDeregistration(t *testing.T) {
+	w := newWorld(t, "sqlite")
+	w.enableLetters()
+	iss := w.register()
+	if _, err := w.reg.Deregister(w.ctx, w.desk, iss.Citizen.ID, 0, "renounced"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.request("12345678Z", "30/04/2031", "612345678", "203.0.113.5"); err != nil {
+		t.Fatalf("request: %v, want the same answer as always", err)
+	}
+	if _, err := w.store.CitizenByDocument(w.ctx, "12345678Z"); err == nil {
+		t.Errorf("a deregistered citizen registered again by letter")
+	}
+	if w.denials("deregistered: office or certificate needed") != 1 {
+		t.Errorf("refusal not audited")
+	}
+}

@@ -81,4 +81,8 @@ type Letters interface {
 	MarkLettersSent(ctx context.Context, until, at time.Time) (int, error)
 	// ListLetters returns a citizen's letters, newest first.
 	ListLetters(ctx context.Context, citizenID string) ([]Letter, error)
+	// WasDeregistered reports whether a deregistered record holds the
+	// document: such a person registers again only at an office or with a
+	// certificate, never by letter.
+	WasDeregistered(ctx context.Context, docNumber string) (bool, error)
 }

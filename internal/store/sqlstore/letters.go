@@ -128,6 +128,14 @@ func (s *Store) ListLetters(ctx context.Context, citizenID string) ([]store.Lett
 	return collect(rows, err, scanLetter)
 }
 
+// WasDeregistered implements store.Letters.
+func (s *Store) WasDeregistered(ctx context.Context, docNumber string) (bool, error) {
+	var n int64
+	err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM citizens WHERE doc_number=$1 AND status='deregistered'`,
+		docNumber).Scan(&n)
+	return n > 0, err
+}
+
 func scanLetter(r scanner) (*store.Letter, error) {
 	var (
 		l                      store.Letter

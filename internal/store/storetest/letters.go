@@ -98,6 +98,16 @@ func testLetters(t *testing.T, s store.Store) {
 	if err != nil || sent.Status != store.LetterSent || sent.CodeSealed != "" || !sent.SentAt.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("sent letter = %+v, %v; want sent, code wiped", sent, err)
 	}
+	if was, err := s.WasDeregistered(ctx(), c.Document.Number); err != nil || was {
+		t.Errorf("WasDeregistered(live citizen) = %v, %v", was, err)
+	}
+	c.Status = identity.StatusDeregistered
+	if err := s.UpdateCitizen(ctx(), c); err != nil {
+		t.Fatal(err)
+	}
+	if was, err := s.WasDeregistered(ctx(), c.Document.Number); err != nil || !was {
+		t.Errorf("WasDeregistered(deregistered citizen) = %v, %v", was, err)
+	}
 	all, err := s.ListLetters(ctx(), c.ID)
 	if err != nil || len(all) != 3 || all[0].ID != "letter-3" || all[0].Status != store.LetterQueued {
 		t.Fatalf("ListLetters = %+v, %v", all, err)
