@@ -128,4 +128,3 @@ func (p *Provider) reach(c *client) broker.LoA {
 	}
 	return best
 }
-

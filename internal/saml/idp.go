@@ -655,7 +655,6 @@ func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 // success answers the SP with an assertion for the session's citizen.
 func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, sp *SP, se *broker.Session) {
 	ctx := r.Context()
