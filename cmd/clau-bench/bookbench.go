@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -63,19 +62,12 @@ func runBook(args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, err := os.MkdirTemp("", "clau-bench-book")
+	dir, clau, cleanup, err := scratch("book", b.clau, log)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if b.clau == "" {
-		b.clau = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
+	defer cleanup()
+	b.clau = clau
 	fmt.Fprintf(log, "clau-bench book: %d CPUs, %s, %s, %d popular slots, concurrency %d\n",
 		runtime.NumCPU(), runtime.Version(), b.driver, b.slots, b.concurrency)
 	target := filepath.Join(dir, "clau.db")

@@ -67,19 +67,12 @@ func runCert(args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, err := os.MkdirTemp("", "clau-bench-cert")
+	dir, clau, cleanup, err := scratch("cert", b.clau, log)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if b.clau == "" {
-		b.clau = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
+	defer cleanup()
+	b.clau = clau
 	fmt.Fprintf(log, "clau-bench cert: %d CPUs, %s, %d citizens, concurrency %d, OCSP %s\n",
 		runtime.NumCPU(), runtime.Version(), b.citizens, b.concurrency, *ocspMode)
 	b.pki = pkitest.NewSpain(time.Now)

@@ -19,7 +19,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -69,19 +68,12 @@ func runSAML(args []string, out, log io.Writer) error {
 	b.citizens = b.concurrency
 	ctx, stop := signalContext()
 	defer stop()
-	dir, err := os.MkdirTemp("", "clau-bench-saml")
+	dir, clau, cleanup, err := scratch("saml", b.clau, log)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if b.clau == "" {
-		b.clau = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
+	defer cleanup()
+	b.clau = clau
 	if err := b.prepare(ctx, dir); err != nil {
 		return err
 	}

@@ -89,19 +89,12 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, err := os.MkdirTemp("", "clau-bench-signin")
+	dir, clau, cleanup, err := scratch("signin", b.clau, log)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if b.clau == "" {
-		b.clau = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", b.clau, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
+	defer cleanup()
+	b.clau = clau
 	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
 		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
