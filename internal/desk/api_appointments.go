@@ -226,6 +226,10 @@ func (d *Desk) apiScheduleHours(w http.ResponseWriter, r *http.Request, s *signe
 		return
 	}
 	var unknown []problem.Field
+	if in.Hours == nil {
+		// Left out by mistake, it would close every day: an empty week is {}.
+		unknown = append(unknown, problem.Field{Name: "hours", MsgID: "desk.api.hours_required"})
+	}
 	for name := range in.Hours {
 		known := false
 		for _, n := range weekdayNames {

@@ -221,6 +221,10 @@ func TestAPISchedule(t *testing.T) {
 	if r := boss.call("PUT", "/api/desk/v1/schedule/hours", "application/json", `{"hours": {"monday": {"open": "09:00", "shut": "14:00"}}}`); r.status != 400 {
 		t.Fatalf("unknown member: %d %s", r.status, r.raw)
 	}
+	if r := boss.json("PUT", "/api/desk/v1/schedule/hours", map[string]any{"slot_minutes": 15, "desks": 2}); r.status != 422 ||
+		strings.Join(fieldsOf(r), " ") != "hours:desk.api.hours_required" || !strings.Contains(r.raw, "toda la semana") {
+		t.Fatalf("week left out: %d %s", r.status, r.raw)
+	}
 	boss.lang = ""
 	if h, _ := w.store.OfficeHours(w.ctx, w.bcn.ID); len(h) != 0 || !w.hasAudit("schedule.update", "denied") {
 		t.Fatalf("bad hours saved: %+v", h)
