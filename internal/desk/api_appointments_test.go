@@ -141,6 +141,11 @@ func TestAPIAppointments(t *testing.T) {
 		w.apptStatus(late.ID) != store.ApptNoShow {
 		t.Fatalf("no-show: %d %s", r.status, r.raw)
 	}
+	// Pau came: he cannot be marked missing afterwards, even with the current version.
+	if r := status(clerk, pau.ID, map[string]any{"status": "no_show", "version": 2}); r.status != 409 || r.body["code"] != "desk.appt.stale" ||
+		w.apptStatus(pau.ID) != store.ApptAttended {
+		t.Fatalf("no-show after arrival: %d %s", r.status, r.raw)
+	}
 	if !w.hasAudit("appointment.no_show", "ok") {
 		t.Fatalf("no-show not audited: %v", w.auditActions())
 	}
