@@ -81,13 +81,20 @@ func CheckHours(hours []store.OfficeHours) error {
 // added or reopened, the others closed, and the citizens booked in a
 // closed slot told. It returns how many appointments were given up.
 func (s *Service) Reschedule(ctx context.Context, o *identity.Office, c ScheduleChange, who Who) (int, error) {
+	dropped, err := s.RescheduleDropped(ctx, o, c, who)
+	return len(dropped), err
+}
+
+// RescheduleDropped is Reschedule returning the appointments given up
+// (now cancelled, their citizens told), with the time each was booked for.
+func (s *Service) RescheduleDropped(ctx context.Context, o *identity.Office, c ScheduleChange, who Who) ([]store.Appointment, error) {
 	now := s.now()
 	today := time.Date(now.In(s.loc).Year(), now.In(s.loc).Month(), now.In(s.loc).Day(), 0, 0, 0, 0, s.loc)
 	action, details := "schedule.update", map[string]string{}
 	switch {
 	case c.SetHours:
 		if err := CheckHours(c.Hours); err != nil {
-			return 0, err
+			return nil, err
 		}
 		var days []string
 		for _, h := range c.Hours {
@@ -109,7 +116,7 @@ func (s *Service) Reschedule(ctx context.Context, o *identity.Office, c Schedule
 			fields = append(fields, ErrClosureReason.Fields...)
 		}
 		if len(fields) > 0 {
-			return 0, problem.Invalid(fields...)
+			return nil, problem.Invalid(fields...)
 		}
 		c.AddClosure = &store.Closure{Day: d.Format("2006-01-02"), Reason: reason, CreatedAt: now.UTC()}
 		details["day"], details["reason"] = c.AddClosure.Day, reason
@@ -117,9 +124,9 @@ func (s *Service) Reschedule(ctx context.Context, o *identity.Office, c Schedule
 		action = "schedule.closure_remove"
 		details["day"] = c.RemoveClosure
 	}
-	dropped := 0
+	var dropped []store.Appointment
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		dropped = 0
+		dropped = nil
 		switch {
 		case c.SetHours:
 			if err := tx.SetOfficeHours(ctx, o.ID, c.Hours); err != nil {
@@ -139,12 +146,12 @@ func (s *Service) Reschedule(ctx context.Context, o *identity.Office, c Schedule
 				return err
 			}
 		}
-		n, err := s.sync(ctx, tx, o, today, now)
+		gone, err := s.sync(ctx, tx, o, today, now)
 		if err != nil {
 			return err
 		}
-		dropped = n
-		details["appointments_dropped"] = fmt.Sprint(n)
+		dropped = gone
+		details["appointments_dropped"] = fmt.Sprint(len(gone))
 		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: who.Actor, Action: action, Subject: "office:" + o.Code,
 			Office: o.Code, Source: who.Source, Details: details})
 	})
@@ -219,20 +226,20 @@ func (s *Service) wanted(ctx context.Context, tx store.Tx, o *identity.Office, h
 }
 
 // sync makes the office's future slots those of its schedule, telling
-// the citizens of every closed slot. It returns how many were told.
-func (s *Service) sync(ctx context.Context, tx store.Tx, o *identity.Office, today, now time.Time) (int, error) {
+// the citizens of every closed slot. It returns the appointments given up.
+func (s *Service) sync(ctx context.Context, tx store.Tx, o *identity.Office, today, now time.Time) ([]store.Appointment, error) {
 	hours, err := tx.OfficeHours(ctx, o.ID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	wanted, err := s.wanted(ctx, tx, o, hours, today, now)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	until := today.AddDate(0, 0, ScheduleDays)
 	existing, err := tx.ListSlots(ctx, o.ID, now, until)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	want := map[int64]bool{}
 	for _, sl := range wanted {
@@ -244,23 +251,23 @@ func (s *Service) sync(ctx context.Context, tx store.Tx, o *identity.Office, tod
 			continue
 		}
 		if err := tx.CloseSlot(ctx, sl.ID); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if sl.Booked > 0 {
 			gone[sl.ID] = true
 		}
 	}
 	if err := tx.PutSlots(ctx, wanted); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if len(gone) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	appts, err := tx.ListAppointments(ctx, o.ID, now, until)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var dropped []store.Appointment
 	for i := range appts {
 		a := &appts[i]
 		if !gone[a.SlotID] || a.Status != store.ApptBooked {
@@ -268,20 +275,20 @@ func (s *Service) sync(ctx context.Context, tx store.Tx, o *identity.Office, tod
 		}
 		when := a.StartsAt
 		if err := tx.SetAppointmentStatus(ctx, a, store.ApptCancelled); err != nil {
-			return 0, err
+			return nil, err
 		}
 		a.StartsAt = when
 		if err := s.tellDropped(ctx, tx, a, o); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if err := audit.Append(ctx, tx, &audit.Event{At: now, Actor: "system", Action: "appointment.dropped",
 			Subject: "appointment:" + a.ID, Office: o.Code, Source: "schedule",
 			Details: map[string]string{"when": when.In(s.loc).Format(time.RFC3339)}}); err != nil {
-			return 0, err
+			return nil, err
 		}
-		n++
+		dropped = append(dropped, *a)
 	}
-	return n, nil
+	return dropped, nil
 }
 
 // tellDropped tells a citizen their appointment cannot be kept, with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,26 +147,52 @@ func (d *Desk) ownAppointment(ctx context.Context, r *http.Request, s *signedIn,
 }
 
 func (d *Desk) appointmentStatus(w http.ResponseWriter, r *http.Request, s *signedIn) {
-	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		d.d.Server.WriteError(w, r, err)
 		return
 	}
 	status := r.PostFormValue("status")
-	action, ok := apptStatuses[status]
-	if !ok {
-		d.fail(w, r, "/desk/appointments", problem.Invalid(problem.Field{Name: "status", MsgID: "desk.appt.status_invalid"}))
-		return
-	}
-	a, err := d.ownAppointment(ctx, r, s, r.PathValue("id"), action)
+	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64) // unreadable: 0, which is stale
+	a, err := d.markAppointment(r.Context(), r, s, r.PathValue("id"), status, version)
 	day := d.now().In(d.loc)
 	if a != nil {
 		day = a.StartsAt.In(d.loc)
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, d.loc)
+	if err != nil {
+		if _, ok := problem.As(err); !ok || err == errApptStatus {
+			d.fail(w, r, "/desk/appointments", err)
+			return
+		}
+		d.renderDay(w, r, s, problem.Status(err), day, "", err)
+		return
+	}
+	seeOther(w, r, "/desk/appointments?day="+day.Format("2006-01-02")+"&done="+status)
+}
+
+var errApptStatus = problem.Invalid(problem.Field{Name: "status", MsgID: "desk.appt.status_invalid"})
+
+// markAppointment records an arrival or a no-show, for the day view and
+// the API alike: the appointment must be of the officer's office and
+// still at the version the officer read, and nobody is missing before
+// their time. Every refusal is audited. It returns the appointment (when
+// it is the office's), changed on success.
+func (d *Desk) markAppointment(ctx context.Context, r *http.Request, s *signedIn, id, status string, version int64) (*store.Appointment, error) {
+	action, ok := apptStatuses[status]
+	if !ok {
+		if err := d.trail.Record(ctx, audit.Event{Actor: "officer:" + s.Officer.Username, Action: "appointment.status",
+			Subject: "appointment:" + id, Office: s.Office.Code, Source: s.actor(r).Source, Outcome: audit.Denied,
+			Details: map[string]string{"reason": "desk.appt.status_invalid"}}); err != nil {
+			return nil, err
+		}
+		return nil, errApptStatus
+	}
+	a, err := d.ownAppointment(ctx, r, s, id, action)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case err != nil:
-	case !sameVersion(r.PostFormValue("version"), a.Version):
+	case version != a.Version:
 		err = errApptStale
 	case status == store.ApptNoShow && a.StartsAt.After(d.now()):
 		err = errApptTooEarly // nobody is missing before their time
@@ -183,20 +210,16 @@ func (d *Desk) appointmentStatus(w http.ResponseWriter, r *http.Request, s *sign
 		}
 	}
 	if err != nil {
-		p, ok := problem.As(err)
-		if !ok {
-			d.fail(w, r, "/desk/appointments", err)
-			return
-		}
-		if a != nil && p != errApptNotFound {
-			_ = d.trail.Record(ctx, audit.Event{Actor: "officer:" + s.Officer.Username, Action: action,
+		if p, ok := problem.As(err); ok {
+			if err := d.trail.Record(ctx, audit.Event{Actor: "officer:" + s.Officer.Username, Action: action,
 				Subject: "appointment:" + a.ID, Office: s.Office.Code, Source: s.actor(r).Source, Outcome: audit.Denied,
-				Details: map[string]string{"reason": p.MsgID}})
+				Details: map[string]string{"reason": p.MsgID}}); err != nil {
+				return a, err
+			}
 		}
-		d.renderDay(w, r, s, problem.Status(err), day, "", err)
-		return
+		return a, err
 	}
-	seeOther(w, r, "/desk/appointments?day="+day.Format("2006-01-02")+"&done="+status)
+	return a, nil
 }
 
 // fromAppointment is the registration form's values from an appointment:

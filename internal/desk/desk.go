@@ -196,6 +196,12 @@ func (d *Desk) Mount() {
 	api("GET /api/desk/v1/letters", d.apiLetters)
 	api("GET /api/desk/v1/letters/batch.pdf", d.apiLettersBatch)
 	api("POST /api/desk/v1/letters/sent", d.apiLettersSent)
+	api("GET /api/desk/v1/appointments", d.apiAppointments)
+	api("POST /api/desk/v1/appointments/{id}/status", d.apiAppointmentStatus)
+	api("GET /api/desk/v1/schedule", d.apiScheduleGet)
+	api("PUT /api/desk/v1/schedule/hours", d.apiScheduleHours)
+	api("POST /api/desk/v1/schedule/closures", d.apiClosureAdd)
+	api("DELETE /api/desk/v1/schedule/closures/{day}", d.apiClosureRemove)
 }
 
 // noStore keeps desk pages, which hold personal data and one-time codes,

@@ -57,8 +57,19 @@ type scheduleView struct {
 }
 
 func (d *Desk) refuseNonSupervisor(w http.ResponseWriter, r *http.Request, s *signedIn, action string) bool {
+	if err := d.mayManageSchedule(r, s, action); err != nil {
+		d.fail(w, r, "/desk", err)
+		return true
+	}
+	return false
+}
+
+// mayManageSchedule lets supervisors and administrators (of a deployment
+// with appointments) see and change the office's schedule; others are
+// refused with errNotSupervisor, audited. The page and the API share it.
+func (d *Desk) mayManageSchedule(r *http.Request, s *signedIn, action string) error {
 	if s.manages() && d.d.Appointments != nil {
-		return false
+		return nil
 	}
 	err := d.trail.Record(r.Context(), audit.Event{Actor: "officer:" + s.Officer.Username, Action: action,
 		Subject: "office:" + s.Office.Code, Office: s.Office.Code, Source: s.actor(r).Source, Outcome: audit.Denied,
@@ -66,8 +77,7 @@ func (d *Desk) refuseNonSupervisor(w http.ResponseWriter, r *http.Request, s *si
 	if err == nil {
 		err = errNotSupervisor
 	}
-	d.fail(w, r, "/desk", err)
-	return true
+	return err
 }
 
 func (d *Desk) schedulePage(w http.ResponseWriter, r *http.Request, s *signedIn) {
@@ -184,22 +194,31 @@ func (d *Desk) scheduleHours(w http.ResponseWriter, r *http.Request, s *signedIn
 
 // scheduleFailed audits a refused change and shows the page again.
 func (d *Desk) scheduleFailed(w http.ResponseWriter, r *http.Request, s *signedIn, action string, err error, show func(status int)) {
-	p, ok := problem.As(err)
-	if !ok {
+	if _, ok := problem.As(err); !ok {
 		d.fail(w, r, "/desk/schedule", err)
 		return
+	}
+	if err := d.auditScheduleRefusal(r, s, action, err); err != nil {
+		d.fail(w, r, "/desk/schedule", err)
+		return
+	}
+	show(problem.Status(err))
+}
+
+// auditScheduleRefusal records a refused schedule change (a problem) with
+// the message and every field at fault.
+func (d *Desk) auditScheduleRefusal(r *http.Request, s *signedIn, action string, err error) error {
+	p, ok := problem.As(err)
+	if !ok {
+		return nil
 	}
 	reason := p.MsgID
 	for _, f := range p.Fields {
 		reason += " " + f.Name + ":" + f.MsgID
 	}
-	if err := d.trail.Record(r.Context(), audit.Event{Actor: "officer:" + s.Officer.Username, Action: action,
+	return d.trail.Record(r.Context(), audit.Event{Actor: "officer:" + s.Officer.Username, Action: action,
 		Subject: "office:" + s.Office.Code, Office: s.Office.Code, Source: s.actor(r).Source, Outcome: audit.Denied,
-		Details: map[string]string{"reason": reason}}); err != nil {
-		d.fail(w, r, "/desk/schedule", err)
-		return
-	}
-	show(problem.Status(err))
+		Details: map[string]string{"reason": reason}})
 }
 
 func (d *Desk) scheduleClosureAdd(w http.ResponseWriter, r *http.Request, s *signedIn) {
