@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -66,6 +68,8 @@ type APIClient struct {
 	SubjectType             string          `json:"subject_type,omitempty"`
 	SectorIdentifier        string          `json:"sector_identifier,omitempty"`
 	AccessTokenFormat       string          `json:"access_token_format,omitempty"`
+	// RegisteredAt is when a database client was registered (shown only).
+	RegisteredAt time.Time `json:"registered_at,omitzero"`
 	// ClientSecret is set only in the answer to a registration, once.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -91,6 +95,18 @@ func apiClient(cc ClientConfig, source string) APIClient {
 		a.RedirectURIs = []string{}
 	}
 	return a
+}
+
+// storedAPIClient shows a client registered in the store.
+func storedAPIClient(rec store.OIDCClientRecord) (APIClient, error) {
+	var cc ClientConfig
+	if err := json.Unmarshal(rec.Settings, &cc); err != nil {
+		return APIClient{}, fmt.Errorf("oidc: client %s settings: %w", rec.ID, err)
+	}
+	cc.ID, cc.Secret = rec.ID, ""
+	a := apiClient(cc, SourceDatabase)
+	a.RegisteredAt = rec.CreatedAt
+	return a, nil
 }
 
 // config turns a registration into settings, checking each member and
@@ -251,12 +267,12 @@ func (p *Provider) apiList(w http.ResponseWriter, r *http.Request, actor string)
 		return
 	}
 	for _, rec := range recs {
-		cc, err := StoredClient(r.Context(), p.Store, rec.ID)
+		a, err := storedAPIClient(rec)
 		if err != nil {
 			p.Server.WriteError(w, r, err)
 			return
 		}
-		out = append(out, apiClient(cc, SourceDatabase))
+		out = append(out, a)
 	}
 	if err := p.apiRecord(r, actor, "oidc.client_list", "", audit.OK, nil); err != nil {
 		p.Server.WriteError(w, r, err)
@@ -271,7 +287,7 @@ func (p *Provider) apiShow(w http.ResponseWriter, r *http.Request, actor string)
 	if i := slices.IndexFunc(p.Clients, func(c ClientConfig) bool { return c.ID == id }); i >= 0 {
 		out = apiClient(p.Clients[i], SourceConfig)
 	} else {
-		cc, err := StoredClient(r.Context(), p.Store, id)
+		rec, err := p.Store.OIDCClientByID(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			p.apiRefuse(w, r, actor, "oidc.client_view", id, errAPIUnknown)
 			return
@@ -279,7 +295,10 @@ func (p *Provider) apiShow(w http.ResponseWriter, r *http.Request, actor string)
 			p.Server.WriteError(w, r, err)
 			return
 		}
-		out = apiClient(cc, SourceDatabase)
+		if out, err = storedAPIClient(*rec); err != nil {
+			p.Server.WriteError(w, r, err)
+			return
+		}
 	}
 	if err := p.apiRecord(r, actor, "oidc.client_view", id, audit.OK, nil); err != nil {
 		p.Server.WriteError(w, r, err)
@@ -295,7 +314,7 @@ func (p *Provider) apiRegister(w http.ResponseWriter, r *http.Request, actor str
 	dec.DisallowUnknownFields()
 	ct := r.Header.Get("Content-Type")
 	if !strings.HasPrefix(ct, "application/json") || dec.Decode(&in) != nil || dec.More() ||
-		in.Source != "" || in.ClientSecret != "" {
+		in.Source != "" || in.ClientSecret != "" || !in.RegisteredAt.IsZero() {
 		p.apiRefuse(w, r, actor, action, "", errAPIMalformed)
 		return
 	}
@@ -325,6 +344,9 @@ func (p *Provider) apiRegister(w http.ResponseWriter, r *http.Request, actor str
 		return
 	}
 	out := apiClient(cc, SourceDatabase)
+	if rec, err := p.Store.OIDCClientByID(r.Context(), cc.ID); err == nil {
+		out.RegisteredAt = rec.CreatedAt
+	}
 	out.ClientSecret = secret
 	httpserver.WriteJSON(w, http.StatusCreated, out)
 }

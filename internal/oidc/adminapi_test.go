@@ -89,7 +89,8 @@ func TestAdminAPIRegisteredClientSignsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.ID != "seu-api" || got.Source != "database" || len(got.ClientSecret) < 32 ||
-		got.TokenEndpointAuthMethod != oidc.MethodSecretBasic || got.MinLoA != "low" {
+		got.TokenEndpointAuthMethod != oidc.MethodSecretBasic || got.MinLoA != "low" ||
+		got.RegisteredAt.Before(time.Now().Add(-time.Minute)) {
 		t.Fatalf("registered: %+v", got)
 	}
 
@@ -191,7 +192,9 @@ func TestAdminAPIClients(t *testing.T) {
 		}
 	}
 	for _, body := range []string{`{"id":"x","redirect_uris":["https://a.example/cb"],"secret":"mine"}`,
-		`{"id":"x","redirect_uris":["https://a.example/cb"],"client_secret":"mine"}`, `not json`, `{"id":"x"} {}`} {
+		`{"id":"x","redirect_uris":["https://a.example/cb"],"client_secret":"mine"}`, `not json`, `{"id":"x"} {}`,
+		`{"id":"x","redirect_uris":["https://a.example/cb"],"source":"config"}`,
+		`{"id":"x","redirect_uris":["https://a.example/cb"],"registered_at":"2020-01-01T00:00:00Z"}`} {
 		if code, out := apiCall(t, s, "POST", adminClients, adminToken, body); code != 400 ||
 			problemOf(t, out).Code != "oidc.api.malformed" {
 			t.Errorf("%s: %d %s", body, code, out)
@@ -220,7 +223,7 @@ func TestAdminAPIClients(t *testing.T) {
 	code, out = apiCall(t, s, "GET", adminClients+"/seu-jwt", adminToken, "")
 	var one oidc.APIClient
 	if code != 200 || json.Unmarshal([]byte(out), &one) != nil || one.Source != "database" || len(one.JWKS) == 0 ||
-		one.TokenEndpointAuthMethod != oidc.MethodPrivateKey {
+		one.TokenEndpointAuthMethod != oidc.MethodPrivateKey || one.RegisteredAt.IsZero() {
 		t.Fatalf("show: %d %s", code, out)
 	}
 	code, out = apiCall(t, s, "GET", adminClients+"/ajuntament", adminToken, "")
@@ -261,7 +264,7 @@ func TestAdminAPIClients(t *testing.T) {
 		return nil
 	})
 	wantCounts := map[string]int{"oidc.client_list/ok": 2, "oidc.client_view/ok": 2, "oidc.client_view/denied": 1,
-		"oidc.client_add/ok": 2, "oidc.client_add/denied": 1 + 8 + 4 + 1,
+		"oidc.client_add/ok": 2, "oidc.client_add/denied": 1 + 8 + 6 + 1,
 		"oidc.client_remove/ok": 1, "oidc.client_remove/denied": 2}
 	for k, v := range wantCounts {
 		if counts[k] != v {
