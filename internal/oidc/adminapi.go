@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -132,8 +131,7 @@ func (a APIClient) config(configIDs []string) (ClientConfig, []problem.Field) {
 		field("redirect_uris", "oidc.api.redirect_missing", nil)
 	}
 	for _, u := range a.RedirectURIs {
-		pu, err := url.Parse(u)
-		if err != nil || !pu.IsAbs() || pu.Host == "" && pu.Opaque == "" || pu.Fragment != "" || strings.Contains(u, "*") {
+		if !redirectURIOK(u) {
 			field("redirect_uris", "oidc.api.redirect_uri", map[string]any{"URI": u})
 		}
 	}

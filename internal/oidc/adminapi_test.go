@@ -154,13 +154,13 @@ func TestAdminAPIClients(t *testing.T) {
 	}
 
 	// One request wrong in every way names every member at fault.
-	bad := `{"id":"ajuntament","redirect_uris":["https://*.example/cb","/relative","https://x.example/cb#frag"],
+	bad := `{"id":"ajuntament","redirect_uris":["https://*.example/cb","/relative","https://x.example/cb#frag","javascript:alert(1)","https:///cb"],
 		"min_loa":"medium","methods":["telepathy"],"scopes":["openid","salary"],
 		"token_endpoint_auth_method":"client_secret_jwt","subject_type":"secret","access_token_format":"xml"}`
 	code, out = apiCall(t, s, "POST", adminClients, adminToken, bad)
 	p := problemOf(t, out)
 	want := []string{"id=oidc.api.id_config", "redirect_uris=oidc.api.redirect_uri", "redirect_uris=oidc.api.redirect_uri",
-		"redirect_uris=oidc.api.redirect_uri", "min_loa=oidc.api.min_loa", "methods=oidc.api.method", "scopes=oidc.api.scope",
+		"redirect_uris=oidc.api.redirect_uri", "redirect_uris=oidc.api.redirect_uri", "redirect_uris=oidc.api.redirect_uri", "min_loa=oidc.api.min_loa", "methods=oidc.api.method", "scopes=oidc.api.scope",
 		"token_endpoint_auth_method=oidc.api.auth_method", "subject_type=oidc.api.subject_type",
 		"access_token_format=oidc.api.access_token_format"}
 	if code != 422 || !slices.Equal(fieldCodes(p), want) {
@@ -208,7 +208,7 @@ func TestAdminAPIClients(t *testing.T) {
 	// A public app and a private_key_jwt service get no secret.
 	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","use":"sig","kid":"k1"}]}`
 	for _, body := range []string{
-		`{"id":"app-mobil","redirect_uris":["https://rp.example/cb"],"public":true,"min_loa":"substantial","methods":["permanent"]}`,
+		`{"id":"app-mobil","redirect_uris":["https://rp.example/cb","cat.example.app:/oidc"],"public":true,"min_loa":"substantial","methods":["permanent"]}`,
 		`{"id":"seu-jwt","redirect_uris":["https://rp.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":` + jwks + `}`,
 	} {
 		code, out := apiCall(t, s, "POST", adminClients, adminToken, body)
