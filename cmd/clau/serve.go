@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	if err != nil {
 		return err
 	}
+	op.MountAdminAPI(srv, d.AdminAPI) // /api/admin/v1/oidc/clients
 	if err := mountSAML(ctx, a, srv, renderer, sv, d); err != nil {
 		return err
 	}

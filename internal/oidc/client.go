@@ -221,6 +221,23 @@ func (c *client) setAuth(cc ClientConfig) error {
 	return nil
 }
 
+// redirectURIOK: absolute, no fragment, no wildcard; http(s) with a host;
+// never a scheme a browser would run or read locally (javascript:, data:,
+// vbscript:, file:). Other schemes are native apps' (RFC 8252).
+func redirectURIOK(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil || !pu.IsAbs() || pu.Fragment != "" || strings.Contains(u, "*") {
+		return false
+	}
+	switch strings.ToLower(pu.Scheme) {
+	case "http", "https":
+		return pu.Host != ""
+	case "javascript", "data", "vbscript", "file":
+		return false
+	}
+	return true
+}
+
 // newClient builds a client from its settings (secret aside).
 func newClient(c ClientConfig) (*client, error) {
 	cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
@@ -234,7 +251,7 @@ func newClient(c ClientConfig) (*client, error) {
 		}
 	}
 	for _, u := range c.RedirectURIs {
-		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Fragment != "" || strings.Contains(u, "*") {
+		if !redirectURIOK(u) {
 			return nil, fmt.Errorf("redirect URI %q must be absolute, without fragment or wildcard", u)
 		}
 	}

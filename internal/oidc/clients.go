@@ -108,7 +108,7 @@ func RegisterClient(ctx context.Context, s store.OIDCClients, kr *secure.Keyring
 	}
 	cc.Secret = secret
 	if err := ValidateClient(cc); err != nil {
-		return "", err
+		return "", &settingsError{err}
 	}
 	cc.Secret = ""
 	settings, err := json.Marshal(cc)
@@ -117,12 +117,21 @@ func RegisterClient(ctx context.Context, s store.OIDCClients, kr *secure.Keyring
 	}
 	if err := s.CreateOIDCClient(ctx, &store.OIDCClientRecord{ID: cc.ID, Settings: settings, SecretHash: hash}); err != nil {
 		if _, dup := store.IsDuplicate(err); dup {
-			return "", fmt.Errorf("client %q is already registered", cc.ID)
+			return "", fmt.Errorf("client %q is %w", cc.ID, errDuplicateClient)
 		}
 		return "", err
 	}
 	return secret, nil
 }
+
+// errDuplicateClient: the ID is already registered in the store.
+var errDuplicateClient = errors.New("already registered")
+
+// settingsError: the settings would not load (bad redirect URI, method…).
+type settingsError struct{ err error }
+
+func (e *settingsError) Error() string { return e.err.Error() }
+func (e *settingsError) Unwrap() error { return e.err }
 
 // StoredClient returns a registered service's settings (no secret).
 func StoredClient(ctx context.Context, s store.OIDCClients, id string) (ClientConfig, error) {

@@ -13,6 +13,8 @@
 // revoke, introspect, end_session), so the library's own /healthz and
 // /ready never shadow Clau's. Two routes are ours: /oidc/login (the
 // clients' login URL) and /oidc/continue (back from the sign-in pages).
+// The admin API /api/admin/v1/oidc/clients (adminapi.go; the caller
+// supplies the guard) lists, shows, registers and removes clients.
 //
 // # A sign-in
 //

@@ -52,6 +52,20 @@ type site struct {
 	op      *oidc.Provider
 }
 
+// adminToken is what testAdminGuard takes for an admin (the real guard,
+// desk API tokens of admin officers, is tried in cmd/clau).
+const adminToken = "test-admin-token"
+
+func testAdminGuard(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+adminToken {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		h(w, r, "officer:tester")
+	})
+}
+
 // siteOption changes the provider's dependencies before it starts.
 type siteOption func(*oidc.Deps)
 
@@ -108,6 +122,7 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 		t.Fatal(err)
 	}
 	p.Mount()
+	p.MountAdminAPI(srv, testAdminGuard)
 	h = srv.Handler()
 
 	// A second provider on the same store finds the same key: nothing
