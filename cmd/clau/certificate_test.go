@@ -73,72 +73,128 @@ func (e *env) serveWith(extra ...string) {
 	}
 }
 
-// A citizen registers online with a DNIe at their first sign-in to a
-// service that asks for level high through OpenID Connect, then signs in
-// again with it; the ID tokens say high and hwk. Against the real binary,
-// over real TLS, with revocation checked by the in-process OCSP responder.
-func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
+// certSite is `clau serve` with the certificate listener on, trusting a
+// DNIe-shaped test PKI whose OCSP responder runs in the test, and one
+// citizen's DNIe (not yet registered) to present over mutual TLS.
+type certSite struct {
+	*env
+	pki             *pkitest.Spain
+	issuer, certURL string
+	leaf            *pkitest.Issued
+	cert            tls.Certificate
+	roots           *x509.CertPool // trusts the certificate listener
+}
+
+// newCertSite starts the server; registration lists the services whose
+// sign-ins may register a citizen at their first certificate sign-in.
+func newCertSite(t *testing.T, registration string, extra ...string) *certSite {
+	t.Helper()
 	pki := pkitest.NewSpain(time.Now)
-	defer pki.Close()
+	t.Cleanup(pki.Close)
 	e := newEnv(t)
 	root := pkitest.WritePEM(e.dir, "dnie-root.pem", pki.DNIeRoot.Cert)
 	sub := pkitest.WritePEM(e.dir, "dnie-004.pem", pki.DNIe.Cert)
 	mainAddr, certAddr := freeAddr(t), freeAddr(t)
-	issuer, certURL := "http://"+mainAddr, "https://"+certAddr
-	const client, secret, redirect = "tramits", "tramits-secret-0123456789abcdef", "http://127.0.0.1:1/callback"
-	clients, _ := json.Marshal([]map[string]any{{"id": client, "secret": secret, "redirect_uris": []string{redirect},
-		"min_loa": "high"}})
+	s := &certSite{env: e, pki: pki, issuer: "http://" + mainAddr, certURL: "https://" + certAddr}
 	profiles, _ := json.Marshal([]map[string]any{{"name": "dnie", "roots": []string{root}, "intermediates": []string{sub},
 		"policies": []string{"2.16.724.1.2.2.2.3"}, "loa": "high", "amr": "hwk"}})
-	e.serveWith("CLAU_LISTEN="+mainAddr, "CLAU_PUBLIC_URL="+issuer, "CLAU_OIDC_CLIENTS="+string(clients),
-		"CLAU_DEV_OUTBOX_API=true", "CLAU_CERTIFICATE_ENABLED=true", "CLAU_CERTIFICATE_LISTEN="+certAddr,
-		"CLAU_CERTIFICATE_PUBLIC_URL="+certURL, "CLAU_CERTIFICATE_PROFILES="+string(profiles),
-		// The OIDC front-end hands its sign-ins to Clau's own pages, whose
-		// transactions are the service "local".
-		"CLAU_CERTIFICATE_REGISTRATION_SERVICES=local,"+client)
+	e.serveWith(append([]string{"CLAU_LISTEN=" + mainAddr, "CLAU_PUBLIC_URL=" + s.issuer,
+		"CLAU_DEV_OUTBOX_API=true", "CLAU_CERTIFICATE_ENABLED=true", "CLAU_CERTIFICATE_LISTEN=" + certAddr,
+		"CLAU_CERTIFICATE_PUBLIC_URL=" + s.certURL, "CLAU_CERTIFICATE_PROFILES=" + string(profiles),
+		"CLAU_CERTIFICATE_REGISTRATION_SERVICES=" + registration}, extra...)...)
 
 	listenerPEM, err := os.ReadFile(filepath.Join(e.dir, "certificate-listener.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(listenerPEM)
-	leaf := pki.DNIe.Issue(pkitest.DNIeLeaf(pkitest.Person{SerialNumber: "IDCES-00000023T", GivenName: "NÚRIA",
+	s.roots = x509.NewCertPool()
+	s.roots.AppendCertsFromPEM(listenerPEM)
+	s.leaf = pki.DNIe.Issue(pkitest.DNIeLeaf(pkitest.Person{SerialNumber: "IDCES-00000023T", GivenName: "NÚRIA",
 		FirstSurname: "PUIG", SecondSurname: "FERRER"}, time.Now()))
-	cert := tls.Certificate{Certificate: [][]byte{leaf.Cert.Raw, pki.DNIe.Cert.Raw}, PrivateKey: leaf.Key}
+	s.cert = tls.Certificate{Certificate: [][]byte{s.leaf.Cert.Raw, pki.DNIe.Cert.Raw}, PrivateKey: s.leaf.Key}
+	return s
+}
 
-	newBrowser := func() *http.Client {
-		jar, _ := cookiejar.New(nil)
-		return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots,
-			Certificates: []tls.Certificate{cert}}},
-			CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-				if strings.HasPrefix(req.URL.String(), redirect) {
-					return http.ErrUseLastResponse
-				}
-				return nil
-			}}
+// browser is a fresh browser holding the citizen's DNIe; it stops
+// following redirects at stop (when not empty), the service's side.
+func (s *certSite) browser(stop string) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.roots,
+		Certificates: []tls.Certificate{s.cert}}},
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if stop != "" && strings.HasPrefix(req.URL.String(), stop) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+}
+
+// do gets u, or posts form to it, and reads the answer.
+func (s *certSite) do(c *http.Client, u string, form url.Values) (*http.Response, string) {
+	s.t.Helper()
+	var res *http.Response
+	var err error
+	if form != nil {
+		res, err = c.PostForm(u, form)
+	} else {
+		res, err = c.Get(u)
 	}
-	do := func(c *http.Client, method, u string, form url.Values) (*http.Response, string) {
-		t.Helper()
-		var res *http.Response
-		var err error
-		if form != nil {
-			res, err = c.PostForm(u, form)
-		} else {
-			res, err = c.Get(u)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res, string(b)
+	if err != nil {
+		s.t.Fatal(err)
 	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// register fills in the registration page the first certificate sign-in
+// landed on (res, body): mobile and email, each confirmed with the code
+// the outbox holds. It returns the answer to the confirmation.
+func (s *certSite) register(c *http.Client, res *http.Response, body string) (*http.Response, string) {
+	s.t.Helper()
+	if res.StatusCode != 200 || !strings.Contains(res.Request.URL.Path, "/certificate/register/") || !strings.Contains(body, "NÚRIA") {
+		s.t.Fatalf("registration page: %d %s\n%s", res.StatusCode, res.Request.URL, body)
+	}
+	res, _ = s.do(c, res.Request.URL.String(), url.Values{"mobile": {"699111222"}, "email": {"nuria@example.org"}})
+	if !strings.HasSuffix(res.Request.URL.Path, "/confirm") {
+		s.t.Fatalf("confirm page: %d %s", res.StatusCode, res.Request.URL)
+	}
+	codes := map[string]string{}
+	for _, to := range []string{"+34699111222", "nuria@example.org"} {
+		_, out, _ := get(s.t, s.issuer+"/dev/outbox?to="+url.QueryEscape(to))
+		codes[to] = regexp.MustCompile(`\b\d{6}\b`).FindString(out)
+	}
+	return s.do(c, res.Request.URL.String(), url.Values{"code": {codes["+34699111222"]}, "email_code": {codes["nuria@example.org"]}})
+}
+
+// checkAudit: the trail holds the registration and the sign-ins with the
+// certificate's serial number.
+func (s *certSite) checkAudit() {
+	s.t.Helper()
+	out := s.ok("audit", "export")
+	for _, want := range []string{"citizen.register", "login.cert.ok", strings.ToUpper(s.leaf.Cert.SerialNumber.Text(16))} {
+		if !strings.Contains(out, want) {
+			s.t.Errorf("audit list lacks %q", want)
+		}
+	}
+}
+
+// A citizen registers online with a DNIe at their first sign-in to a
+// service that asks for level high through OpenID Connect, then signs in
+// again with it; the ID tokens say high and hwk. Against the real binary,
+// over real TLS, with revocation checked by the in-process OCSP responder.
+func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
+	const client, secret, redirect = "tramits", "tramits-secret-0123456789abcdef", "http://127.0.0.1:1/callback"
+	clients, _ := json.Marshal([]map[string]any{{"id": client, "secret": secret, "redirect_uris": []string{redirect},
+		"min_loa": "high"}})
+	// The OIDC front-end hands its sign-ins to Clau's own pages, whose
+	// transactions are the service "local".
+	s := newCertSite(t, "local,"+client, "CLAU_OIDC_CLIENTS="+string(clients))
 	var disc struct {
 		Authorize string `json:"authorization_endpoint"`
 		Token     string `json:"token_endpoint"`
 	}
-	_, dj, _ := get(t, issuer+"/.well-known/openid-configuration")
+	_, dj, _ := get(t, s.issuer+"/.well-known/openid-configuration")
 	if err := json.Unmarshal([]byte(dj), &disc); err != nil || disc.Token == "" {
 		t.Fatalf("discovery: %v", err)
 	}
@@ -151,7 +207,7 @@ func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 			"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
 		// At level high the chooser has one method left, the certificate,
 		// and goes straight to it: through the TLS listener and back.
-		res, body := do(c, "GET", disc.Authorize+"?"+q.Encode(), nil)
+		res, body := s.do(c, disc.Authorize+"?"+q.Encode(), nil)
 		if m := action.FindStringSubmatch(body); res.StatusCode == 200 && m != nil && res.Request.URL.Path == m[1] {
 			t.Fatalf("authorize showed the password form at level high: %s", res.Request.URL)
 		}
@@ -194,34 +250,14 @@ func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 	}
 
 	// First sign-in: registration (mobile and email, each confirmed).
-	b := newBrowser()
+	b := s.browser(redirect)
 	res, body, verifier := signIn(b)
-	if res.StatusCode != 200 || !strings.Contains(res.Request.URL.Path, "/certificate/register/") || !strings.Contains(body, "NÚRIA") {
-		t.Fatalf("registration page: %d %s\n%s", res.StatusCode, res.Request.URL, body)
-	}
-	res, _ = do(b, "POST", res.Request.URL.String(), url.Values{"mobile": {"699111222"}, "email": {"nuria@example.org"}})
-	if !strings.HasSuffix(res.Request.URL.Path, "/confirm") {
-		t.Fatalf("confirm page: %d %s", res.StatusCode, res.Request.URL)
-	}
-	codes := map[string]string{}
-	for _, to := range []string{"+34699111222", "nuria@example.org"} {
-		_, out, _ := get(t, issuer+"/dev/outbox?to="+url.QueryEscape(to))
-		codes[to] = regexp.MustCompile(`\b\d{6}\b`).FindString(out)
-	}
-	res, _ = do(b, "POST", res.Request.URL.String(), url.Values{"code": {codes["+34699111222"]}, "email_code": {codes["nuria@example.org"]}})
+	res, _ = s.register(b, res, body)
 	checkHigh(idToken(b, res, verifier))
 
 	// Later, in another browser: the certificate signs in at once.
-	b = newBrowser()
+	b = s.browser(redirect)
 	res, _, verifier = signIn(b)
 	checkHigh(idToken(b, res, verifier))
-
-	// The trail holds the registration and both sign-ins with the
-	// certificate's serial number.
-	out := e.ok("audit", "export")
-	for _, want := range []string{"citizen.register", "login.cert.ok", strings.ToUpper(leaf.Cert.SerialNumber.Text(16))} {
-		if !strings.Contains(out, want) {
-			t.Errorf("audit list lacks %q", want)
-		}
-	}
+	s.checkAudit()
 }
