@@ -93,23 +93,11 @@ func runBook(args []string, out, log io.Writer) error {
 	defer srv.stop()
 
 	b.run(ctx, srv.base, 2*time.Second) // warm up
-	cpu0, err := procCPU(srv.cmd.Process.Pid)
+	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err
 	}
-	profDone := make(chan error, 1)
-	if srv.pprof != "" {
-		go func() { profDone <- fetchProfile(srv.pprof, b.duration-time.Second, b.profile) }()
-	} else {
-		profDone <- nil
-	}
-	start := time.Now()
-	lat, errs := b.run(ctx, srv.base, b.duration)
-	elapsed := time.Since(start)
-	cpu1, _ := procCPU(srv.cmd.Process.Pid)
-	if err := <-profDone; err != nil {
-		return fmt.Errorf("profile: %w", err)
-	}
+	lat, errs, elapsed := w.lat, w.errs, w.elapsed
 	if errs > 0 {
 		return fmt.Errorf("%d bookings failed", errs)
 	}
@@ -119,7 +107,7 @@ func runBook(args []string, out, log io.Writer) error {
 	}
 	n := len(lat)
 	slices.Sort(lat)
-	per := (cpu1 - cpu0) / time.Duration(max(n, 1))
+	per := w.cpu / time.Duration(max(n, 1))
 	fmt.Fprintln(out, "| driver | popular slots | concurrency | bookings | bookings/s | p50 | p95 | p99 | server CPU per booking | bookings/s per core |")
 	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Fprintf(out, "| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %.0f |\n", b.driver, b.slots, b.concurrency, n,

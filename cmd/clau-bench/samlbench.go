@@ -95,7 +95,8 @@ func runSAML(args []string, out, log io.Writer) error {
 			return err
 		}
 		b.sps[kind] = sp
-		decl = append(decl, map[string]any{"metadata_file": f})
+		// The password only, so the sign-in form comes without the chooser.
+		decl = append(decl, map[string]any{"metadata_file": f, "methods": []string{"permanent"}})
 	}
 	spsJSON, _ := json.Marshal(decl)
 	b.env = []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=http://" + addr, "CLAU_SAML_SPS=" + string(spsJSON)}
@@ -121,29 +122,23 @@ func runSAML(args []string, out, log io.Writer) error {
 	for _, kind := range []string{"signed", "encrypted"} {
 		sp := b.sps[kind]
 		b.loop(ctx, srv.base, browsers, sp, 2*time.Second) // warm-up
-		cpu0, err := procCPU(srv.cmd.Process.Pid)
+		profile := ""
+		if kind == "signed" {
+			profile = b.profile
+		}
+		w, err := srv.measure(b.duration, profile, func(d time.Duration) ([]time.Duration, int) {
+			return b.loop(ctx, srv.base, browsers, sp, d)
+		})
 		if err != nil {
 			return err
 		}
-		profDone := make(chan error, 1)
-		if srv.pprof != "" && kind == "signed" {
-			go func() { profDone <- fetchProfile(srv.pprof, b.duration-time.Second, b.profile) }()
-		} else {
-			profDone <- nil
-		}
-		start := time.Now()
-		lat, errs := b.loop(ctx, srv.base, browsers, sp, b.duration)
-		elapsed := time.Since(start)
-		cpu1, _ := procCPU(srv.cmd.Process.Pid)
-		if err := <-profDone; err != nil {
-			return fmt.Errorf("profile: %w", err)
-		}
+		lat, errs, elapsed := w.lat, w.errs, w.elapsed
 		if errs > 0 {
 			return fmt.Errorf("%d %s responses failed", errs, kind)
 		}
 		n := len(lat)
 		slices.Sort(lat)
-		per := (cpu1 - cpu0) / time.Duration(max(n, 1))
+		per := w.cpu / time.Duration(max(n, 1))
 		label := "assertion and response signed (RSA-3072, SHA-256)"
 		if sp.encrypt {
 			label = "the same, assertion encrypted (AES-256-GCM, RSA-OAEP)"

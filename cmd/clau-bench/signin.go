@@ -126,23 +126,11 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 
 	// Warm up (connections, caches), then measure.
 	b.run(ctx, srv.base, 2*time.Second)
-	cpu0, err := procCPU(srv.cmd.Process.Pid)
+	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err
 	}
-	profDone := make(chan error, 1)
-	if srv.pprof != "" {
-		go func() { profDone <- fetchProfile(srv.pprof, b.duration-time.Second, b.profile) }()
-	} else {
-		profDone <- nil
-	}
-	start := time.Now()
-	lat, errs := b.run(ctx, srv.base, b.duration)
-	elapsed := time.Since(start)
-	cpu1, _ := procCPU(srv.cmd.Process.Pid)
-	if err := <-profDone; err != nil {
-		return fmt.Errorf("profile: %w", err)
-	}
+	lat, errs, elapsed := w.lat, w.errs, w.elapsed
 	if b.profile != "" {
 		fmt.Fprintf(log, "server CPU profile in %s: go tool pprof -top -focus='secure.\\(\\*Hasher\\).Verify' %s\n", b.profile, b.profile)
 	}
@@ -154,7 +142,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	}
 	n := len(lat)
 	slices.Sort(lat)
-	perSignin := (cpu1 - cpu0) / time.Duration(max(n, 1))
+	perSignin := w.cpu / time.Duration(max(n, 1))
 	if b.pin != nil {
 		fmt.Fprintln(out, "Clau PIN sign-ins: /login?method=pin → PIN form → document data → PIN page → PIN (no argon2id)")
 		fmt.Fprintln(out, "| sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | sign-ins/s per core |")
@@ -248,6 +236,39 @@ type server struct {
 	cmd   *exec.Cmd
 	base  string
 	pprof string // profiler address, when asked for
+}
+
+// window is one measured run against a clau serve process.
+type window struct {
+	lat     []time.Duration // each operation's latency
+	errs    int
+	elapsed time.Duration // wall time
+	cpu     time.Duration // the server's CPU time (user + system)
+}
+
+// measure runs run for d (after the caller's warm-up), reading the server's
+// CPU time around it and, when profile names a file and the server serves
+// pprof, writing the server's CPU profile over the window there.
+func (s *server) measure(d time.Duration, profile string, run func(time.Duration) ([]time.Duration, int)) (window, error) {
+	cpu0, err := procCPU(s.cmd.Process.Pid)
+	if err != nil {
+		return window{}, err
+	}
+	profDone := make(chan error, 1)
+	if s.pprof != "" && profile != "" {
+		go func() { profDone <- fetchProfile(s.pprof, d-time.Second, profile) }()
+	} else {
+		profDone <- nil
+	}
+	start := time.Now()
+	lat, errs := run(d)
+	w := window{lat: lat, errs: errs, elapsed: time.Since(start)}
+	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	w.cpu = cpu1 - cpu0
+	if err := <-profDone; err != nil {
+		return w, fmt.Errorf("profile: %w", err)
+	}
+	return w, nil
 }
 
 func (s *server) stop() {
