@@ -173,7 +173,7 @@ func verifyEnveloped(sp *SP, root *etree.Element, now time.Time) (*etree.Element
 	if si == nil {
 		return nil, refuse("saml.err.signature", "signature without SignedInfo")
 	}
-	method := child(si, nsDS, "SignatureMethod").SelectAttrValue("Algorithm", "")
+	method := childAttr(si, nsDS, "SignatureMethod", "Algorithm")
 	_, strong := strongSigAlgs[method]
 	_, weak := sha1SigAlgs[method]
 	if !strong && !(weak && sp.AllowSHA1) {
@@ -183,7 +183,7 @@ func verifyEnveloped(sp *SP, root *etree.Element, now time.Time) (*etree.Element
 	if len(refs) != 1 {
 		return nil, refuse("saml.err.signature", "the signature must have exactly one reference")
 	}
-	dm := child(refs[0], nsDS, "DigestMethod").SelectAttrValue("Algorithm", "")
+	dm := childAttr(refs[0], nsDS, "DigestMethod", "Algorithm")
 	if !slices.Contains(strongDigests, dm) && !(dm == sha1Digest && sp.AllowSHA1) {
 		return nil, refuse("saml.err.algorithm", "digest algorithm %q refused", dm)
 	}

@@ -179,6 +179,15 @@ func child(el *etree.Element, ns, tag string) *etree.Element {
 	return nil
 }
 
+// childAttr is the attribute of the child element ns:tag, or "" when the
+// child is missing: hostile messages leave out what a signature needs.
+func childAttr(el *etree.Element, ns, tag, attr string) string {
+	if c := child(el, ns, tag); c != nil {
+		return c.SelectAttrValue(attr, "")
+	}
+	return ""
+}
+
 // childrenOf are the child elements ns:tag.
 func childrenOf(el *etree.Element, ns, tag string) []*etree.Element {
 	var out []*etree.Element
