@@ -8,7 +8,8 @@ import (
 func TestOIDCKeyRotationCLI(t *testing.T) {
 	e := newEnv(t)
 	out := e.ok("keys", "oidc-rotate")
-	if !strings.Contains(out, "published; it signs from") || strings.Count(out, "\nrs") != 2 {
+	// One new key of each kind: ES256 (the default) and RS256.
+	if strings.Count(out, "published; it signs from") != 2 || strings.Count(out, "\nrs") != 2 || strings.Count(out, "\nes") != 2 {
 		t.Fatalf("oidc-rotate:\n%s", out)
 	}
 	if !strings.Contains(out, "signing") || !strings.Contains(out, "published\t") && !strings.Contains(out, " published ") {
@@ -33,7 +34,7 @@ func TestOIDCKeyRotationCLI(t *testing.T) {
 			t.Errorf("after an emergency rotation a key is still %q", l)
 		}
 	}
-	if signing != 1 {
+	if signing != 2 { // one ES256, one RS256
 		t.Fatalf("oidc-list:\n%s", list)
 	}
 	if out := e.ok("audit", "verify"); !strings.Contains(out, "intact") {

@@ -249,7 +249,7 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *we
 			MinLoA: loa, Methods: c.Methods, Public: c.Public, JWTAccessTokens: c.AccessTokenFormat == "jwt",
 			AuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS, JWKSURI: c.JWKSURI, RequirePAR: c.RequirePAR,
 			BackchannelLogoutURI: c.BackchannelLogoutURI, Scopes: c.Scopes, SubjectType: c.SubjectType,
-			SectorIdentifier: c.SectorIdentifier})
+			SectorIdentifier: c.SectorIdentifier, IDTokenAlg: c.IDTokenSignedResponseAlg})
 	}
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
 		Clients: clients, Server: srv, Renderer: renderer, SessionCookie: account.SessionCookie,

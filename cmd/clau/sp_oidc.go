@@ -50,6 +50,7 @@ func cmdSPOIDC(ctx context.Context, args []string, out io.Writer) error {
 		fs.StringVar(&cc.SubjectType, "subject-type", "pairwise", "pairwise or public")
 		fs.StringVar(&cc.SectorIdentifier, "sector-identifier", "", "pairwise services sharing it get the same sub")
 		fs.StringVar(&accessFormat, "access-token-format", "opaque", "opaque or jwt")
+		fs.StringVar(&cc.IDTokenAlg, "id-token-alg", "ES256", "ID token signature: ES256, or RS256 for a library without ECDSA")
 	}
 	a, err := openFromFlags(ctx, fs, cfgPath, rest)
 	if err != nil {

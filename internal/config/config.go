@@ -163,6 +163,9 @@ type OIDCClient struct {
 	// SectorIdentifier groups pairwise services: those sharing it get the
 	// same sub for a citizen.
 	SectorIdentifier string `yaml:"sector_identifier"`
+	// IDTokenSignedResponseAlg signs the service's ID tokens (and its JWT
+	// access and logout tokens): ES256 (default) or RS256.
+	IDTokenSignedResponseAlg string `yaml:"id_token_signed_response_alg"`
 }
 
 // Storage selects and tunes the store.

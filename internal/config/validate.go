@@ -254,6 +254,7 @@ func (ps *problems) oidcClients(cs []OIDCClient) {
 			ps.oneOf(key+".scopes", sc, "openid", "profile", "email", "phone", "document_number")
 		}
 		ps.oneOf(key+".subject_type", cl.SubjectType, "", "pairwise", "public")
+		ps.oneOf(key+".id_token_signed_response_alg", cl.IDTokenSignedResponseAlg, "", "ES256", "RS256")
 		if cl.SubjectType == "public" && cl.SectorIdentifier != "" {
 			ps.add(key+".sector_identifier", "groups pairwise subjects only; remove it or subject_type: public")
 		}

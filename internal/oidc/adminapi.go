@@ -67,6 +67,7 @@ type APIClient struct {
 	SubjectType             string          `json:"subject_type,omitempty"`
 	SectorIdentifier        string          `json:"sector_identifier,omitempty"`
 	AccessTokenFormat       string          `json:"access_token_format,omitempty"`
+	IDTokenAlg              string          `json:"id_token_signed_response_alg,omitempty"`
 	// RegisteredAt is when a database client was registered (shown only).
 	RegisteredAt time.Time `json:"registered_at,omitzero"`
 	// ClientSecret is set only in the answer to a registration, once.
@@ -77,9 +78,13 @@ func apiClient(cc ClientConfig, source string) APIClient {
 	a := APIClient{ID: cc.ID, Source: source, RedirectURIs: cc.RedirectURIs, MinLoA: string(cc.MinLoA),
 		Methods: cc.Methods, Public: cc.Public, TokenEndpointAuthMethod: cc.AuthMethod, JWKSURI: cc.JWKSURI,
 		RequirePAR: cc.RequirePAR, BackchannelLogoutURI: cc.BackchannelLogoutURI, Scopes: cc.Scopes,
-		SubjectType: cc.SubjectType, SectorIdentifier: cc.SectorIdentifier, AccessTokenFormat: "opaque"}
+		SubjectType: cc.SubjectType, SectorIdentifier: cc.SectorIdentifier, AccessTokenFormat: "opaque",
+		IDTokenAlg: cc.IDTokenAlg}
 	if a.MinLoA == "" {
 		a.MinLoA = string(broker.Low)
+	}
+	if a.IDTokenAlg == "" {
+		a.IDTokenAlg = DefaultAlg
 	}
 	if a.SubjectType == "" {
 		a.SubjectType = "pairwise"
@@ -118,7 +123,7 @@ func (a APIClient) config(configIDs []string) (ClientConfig, []problem.Field) {
 	cc := ClientConfig{ID: a.ID, RedirectURIs: a.RedirectURIs, Methods: a.Methods, Public: a.Public,
 		AuthMethod: a.TokenEndpointAuthMethod, JWKSURI: a.JWKSURI, RequirePAR: a.RequirePAR,
 		BackchannelLogoutURI: a.BackchannelLogoutURI, Scopes: a.Scopes, SubjectType: a.SubjectType,
-		SectorIdentifier: a.SectorIdentifier}
+		SectorIdentifier: a.SectorIdentifier, IDTokenAlg: a.IDTokenAlg}
 	switch {
 	case strings.TrimSpace(a.ID) == "":
 		field("id", "oidc.api.id_missing", nil)
@@ -199,6 +204,8 @@ func settingsField(err error) string {
 		return "backchannel_logout_uri"
 	case strings.Contains(msg, "sector_identifier"):
 		return "sector_identifier"
+	case strings.Contains(msg, "id_token_signed_response_alg"):
+		return "id_token_signed_response_alg"
 	case strings.Contains(msg, "subject_type"):
 		return "subject_type"
 	case strings.Contains(msg, "token_endpoint_auth_method"), strings.Contains(msg, "public client"),

@@ -184,6 +184,8 @@ func TestAdminAPIClients(t *testing.T) {
 		{`{"id":"x","redirect_uris":["https://a.example/cb"],"backchannel_logout_uri":"ftp://a.example/"}`,
 			"backchannel_logout_uri", "oidc.api.settings"},
 		{`{"id":"x","redirect_uris":["https://a.example/cb"],"jwks":[1]}`, "jwks", "oidc.api.jwks"},
+		{`{"id":"x","redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"HS256"}`,
+			"id_token_signed_response_alg", "oidc.api.settings"},
 	} {
 		code, out := apiCall(t, s, "POST", adminClients, adminToken, c.body)
 		if p := problemOf(t, out); code != 422 || len(p.Fields) != 1 || p.Fields[0].Name != c.field ||
@@ -209,7 +211,7 @@ func TestAdminAPIClients(t *testing.T) {
 	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","use":"sig","kid":"k1"}]}`
 	for _, body := range []string{
 		`{"id":"app-mobil","redirect_uris":["https://rp.example/cb","cat.example.app:/oidc"],"public":true,"min_loa":"substantial","methods":["permanent"]}`,
-		`{"id":"seu-jwt","redirect_uris":["https://rp.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":` + jwks + `}`,
+		`{"id":"seu-jwt","redirect_uris":["https://rp.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":` + jwks + `,"id_token_signed_response_alg":"RS256"}`,
 	} {
 		code, out := apiCall(t, s, "POST", adminClients, adminToken, body)
 		if code != 201 || strings.Contains(out, "client_secret\"") {
@@ -223,7 +225,7 @@ func TestAdminAPIClients(t *testing.T) {
 	code, out = apiCall(t, s, "GET", adminClients+"/seu-jwt", adminToken, "")
 	var one oidc.APIClient
 	if code != 200 || json.Unmarshal([]byte(out), &one) != nil || one.Source != "database" || len(one.JWKS) == 0 ||
-		one.TokenEndpointAuthMethod != oidc.MethodPrivateKey || one.RegisteredAt.IsZero() {
+		one.TokenEndpointAuthMethod != oidc.MethodPrivateKey || one.RegisteredAt.IsZero() || one.IDTokenAlg != "RS256" {
 		t.Fatalf("show: %d %s", code, out)
 	}
 	code, out = apiCall(t, s, "GET", adminClients+"/ajuntament", adminToken, "")
@@ -235,7 +237,7 @@ func TestAdminAPIClients(t *testing.T) {
 		t.Fatalf("show unknown: %d %s", code, out)
 	}
 	code, out = apiCall(t, s, "GET", adminClients, adminToken, "")
-	if code != 200 || strings.Count(out, `"source": "database"`) != 2 || strings.Count(out, `"source": "config"`) != 4 {
+	if code != 200 || strings.Count(out, `"source": "database"`) != 2 || strings.Count(out, `"source": "config"`) != 6 {
 		t.Fatalf("list: %d %s", code, out)
 	}
 	if code, out := apiCall(t, s, "DELETE", adminClients+"/ajuntament", adminToken, ""); code != 409 ||
@@ -264,7 +266,7 @@ func TestAdminAPIClients(t *testing.T) {
 		return nil
 	})
 	wantCounts := map[string]int{"oidc.client_list/ok": 2, "oidc.client_view/ok": 2, "oidc.client_view/denied": 1,
-		"oidc.client_add/ok": 2, "oidc.client_add/denied": 1 + 8 + 6 + 1,
+		"oidc.client_add/ok": 2, "oidc.client_add/denied": 1 + 9 + 6 + 1,
 		"oidc.client_remove/ok": 1, "oidc.client_remove/denied": 2}
 	for k, v := range wantCounts {
 		if counts[k] != v {

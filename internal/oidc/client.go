@@ -46,6 +46,10 @@ type ClientConfig struct {
 	// SectorIdentifier when set) or public (one sub for every service).
 	SubjectType      string `json:"subject_type,omitempty"`
 	SectorIdentifier string `json:"sector_identifier,omitempty"`
+	// IDTokenAlg is the id_token_signed_response_alg: ES256 (the default,
+	// when empty) or RS256 for a client whose library cannot verify ECDSA.
+	// JWT access tokens and logout tokens for the client use it too.
+	IDTokenAlg string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // client is a relying party as the provider sees it.
@@ -65,6 +69,7 @@ type client struct {
 	backchannelURI string
 	scopes         []string
 	subPurpose     string // the keyring purpose sub is derived with
+	idTokenAlg     string // ES256 or RS256
 }
 
 var _ op.Client = (*client)(nil)
@@ -241,7 +246,14 @@ func redirectURIOK(u string) bool {
 // newClient builds a client from its settings (secret aside).
 func newClient(c ClientConfig) (*client, error) {
 	cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
-		public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath}
+		public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath, idTokenAlg: c.IDTokenAlg}
+	switch cl.idTokenAlg {
+	case "":
+		cl.idTokenAlg = DefaultAlg
+	case AlgES256, AlgRS256:
+	default:
+		return nil, fmt.Errorf("id_token_signed_response_alg %q: use ES256 or RS256", c.IDTokenAlg)
+	}
 	if !cl.minLoA.Valid() {
 		cl.minLoA = broker.Low
 	}

@@ -322,6 +322,9 @@ func (p *Provider) guardClientAuth(action string, next http.Handler) http.Handle
 		// The library's own refusals (a wrong PKCE verifier, an unknown or
 		// expired code, …) are audited too, with the error it answered.
 		rec := &errorRecorder{ResponseWriter: w}
+		if c != nil {
+			r = r.WithContext(context.WithValue(r.Context(), algKey{}, c.idTokenAlg))
+		}
 		next.ServeHTTP(rec, r)
 		if rec.status >= 400 {
 			var body struct {

@@ -2,6 +2,9 @@ package oidc
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -26,6 +29,12 @@ import (
 // public schedule) in "keys", and each key's sealed PKCS#8 in a top-level
 // member of its own ("key_<kid>"; the first key of a version-1 flow keeps
 // "signing"), because `clau keys rotate` re-seals top-level members only.
+//
+// There are two kinds of key, each with its own schedule: ES256 (ECDSA
+// P-256, what ID tokens are signed with unless a client asks otherwise)
+// and RS256 (RSA-2048, for clients registered with
+// id_token_signed_response_alg RS256). A rotation replaces both; a flow
+// missing one kind (one written before ES256 existed) gets it on load.
 //
 // A key's life, by its times:
 //
@@ -70,13 +79,36 @@ func (o KeyOptions) withDefaults() KeyOptions {
 // tokenLifetime is the longest a token the provider signs stays valid.
 var tokenLifetime = max(idTokenLifetime, accessTokenLifetime)
 
+// Signing algorithms of ID tokens (and JWT access and logout tokens).
+const (
+	AlgES256 = string(jose.ES256)
+	AlgRS256 = string(jose.RS256)
+	// DefaultAlg signs for clients that do not ask for another: an ECDSA
+	// P-256 signature costs tens of microseconds, an RSA-2048 one about a
+	// millisecond.
+	DefaultAlg = AlgES256
+)
+
+// keyAlgs are the kinds of key the provider keeps, each signing for the
+// clients that ask for it.
+var keyAlgs = []string{AlgES256, AlgRS256}
+
 // KeyInfo is one signing key's public schedule.
 type KeyInfo struct {
 	ID        string    `json:"kid"`
+	Alg       string    `json:"alg,omitempty"` // empty: RS256 (flows written before ES256)
 	Member    string    `json:"member"`
 	Created   time.Time `json:"created"`
 	SignsFrom time.Time `json:"signs_from"`
 	RetireAt  time.Time `json:"retire_at,omitzero"`
+}
+
+// Algorithm is the key's JWS algorithm, ES256 or RS256.
+func (k KeyInfo) Algorithm() string {
+	if k.Alg == "" {
+		return AlgRS256
+	}
+	return k.Alg
 }
 
 // State names the key's phase at t: published, signing, retiring.
@@ -84,19 +116,19 @@ func (k KeyInfo) State(t time.Time, all []KeyInfo) string {
 	switch {
 	case t.Before(k.SignsFrom):
 		return "published"
-	case signerAt(all, t) == k.ID:
+	case signerAt(all, t, k.Algorithm()) == k.ID:
 		return "signing"
 	default:
 		return "retiring"
 	}
 }
 
-// signerAt is the ID of the key that signs at t: of the keys whose
+// signerAt is the ID of the alg key that signs at t: of the keys whose
 // signs_from has come, the newest.
-func signerAt(all []KeyInfo, t time.Time) string {
+func signerAt(all []KeyInfo, t time.Time, alg string) string {
 	best := -1
 	for i, k := range all {
-		if !t.Before(k.SignsFrom) && (best < 0 || k.SignsFrom.After(all[best].SignsFrom)) {
+		if k.Algorithm() == alg && !t.Before(k.SignsFrom) && (best < 0 || k.SignsFrom.After(all[best].SignsFrom)) {
 			best = i
 		}
 	}
@@ -149,18 +181,45 @@ func (d *keyDoc) sealed(member string) (string, error) {
 	return v, nil
 }
 
-// addKey generates a key that signs from signsFrom and schedules the
-// retirement of the keys it replaces.
-func (d *keyDoc) addKey(kr *secure.Keyring, now, signsFrom time.Time, grace time.Duration, emergency bool) (KeyInfo, error) {
-	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+// addKeys adds one key of every kind (see addKey).
+func (d *keyDoc) addKeys(kr *secure.Keyring, now, signsFrom time.Time, grace time.Duration, emergency bool) ([]KeyInfo, error) {
+	var out []KeyInfo
+	for _, alg := range keyAlgs {
+		k, err := d.addKey(kr, alg, now, signsFrom, grace, emergency)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// addKey generates an alg key that signs from signsFrom and schedules the
+// retirement of the keys of its kind it replaces.
+func (d *keyDoc) addKey(kr *secure.Keyring, alg string, now, signsFrom time.Time, grace time.Duration, emergency bool) (KeyInfo, error) {
+	var (
+		priv   crypto.Signer
+		prefix string
+		err    error
+	)
+	switch alg {
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		prefix = "es"
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+		prefix = "rs"
+	default:
+		err = fmt.Errorf("unknown signing algorithm %q", alg)
+	}
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(rk)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	k := KeyInfo{ID: "rs" + store.NewID()[:12], Created: now, SignsFrom: signsFrom}
+	k := KeyInfo{ID: prefix + store.NewID()[:12], Alg: alg, Created: now, SignsFrom: signsFrom}
 	k.Member = "key_" + k.ID
 	sealed, err := kr.Seal(der, keyAAD(k.Member))
 	if err != nil {
@@ -168,6 +227,9 @@ func (d *keyDoc) addKey(kr *secure.Keyring, now, signsFrom time.Time, grace time
 	}
 	d.members[k.Member], _ = json.Marshal(sealed)
 	for i := range d.keys {
+		if d.keys[i].Algorithm() != alg {
+			continue
+		}
 		retire := signsFrom.Add(grace)
 		if emergency {
 			retire = now
@@ -197,15 +259,15 @@ func (d *keyDoc) prune(now time.Time) bool {
 // keys are the provider's loaded keys.
 type keys struct {
 	infos    []KeyInfo
-	rsa      map[string]*rsa.PrivateKey
+	priv     map[string]crypto.Signer
 	crypto   [32]byte
 	loadedAt time.Time
 }
 
-// signer is the key that signs at t.
-func (k *keys) signer(t time.Time) (string, *rsa.PrivateKey) {
-	id := signerAt(k.infos, t)
-	return id, k.rsa[id]
+// signer is the alg key that signs at t.
+func (k *keys) signer(t time.Time, alg string) (string, crypto.Signer) {
+	id := signerAt(k.infos, t, alg)
+	return id, k.priv[id]
 }
 
 // published are the keys in the JWKS at t: every key not yet removed.
@@ -251,14 +313,24 @@ func loadOrCreateKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, no
 			return nil, fmt.Errorf("oidc keys: %w", err)
 		}
 		changed := d.prune(now)
-		if cur := signerAt(d.keys, now); o.RotateAfter > 0 && cur != "" && !pending(d.keys, now) {
-			i := slices.IndexFunc(d.keys, func(k KeyInfo) bool { return k.ID == cur })
-			if !now.Before(d.keys[i].SignsFrom.Add(o.RotateAfter)) {
-				if _, err := d.addKey(kr, now, now.Add(o.Prepublish), tokenLifetime+o.Reload+time.Minute, false); err != nil {
+		// A kind of key the flow lacks (a flow from before ES256) signs
+		// from now: no token was ever signed with it, so nothing waits.
+		for _, alg := range keyAlgs {
+			if !slices.ContainsFunc(d.keys, func(k KeyInfo) bool { return k.Algorithm() == alg }) {
+				if _, err := d.addKey(kr, alg, now, now, 0, false); err != nil {
 					return nil, fmt.Errorf("oidc keys: %w", err)
 				}
 				changed = true
 			}
+		}
+		if o.RotateAfter > 0 && !pending(d.keys, now) && slices.ContainsFunc(keyAlgs, func(alg string) bool {
+			i := slices.IndexFunc(d.keys, func(k KeyInfo) bool { return k.ID == signerAt(d.keys, now, alg) })
+			return i >= 0 && !now.Before(d.keys[i].SignsFrom.Add(o.RotateAfter))
+		}) {
+			if _, err := d.addKeys(kr, now, now.Add(o.Prepublish), tokenLifetime+o.Reload+time.Minute, false); err != nil {
+				return nil, fmt.Errorf("oidc keys: %w", err)
+			}
+			changed = true
 		}
 		if changed && attempt < 3 {
 			if f.Data, err = d.marshal(); err != nil {
@@ -279,7 +351,7 @@ func pending(all []KeyInfo, now time.Time) bool {
 }
 
 func openKeys(d *keyDoc, kr *secure.Keyring, now time.Time) (*keys, error) {
-	k := &keys{infos: d.keys, rsa: map[string]*rsa.PrivateKey{}, loadedAt: now}
+	k := &keys{infos: d.keys, priv: map[string]crypto.Signer{}, loadedAt: now}
 	for _, i := range d.keys {
 		v, err := d.sealed(i.Member)
 		if err != nil {
@@ -293,11 +365,20 @@ func openKeys(d *keyDoc, kr *secure.Keyring, now time.Time) (*keys, error) {
 		if err != nil {
 			return nil, fmt.Errorf("oidc signing key %s: %w", i.ID, err)
 		}
-		rk, ok := pk.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("oidc signing key %s: not RSA", i.ID)
+		switch pk := pk.(type) {
+		case *rsa.PrivateKey:
+			if i.Algorithm() != AlgRS256 {
+				return nil, fmt.Errorf("oidc signing key %s: an RSA key for %s", i.ID, i.Algorithm())
+			}
+			k.priv[i.ID] = pk
+		case *ecdsa.PrivateKey:
+			if i.Algorithm() != AlgES256 || pk.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("oidc signing key %s: an ECDSA key for %s", i.ID, i.Algorithm())
+			}
+			k.priv[i.ID] = pk
+		default:
+			return nil, fmt.Errorf("oidc signing key %s: not RSA or ECDSA P-256", i.ID)
 		}
-		k.rsa[i.ID] = rk
 	}
 	v, err := d.sealed("crypto_key")
 	if err != nil {
@@ -308,15 +389,17 @@ func openKeys(d *keyDoc, kr *secure.Keyring, now time.Time) (*keys, error) {
 		return nil, fmt.Errorf("oidc crypto key: %v", err)
 	}
 	copy(k.crypto[:], ck)
-	if id, _ := k.signer(now); id == "" {
-		return nil, errors.New("oidc keys: no key signs now")
+	for _, alg := range keyAlgs {
+		if id, _ := k.signer(now, alg); id == "" {
+			return nil, fmt.Errorf("oidc keys: no %s key signs now", alg)
+		}
 	}
 	return k, nil
 }
 
 func createKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, now time.Time) error {
 	d := &keyDoc{members: map[string]json.RawMessage{}}
-	if _, err := d.addKey(kr, now, now, 0, false); err != nil {
+	if _, err := d.addKeys(kr, now, now, 0, false); err != nil {
 		return err
 	}
 	var ck [32]byte
@@ -334,45 +417,46 @@ func createKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, now time
 		ExpiresAt: now.Add(keyTTL)})
 }
 
-// RotateKeys adds a new signing key. Normally it is published at once and
-// signs from now+Prepublish, and the keys it replaces stay published until
-// every token they signed has expired. An emergency rotation (a key
-// believed compromised) signs at once and removes every other key now, so
-// tokens they signed stop verifying. It refuses a normal rotation while a
-// new key already waits to sign.
-func RotateKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, now time.Time, o KeyOptions, emergency bool) (KeyInfo, error) {
+// RotateKeys adds a new signing key of each kind (ES256 and RS256).
+// Normally they are published at once and sign from now+Prepublish, and
+// the keys they replace stay published until every token they signed has
+// expired. An emergency rotation (a key believed compromised) signs at
+// once and removes every other key now, so tokens they signed stop
+// verifying. It refuses a normal rotation while new keys already wait to
+// sign.
+func RotateKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, now time.Time, o KeyOptions, emergency bool) ([]KeyInfo, error) {
 	o = o.withDefaults()
 	if _, err := loadOrCreateKeys(ctx, s, kr, now, KeyOptions{Reload: o.Reload}); err != nil {
-		return KeyInfo{}, err
+		return nil, err
 	}
 	for {
 		f, err := s.FlowByID(ctx, keyKind, keyFlowID)
 		if err != nil {
-			return KeyInfo{}, fmt.Errorf("oidc keys: %w", err)
+			return nil, fmt.Errorf("oidc keys: %w", err)
 		}
 		d, err := parseKeyDoc(f.Data, f.CreatedAt)
 		if err != nil {
-			return KeyInfo{}, fmt.Errorf("oidc keys: %w", err)
+			return nil, fmt.Errorf("oidc keys: %w", err)
 		}
 		if !emergency && pending(d.keys, now) {
-			return KeyInfo{}, errRotationPending
+			return nil, errRotationPending
 		}
 		signsFrom := now.Add(o.Prepublish)
 		if emergency {
 			signsFrom = now
 		}
-		k, err := d.addKey(kr, now, signsFrom, tokenLifetime+o.Reload+time.Minute, emergency)
+		k, err := d.addKeys(kr, now, signsFrom, tokenLifetime+o.Reload+time.Minute, emergency)
 		if err != nil {
-			return KeyInfo{}, err
+			return nil, err
 		}
 		d.prune(now)
 		if f.Data, err = d.marshal(); err != nil {
-			return KeyInfo{}, err
+			return nil, err
 		}
 		if err := s.UpdateFlow(ctx, f); errors.Is(err, store.ErrStale) {
 			continue
 		} else if err != nil {
-			return KeyInfo{}, fmt.Errorf("oidc keys: %w", err)
+			return nil, fmt.Errorf("oidc keys: %w", err)
 		}
 		return k, nil
 	}
@@ -399,10 +483,11 @@ func ListKeys(ctx context.Context, s store.Flows) ([]KeyInfo, error) {
 // new key already waits to sign.
 func IsRotationPending(err error) bool { return errors.Is(err, errRotationPending) }
 
-// signingKey is the op.SigningKey of one RSA key.
+// signingKey is the op.SigningKey of one key.
 type signingKey struct {
-	id string
-	k  *rsa.PrivateKey
+	id  string
+	alg string
+	k   crypto.Signer
 }
 
 var (
@@ -410,24 +495,27 @@ var (
 	_ op.Key        = publicKey{}
 )
 
-func (s signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
-func (s signingKey) Key() any                                    { return s.k }
-func (s signingKey) ID() string                                  { return s.id }
+func (s signingKey) SignatureAlgorithm() jose.SignatureAlgorithm {
+	return jose.SignatureAlgorithm(s.alg)
+}
+func (s signingKey) Key() any   { return s.k }
+func (s signingKey) ID() string { return s.id }
 
 type publicKey struct {
-	id string
-	k  *rsa.PublicKey
+	id  string
+	alg string
+	k   crypto.PublicKey
 }
 
 func (p publicKey) ID() string                         { return p.id }
-func (p publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (p publicKey) Algorithm() jose.SignatureAlgorithm { return jose.SignatureAlgorithm(p.alg) }
 func (p publicKey) Use() string                        { return "sig" }
 func (p publicKey) Key() any                           { return p.k }
 
 // String is for logs: the schedule, no key material.
 func (k KeyInfo) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s signs_from=%s", k.ID, k.SignsFrom.Format(time.RFC3339))
+	fmt.Fprintf(&b, "%s %s signs_from=%s", k.ID, k.Algorithm(), k.SignsFrom.Format(time.RFC3339))
 	if !k.RetireAt.IsZero() {
 		fmt.Fprintf(&b, " retire_at=%s", k.RetireAt.Format(time.RFC3339))
 	}

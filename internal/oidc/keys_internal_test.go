@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 )
 
 // A key flow written before rotation existed (one key in "kid" and
-// "signing") loads, rotates, and its key leaves on schedule.
+// "signing") loads, gains an ES256 key that signs at once, rotates, and
+// its key leaves on schedule.
 func TestVersion1KeyFlowLoadsAndRotates(t *testing.T) {
 	ctx := context.Background()
 	s := sqltest.Open(t, sqlstore.SQLite)
@@ -36,19 +38,29 @@ func TestVersion1KeyFlowLoadsAndRotates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, key := k.signer(now); id != "rsold" || !key.Equal(rk) {
-		t.Fatalf("signer %s", id)
+	if id, key := k.signer(now, AlgRS256); id != "rsold" || !rk.Equal(key) {
+		t.Fatalf("RS256 signer %s", id)
 	}
-	nk, err := RotateKeys(ctx, s, kr, now, KeyOptions{Prepublish: time.Hour}, false)
+	if id, key := k.signer(now, AlgES256); id == "" || key == nil {
+		t.Fatal("a version-1 flow got no ES256 key")
+	}
+	if n := len(k.published(now)); n != 2 {
+		t.Fatalf("%d keys published, want the old RS256 and the new ES256", n)
+	}
+	rotated, err := RotateKeys(ctx, s, kr, now, KeyOptions{Prepublish: time.Hour}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(rotated) != 2 || rotated[0].Algorithm() == rotated[1].Algorithm() {
+		t.Fatalf("rotation made %v, want one key of each kind", rotated)
+	}
+	nk := rotated[slices.IndexFunc(rotated, func(k KeyInfo) bool { return k.Algorithm() == AlgRS256 })]
 	soon := now.Add(time.Hour + time.Minute)
 	k, err = loadOrCreateKeys(ctx, s, kr, soon, KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, _ := k.signer(soon); id != nk.ID || len(k.published(soon)) != 2 {
+	if id, _ := k.signer(soon, AlgRS256); id != nk.ID || len(k.published(soon)) != 4 {
 		t.Fatalf("after rotation: signer %s, %d published", id, len(k.published(soon)))
 	}
 	later := now.Add(3 * time.Hour)

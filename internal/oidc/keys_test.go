@@ -55,7 +55,23 @@ func (s *site) cachedVerifier(set jose.JSONWebKeySet, clientID string) *gooidc.I
 	for _, k := range set.Keys {
 		pubs = append(pubs, k.Key)
 	}
-	return gooidc.NewVerifier(s.url, &gooidc.StaticKeySet{PublicKeys: pubs}, &gooidc.Config{ClientID: clientID})
+	return gooidc.NewVerifier(s.url, &gooidc.StaticKeySet{PublicKeys: pubs}, &gooidc.Config{ClientID: clientID,
+		SupportedSigningAlgs: []string{gooidc.ES256, gooidc.RS256}})
+}
+
+// kidFor is the ID of the set's only key for alg.
+func kidFor(t *testing.T, set jose.JSONWebKeySet, alg string) string {
+	t.Helper()
+	var out []string
+	for _, k := range set.Keys {
+		if k.Algorithm == alg {
+			out = append(out, k.KeyID)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("%s keys in the JWKS: %v", alg, out)
+	}
+	return out[0]
 }
 
 func kidOf(t *testing.T, jwt string) string {
@@ -90,10 +106,10 @@ func TestKeyRotationWithCachedJWKS(t *testing.T) {
 	ctx := context.Background()
 
 	set0 := s.jwks()
-	if len(set0.Keys) != 1 {
-		t.Fatalf("JWKS at the start: %v", kids(set0))
+	if len(set0.Keys) != 2 {
+		t.Fatalf("JWKS at the start: %v, want one ES256 and one RS256 key", kids(set0))
 	}
-	old := set0.Keys[0].KeyID
+	old := kidFor(t, set0, oidc.AlgES256) // the default client's tokens are ES256
 	cached0 := s.cachedVerifier(set0, "ajuntament")
 	raw, _ := idToken(t, s, r, b)
 	if _, err := cached0.Verify(ctx, raw); err != nil || kidOf(t, raw) != old {
@@ -102,17 +118,21 @@ func TestKeyRotationWithCachedJWKS(t *testing.T) {
 
 	// Another process (here the CLI's function) rotates; a second
 	// rotation while the new key waits is refused.
-	k, err := oidc.RotateKeys(ctx, s.store, s.keyring, clock.Now(), ko, false)
+	rotated, err := oidc.RotateKeys(ctx, s.store, s.keyring, clock.Now(), ko, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(rotated) != 2 {
+		t.Fatalf("rotation made %v, want a key of each kind", rotated)
+	}
+	k := rotated[slices.IndexFunc(rotated, func(k oidc.KeyInfo) bool { return k.Algorithm() == oidc.AlgES256 })]
 	if _, err := oidc.RotateKeys(ctx, s.store, s.keyring, clock.Now(), ko, false); !oidc.IsRotationPending(err) {
 		t.Fatalf("second rotation: %v", err)
 	}
 	// The serving process sees it once it reloads.
 	clock.Add(ko.Reload + time.Second)
 	set1 := s.jwks()
-	if got := kids(set1); len(got) != 2 || !slices.Contains(got, k.ID) || !slices.Contains(got, old) {
+	if got := kids(set1); len(got) != 4 || !slices.Contains(got, k.ID) || !slices.Contains(got, old) {
 		t.Fatalf("JWKS after rotation: %v", got)
 	}
 	cached1 := s.cachedVerifier(set1, "ajuntament")
@@ -148,11 +168,11 @@ func TestKeyRotationWithCachedJWKS(t *testing.T) {
 	}
 	// ...and then goes.
 	clock.Add(15 * time.Minute)
-	if got := kids(s.jwks()); len(got) != 1 || got[0] != k.ID {
-		t.Fatalf("JWKS once the old key's tokens expired: %v", got)
+	if got := kids(s.jwks()); len(got) != 2 || !slices.Contains(got, rotated[0].ID) || !slices.Contains(got, rotated[1].ID) {
+		t.Fatalf("JWKS once the old keys' tokens expired: %v, want %v", got, rotated)
 	}
 	infos, err := oidc.ListKeys(ctx, s.store)
-	if err != nil || len(infos) != 1 || infos[0].ID != k.ID {
+	if err != nil || len(infos) != 2 {
 		t.Fatalf("keys in the store: %v %v", infos, err)
 	}
 }
@@ -164,12 +184,12 @@ func TestAutomaticRotation(t *testing.T) {
 	old := kids(s.jwks())
 	clock.Add(24*time.Hour + time.Minute)
 	got := kids(s.jwks())
-	if len(old) != 1 || len(got) != 2 || got[0] != old[0] {
+	if len(old) != 2 || len(got) != 4 || !slices.Equal(got[:2], old) {
 		t.Fatalf("JWKS before %v and after the rotation age %v", old, got)
 	}
-	// Only one new key, however many reloads.
+	// One new key of each kind, however many reloads.
 	clock.Add(2 * time.Minute)
-	if got := kids(s.jwks()); len(got) != 2 {
+	if got := kids(s.jwks()); len(got) != 4 {
 		t.Fatalf("JWKS later: %v", got)
 	}
 }
@@ -228,7 +248,7 @@ func TestRetiredKeyTokensRefused(t *testing.T) {
 	}
 	// New sign-ins go on with the new key.
 	raw, _ := idToken(t, s, r, b)
-	if got := kids(s.jwks()); len(got) != 1 || got[0] != kidOf(t, raw) {
+	if got := kids(s.jwks()); len(got) != 2 || !slices.Contains(got, kidOf(t, raw)) {
 		t.Fatalf("JWKS %v, token signed by %s", got, kidOf(t, raw))
 	}
 }

@@ -232,11 +232,15 @@ func (p *Provider) kickLogouts() {
 // logoutToken signs the token for one delivery, fresh at each attempt.
 func (p *Provider) logoutToken(ctx context.Context, d *store.LogoutDelivery) (string, error) {
 	now := p.now()
-	kid, key := p.currentKeys(ctx).signer(now)
+	alg := DefaultAlg
+	if c, ok := p.lookup(ctx, d.ClientID); ok {
+		alg = c.idTokenAlg
+	}
+	kid, key := p.currentKeys(ctx).signer(now, alg)
 	if key == nil {
 		return "", errors.New("no signing key")
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: key, KeyID: kid}},
 		(&jose.SignerOptions{}).WithType("logout+jwt"))
 	if err != nil {
 		return "", err

@@ -109,6 +109,9 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 			{ID: "ajuntament", Secret: rpSecret, RedirectURIs: []string{rpRedirect}},
 			{ID: "app", Public: true, RedirectURIs: []string{rpRedirect}, MinLoA: broker.Substantial},
 			{ID: "ajuntament-jwt", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, JWTAccessTokens: true},
+			{ID: "ajuntament-rs256", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, IDTokenAlg: oidc.AlgRS256},
+			{ID: "ajuntament-jwt-rs256", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, JWTAccessTokens: true,
+				IDTokenAlg: oidc.AlgRS256},
 			{ID: "passkeys-only", Secret: rpSecret, RedirectURIs: []string{rpRedirect}, Methods: []string{"passkey"}},
 		},
 		// The deployment offers passkeys, so a passkeys-only client's

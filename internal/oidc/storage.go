@@ -273,17 +273,28 @@ func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, 
 	return "", "", op.ErrInvalidRefreshToken
 }
 
-// SigningKey is the key that signs now: the newest whose signs_from has come.
+// SigningKey is the key that signs now for the client the token endpoint
+// authenticated (its id_token_signed_response_alg; ES256 unless it asked
+// for RS256): of that kind, the newest whose signs_from has come.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	id, k := s.p.currentKeys(ctx).signer(s.p.now())
-	if k == nil {
-		return nil, errors.New("no OIDC signing key signs now")
+	alg := DefaultAlg
+	if a, ok := ctx.Value(algKey{}).(string); ok {
+		alg = a
 	}
-	return signingKey{id: id, k: k}, nil
+	id, k := s.p.currentKeys(ctx).signer(s.p.now(), alg)
+	if k == nil {
+		return nil, fmt.Errorf("no OIDC %s signing key signs now", alg)
+	}
+	return signingKey{id: id, alg: alg, k: k}, nil
 }
 
+// algKey carries, in a token request's context, the signing algorithm of
+// the client it authenticated: the library asks SigningKey without
+// saying for which client.
+type algKey struct{}
+
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
 }
 
 // KeySet is the JWKS, and what tokens presented back are verified with:
@@ -293,7 +304,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	ks := s.p.currentKeys(ctx)
 	var out []op.Key
 	for _, i := range ks.published(s.p.now()) {
-		out = append(out, publicKey{id: i.ID, k: &ks.rsa[i.ID].PublicKey})
+		out = append(out, publicKey{id: i.ID, alg: i.Algorithm(), k: ks.priv[i.ID].Public()})
 	}
 	return out, nil
 }
