@@ -79,6 +79,8 @@ func main() {
 		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
 	case "pin":
 		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
+	case "token":
+		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return

@@ -26,6 +26,10 @@ type oidcEndpoints struct {
 
 	mu       sync.Mutex
 	tokenLat []time.Duration
+
+	// extraClients are ID token algorithms: one more client is declared
+	// for each (benchClientFor), asking for it.
+	extraClients []string
 }
 
 const (
@@ -49,6 +53,16 @@ func (o *oidcEndpoints) serverEnv() ([]string, error) {
 		// The password only, so the sign-in form comes in the first answer
 		// (no method chooser), as before the chooser existed.
 		"methods": []string{"permanent"}}})
+	if len(o.extraClients) > 0 {
+		var list []map[string]any
+		json.Unmarshal(clients, &list)
+		for _, alg := range o.extraClients {
+			list = append(list, map[string]any{"id": benchClientFor(alg), "secret": benchSecret,
+				"redirect_uris": []string{benchRedirect}, "min_loa": "low", "methods": []string{"permanent"},
+				"id_token_signed_response_alg": alg})
+		}
+		clients, _ = json.Marshal(list)
+	}
 	return []string{"CLAU_LISTEN=" + addr, "CLAU_PUBLIC_URL=" + o.issuer, "CLAU_OIDC_CLIENTS=" + string(clients)}, nil
 }
 

@@ -217,10 +217,15 @@ func (b *signinBench) prepare(ctx context.Context, dir string) error {
 	if _, err := s.Migrate(ctx, 0); err != nil {
 		return err
 	}
-	if err := seed.Citizens(ctx, s, 0, b.citizens, 1000, nil); err != nil {
+	return seedActive(ctx, s, b.citizens, b.params)
+}
+
+// seedActive seeds n citizens, every one active with the bench password.
+func seedActive(ctx context.Context, s *sqlstore.Store, n int, params secure.Argon2Params) error {
+	if err := seed.Citizens(ctx, s, 0, n, 1000, nil); err != nil {
 		return err
 	}
-	phc, err := secure.NewHasher(b.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := secure.NewHasher(params, 1, nil).Hash(ctx, benchPassword)
 	if err != nil {
 		return err
 	}
