@@ -8,6 +8,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/store"
 )
 
 // Auth request states (store.Flow kind authKind):
@@ -61,6 +62,10 @@ type authRequest struct {
 	AMR       []string   `json:"amr,omitempty"`
 	AuthTime  time.Time  `json:"auth_time,omitzero"`
 	SID       string     `json:"sid,omitempty"` // the OP session, for back-channel logout
+
+	// flow is the stored record it was read from, when read by code: the
+	// exchange writes it back under its version without reading it again.
+	flow *store.Flow
 }
 
 var (

@@ -152,6 +152,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	case !s.p.now().Before(cf.ExpiresAt):
 		return nil, errors.New("code expired")
 	}
+	a.flow = f
 	return a, nil
 }
 
@@ -214,24 +215,31 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 		return "", time.Time{}, err
 	}
 	id := store.NewID()
-	// Spending the code and recording the token commit together; of two
-	// concurrent exchanges of one code, the second finds the request
-	// changed and fails.
+	// Spending the code, recording the token and its audit event commit
+	// together, in one transaction. The request is written back under the
+	// version AuthRequestByCode read (state code issued), so of two
+	// concurrent exchanges of one code the second finds it stale and fails.
 	err = s.p.Store.InTx(ctx, func(tx store.Tx) error {
-		f, err := tx.FlowByID(ctx, authKind, a.ID)
-		if err != nil {
-			return err
-		}
-		if f.Version != a.Version || f.State != stateCodeIssued {
-			return store.ErrStale
+		f := a.flow
+		if f == nil {
+			var err error
+			if f, err = tx.FlowByID(ctx, authKind, a.ID); err != nil {
+				return err
+			}
+			if f.Version != a.Version || f.State != stateCodeIssued {
+				return store.ErrStale
+			}
 		}
 		used := *a
-		used.State = stateUsed
+		used.State, used.flow = stateUsed, nil
 		if err := s.saveAuth(ctx, tx, &used, f); err != nil {
 			return err
 		}
-		return tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: tokenKind, State: "active", Subject: a.CitizenID,
-			Data: data, ExpiresAt: exp})
+		if err := tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: tokenKind, State: "active", Subject: a.CitizenID,
+			Data: data, ExpiresAt: exp}); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, s.event("oidc.token", a, "ok"))
 	})
 	if errors.Is(err, store.ErrStale) {
 		return "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
@@ -239,7 +247,6 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s.audit(ctx, "oidc.token", a, "ok")
 	return id, exp, nil
 }
 
@@ -406,6 +413,13 @@ func (s *storage) auditRefusal(ctx context.Context, clientID, errType, reason st
 
 // audit records a protocol event; failures are logged, not fatal.
 func (s *storage) audit(ctx context.Context, action string, a *authRequest, outcome string) {
+	if err := audit.Append(ctx, s.p.Store, s.event(action, a, outcome)); err != nil {
+		s.p.Log.Error("oidc audit", "error", err.Error())
+	}
+}
+
+// event is the audit event of a protocol step on a.
+func (s *storage) event(action string, a *authRequest, outcome string) *audit.Event {
 	d := map[string]string{"client_id": a.ClientID, "auth_request": a.ID}
 	if a.LoA != "" {
 		d["loa"] = string(a.LoA)
@@ -414,8 +428,6 @@ func (s *storage) audit(ctx context.Context, action string, a *authRequest, outc
 	if a.CitizenID != "" {
 		subj = "citizen:" + a.CitizenID
 	}
-	if err := audit.Append(ctx, s.p.Store, &audit.Event{At: s.p.now(), Actor: "client:" + a.ClientID, Action: action,
-		Subject: subj, Outcome: outcome, Details: d}); err != nil {
-		s.p.Log.Error("oidc audit", "error", err.Error())
-	}
+	return &audit.Event{At: s.p.now(), Actor: "client:" + a.ClientID, Action: action,
+		Subject: subj, Outcome: outcome, Details: d}
 }
