@@ -16,7 +16,7 @@ import (
 // exchange issued; each exchange is audited once.
 func TestCodeExchangedOnce(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
+		name   string
 		atOnce int
 	}{{"one exchange", 1}, {"two at once", 2}, {"eight at once", 8}} {
 		t.Run(tc.name, func(t *testing.T) {
