@@ -36,6 +36,12 @@ func TestAdmissionControl(t *testing.T) {
 			release := h.Saturate()
 			defer release()
 			h.waiting.Add(int64(c.queued))
+			// Admit, the early check, decides as the hash's own admission does.
+			var early *BusyError
+			if err := h.Admit(); c.wantBusy != errors.As(err, &early) || c.wantBusy && early.RetryAfter != c.wantRetry {
+				t.Fatalf("Admit() = %v, want busy %v (retry %s)", err, c.wantBusy, c.wantRetry)
+			}
+			h.refused.Store(0)
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			start := time.Now()
@@ -95,5 +101,18 @@ func TestBusyRefusalLeavesTheSlotsAndProblem(t *testing.T) {
 	}
 	if _, ok := BusyProblem(errors.New("other")); ok {
 		t.Fatal("BusyProblem matched another error")
+	}
+}
+
+// With a slot free, Admit lets the request on whatever the limit.
+func TestAdmitWithAFreeSlot(t *testing.T) {
+	h := NewHasher(Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, nil)
+	h.SetQueueLimit(time.Nanosecond)
+	h.avg.Store(int64(time.Second))
+	h.waiting.Add(5)
+	h.sem <- struct{}{} // one of two slots taken
+	defer h.release()
+	if err := h.Admit(); err != nil || h.Refused() != 0 {
+		t.Fatalf("Admit() = %v, Refused() = %d with a free slot", err, h.Refused())
 	}
 }

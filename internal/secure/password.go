@@ -217,6 +217,31 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	return err
 }
 
+// Admit says, without queueing, whether a hash asked for now would be
+// turned away by admission control: a *BusyError if every slot is taken
+// and the requests already waiting would keep it longer than the queue
+// limit. Callers check it before any other work of a request that will
+// hash (store reads, throttles), so that under overload a refusal costs
+// next to nothing and is answered at once. A nil answer reserves nothing:
+// the hash itself may still be refused.
+func (h *Hasher) Admit() error {
+	limit := time.Duration(h.maxWait.Load())
+	if limit <= 0 || len(h.sem) < cap(h.sem) {
+		return nil
+	}
+	n := h.waiting.Load() + 1
+	if wait := time.Duration(n) * time.Duration(h.avg.Load()) / time.Duration(cap(h.sem)); wait > limit {
+		h.refused.Add(1)
+		return &BusyError{RetryAfter: retryAfter(wait)}
+	}
+	return nil
+}
+
+// retryAfter is a wait rounded up to whole seconds, at least one.
+func retryAfter(wait time.Duration) time.Duration {
+	return max(time.Second, (wait + time.Second - 1).Truncate(time.Second))
+}
+
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -232,7 +257,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		// The n-th in line waits for about n hashes spread over the slots.
 		if wait := time.Duration(n) * time.Duration(h.avg.Load()) / time.Duration(cap(h.sem)); wait > limit {
 			h.refused.Add(1)
-			return &BusyError{RetryAfter: max(time.Second, (wait + time.Second - 1).Truncate(time.Second))}
+			return &BusyError{RetryAfter: retryAfter(wait)}
 		}
 	}
 	select {

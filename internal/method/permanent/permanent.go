@@ -90,6 +90,11 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 	if err != nil {
 		return nil, err
 	}
+	// Under overload, refuse before any store work: the busy answer must
+	// come at once, and the same for known and unknown documents.
+	if busy, ok := secure.BusyProblem(m.hasher.Admit()); ok {
+		return nil, busy
+	}
 	docKey, ipKey := ThrottleKey(doc.Number), "pwd:ip:"+source
 	for _, k := range []struct {
 		th  *secure.Throttle
