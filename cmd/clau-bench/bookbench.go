@@ -92,7 +92,7 @@ func runBook(args []string, out, log io.Writer) error {
 	}
 	defer srv.stop()
 
-	b.run(ctx, srv.base, 2*time.Second) // warm up
+	b.run(ctx, srv.base, warmup(b.duration)) // warm up
 	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err

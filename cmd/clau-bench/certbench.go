@@ -102,7 +102,7 @@ func runCert(args []string, out, log io.Writer) error {
 		}
 	}
 
-	b.run(ctx, 2*time.Second) // warm up: connections, and in cached mode the OCSP answers
+	b.run(ctx, warmup(b.duration)) // warm up: connections, and in cached mode the OCSP answers
 	hits0, _ := b.pki.DNIeRev.Hits()
 	w, err := srv.measure(b.duration, "", func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, d) })
 	if err != nil {

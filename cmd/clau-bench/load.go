@@ -148,7 +148,7 @@ func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, base 
 			fmtDur(percentile(r.ok, 0.5)), fmtDur(percentile(r.ok, 0.99)),
 			float64(percentile(r.ok, 0.99))/float64(percentile(single, 0.5)), refusal, r.errs+r.abandoned)
 		// Let the server drain before the next level.
-		time.Sleep(2 * time.Second)
+		time.Sleep(warmup(b.duration))
 	}
 	return nil
 }

@@ -63,29 +63,21 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
-	var err error
-	switch os.Args[1] {
-	case "store":
-		err = runStore(os.Args[2:], os.Stdout, os.Stderr)
-	case "signin":
-		err = runSignin(os.Args[2:], os.Stdout, os.Stderr)
-	case "oidc":
-		err = runLogins("oidc", os.Args[2:], os.Stdout, os.Stderr)
-	case "saml":
-		err = runSAML(os.Args[2:], os.Stdout, os.Stderr)
-	case "book":
-		err = runBook(os.Args[2:], os.Stdout, os.Stderr)
-	case "cert":
-		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
-	case "pin":
-		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
-	case "token":
-		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
-	case "-h", "-help", "--help", "help":
-		usage(os.Stdout)
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "clau-bench: unknown benchmark %q\n", os.Args[1])
+	name := os.Args[1]
+	args, jsonPath, err := jsonFlag(os.Args[2:])
+	if err == nil {
+		switch name {
+		case "-h", "-help", "--help", "help":
+			usage(os.Stdout)
+			return
+		case "all":
+			err = runAll(args, jsonPath, os.Stdout, os.Stderr)
+		default:
+			err = runReported(name, args, jsonPath, os.Stdout, os.Stderr)
+		}
+	}
+	if errors.Is(err, errUnknownScenario) {
+		fmt.Fprintf(os.Stderr, "clau-bench: unknown benchmark %q\n", name)
 		usage(os.Stderr)
 		os.Exit(2)
 	}
@@ -98,8 +90,40 @@ func main() {
 	}
 }
 
+var errUnknownScenario = errors.New("unknown benchmark")
+
+// runScenario runs one benchmark by name. A new scenario is one more case.
+func runScenario(name string, args []string, out, log io.Writer) error {
+	switch name {
+	case "store":
+		return runStore(args, out, log)
+	case "signin":
+		return runSignin(args, out, log)
+	case "oidc":
+		return runLogins("oidc", args, out, log)
+	case "saml":
+		return runSAML(args, out, log)
+	case "book":
+		return runBook(args, out, log)
+	case "cert":
+		return runCert(args, out, log)
+	case "pin":
+		return runLogins("pin", args, out, log)
+	case "token":
+		return runToken(args, out, log)
+	}
+	return errUnknownScenario
+}
+
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|token [flags] [-json FILE]
+       clau-bench all [-smoke] [-only a,b] [-clau BIN] [-json FILE]
+(clau-bench store -h lists a benchmark's flags; -json FILE also writes
+every figure printed, as one JSON document)
+
+all     every benchmark below with the settings BENCHMARKS.md names, one
+        after the other (about half an hour); -smoke runs each for a
+        moment instead, to check the tool still works
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -120,7 +144,10 @@ cert    certificate (DNIe) sign-ins through the mutual-TLS listener, with
         the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)
 pin     Clau PIN sign-ins (document data, PIN by SMS read from the
         outbox table, PIN) against a real clau serve: no password hash,
-        so the figures are the sign-in's own cost`)
+        so the figures are the sign-in's own cost
+token   the token endpoint alone (authorization code to ID and access
+        token, client_secret_basic, PKCE), codes issued before each
+        measured window, ES256 and RS256 clients: exchanges per core`)
 }
 
 type storeBench struct {

@@ -121,7 +121,7 @@ func runSAML(args []string, out, log io.Writer) error {
 	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, kind := range []string{"signed", "encrypted"} {
 		sp := b.sps[kind]
-		b.loop(ctx, srv.base, browsers, sp, 2*time.Second) // warm-up
+		b.loop(ctx, srv.base, browsers, sp, warmup(b.duration))
 		profile := ""
 		if kind == "signed" {
 			profile = b.profile

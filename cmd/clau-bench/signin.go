@@ -125,7 +125,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	}
 
 	// Warm up (connections, caches), then measure.
-	b.run(ctx, srv.base, 2*time.Second)
+	b.run(ctx, srv.base, warmup(b.duration))
 	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func (b *signinBench) hashCost(ctx context.Context) (time.Duration, error) {
 		wg   sync.WaitGroup
 		n    atomic.Int64
 		bad  atomic.Bool
-		stop = time.Now().Add(3 * time.Second)
+		stop = time.Now().Add(min(3*time.Second, b.duration))
 	)
 	c0 := selfCPU()
 	for range b.concurrency {
@@ -455,6 +455,10 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	}
 	return errors.New("no session cookie after the password")
 }
+
+// warmup is how long to run before measuring: 2 s, or the measured time
+// when that is shorter (smoke runs).
+func warmup(measured time.Duration) time.Duration { return min(2*time.Second, measured) }
 
 // procCPU is a process's user+system CPU time from /proc/PID/stat.
 func procCPU(pid int) (time.Duration, error) {
