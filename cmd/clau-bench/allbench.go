@@ -26,7 +26,6 @@ type benchmark struct {
 // lowArgon2 is the cheap argon2id setting the OIDC figures use.
 var lowArgon2 = []string{"-argon2-memory-kib", "8192", "-argon2-iterations", "1", "-argon2-parallelism", "1"}
 
-
 func join(parts ...[]string) []string { return slices.Concat(parts...) }
 
 var benchmarks = []benchmark{
