@@ -36,14 +36,14 @@ import (
 // rows testdata/seed/<v>.sql inserted at version v. A new migration needs a
 // fixture and a check here: TestMigrationVersionsUnique insists.
 var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.Store){
-	1: checkRegistryV1,
-	2: checkAuditCodesOutboxV2,
-	3: checkFlowsSessionsPasswordsV3,
-	4: checkOfficeDirectoryV4,
-	5: checkAppointmentsV5,
-	6: checkSchedulesV6,
-	7: checkPINPasskeysV7,
-	8: checkOIDCLogoutsV8,
+	1:  checkRegistryV1,
+	2:  checkAuditCodesOutboxV2,
+	3:  checkFlowsSessionsPasswordsV3,
+	4:  checkOfficeDirectoryV4,
+	5:  checkAppointmentsV5,
+	6:  checkSchedulesV6,
+	7:  checkPINPasskeysV7,
+	8:  checkOIDCLogoutsV8,
 	9:  checkLettersV9,
 	11: checkPasswordNoticesV11,
 }
