@@ -64,6 +64,7 @@ type Method struct {
 	perDoc   *secure.Throttle
 	perIP    *secure.Throttle
 	now      func() time.Time
+	life     Lifecycle // lifecycle.go
 }
 
 // New returns the method.
@@ -145,6 +146,11 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		m.record(ctx, who, "login.fail", source, doc, audit.Denied)
 		if locked > 0 {
 			m.record(ctx, who, "login.lockout", source, doc, audit.Denied)
+			if c != nil {
+				if err := m.noticeLockout(ctx, c); err != nil {
+					return nil, err
+				}
+			}
 			return nil, Locked(locked)
 		}
 		return nil, ErrFailed
