@@ -54,7 +54,7 @@ func (p *Pages) signedIn(w http.ResponseWriter, r *http.Request, back string) (*
 
 // historyActions are the audit events a citizen's sign-in history shows:
 // sign-ins and the refusals of sign-ins as this citizen.
-var historyActions = []string{"login.ok", "login.fail", "login.lockout", "login.sms_fail", "login.cert.refused",
+var historyActions = []string{"login.ok", "login.fail", "login.lockout", "login.locked", "login.sms_fail", "login.cert.refused",
 	"passkey.login_fail", "pin.fail", "pin.request_fail"}
 
 const historyPage = 20

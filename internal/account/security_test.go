@@ -423,6 +423,10 @@ func TestLockoutRecoverAndReset(t *testing.T) {
 		_, _, body = s.signIn(b, "Wrong-password-1")
 	}
 	mustContain(t, body, `href="/recover"`, "bloquead")
+	s.signIn(b, good) // while locked: refused, and in the citizen's history
+	if ev := s.events(c, "login.locked"); len(ev) != 1 || ev[0].Outcome != audit.Denied {
+		t.Fatalf("attempt while locked: %+v", ev)
+	}
 	// In the citizen's language, Catalan.
 	if e, m := s.messages("es va bloquejar"); e != 1 || m != 1 {
 		t.Errorf("lockout notice: %d emails, %d SMS", e, m)

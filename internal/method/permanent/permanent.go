@@ -99,7 +99,11 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		if d, err := k.th.Locked(ctx, k.key); err != nil {
 			return nil, err
 		} else if d > 0 {
-			m.record(ctx, "", "login.locked", source, doc, audit.Denied)
+			who := "" // named when known, so the citizen's history shows the attempt
+			if c, err := m.store.CitizenByDocument(ctx, doc.Number); err == nil {
+				who = c.ID
+			}
+			m.record(ctx, who, "login.locked", source, doc, audit.Denied)
 			return nil, Locked(d)
 		}
 	}
