@@ -152,6 +152,7 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	go housekeeping(bg, a)
 	go op.RunLogouts(bg, 2*time.Second) // back-channel logouts to services
 	go pinNotices(bg, a, sv.pin)
+	go passwordNotices(bg, a, sv.permanent)
 	if serveCert != nil {
 		go func() {
 			if err := serveCert(bg); err != nil && bg.Err() == nil {
@@ -189,9 +190,12 @@ func (a *app) services() *services {
 		codes:     codes,
 		broker:    broker.New(a.store, broker.Options{Now: a.now}),
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
-		reg:       registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now}),
-		pin:       a.pinMethod(codes),
+		reg: registration.New(a.store, codes, a.hasher, a.notifier,
+			registration.Options{Now: a.now, BaseURL: a.cfg.PublicURL}),
+		pin: a.pinMethod(codes),
 	}
+	sv.permanent.SetLifecycle(permanent.Lifecycle{Policy: secure.DefaultPasswordPolicy(),
+		Lifetime: a.cfg.Password.Lifetime, Warning: a.cfg.Password.ExpiryWarning, BaseURL: a.cfg.PublicURL})
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
 	sv.methods = methodRegistry(a, sv)
 	a.enableLetters(sv.reg)

@@ -25,7 +25,7 @@ import (
 	"github.com/clau-eid/clau/internal/web"
 )
 
-//go:embed templates/*.html templates/partials.tmpl
+//go:embed templates/*.html templates/*.tmpl
 var templates embed.FS
 
 // SessionCookie holds the citizen's SSO session token.
@@ -55,7 +55,7 @@ type Pages struct {
 
 // New parses the templates.
 func New(d Deps) (*Pages, error) {
-	if err := d.Renderer.AddPages(templates, "templates/*.html", "templates/partials.tmpl"); err != nil {
+	if err := d.Renderer.AddPages(templates, "templates/*.html", "templates/partials.tmpl", "templates/security.tmpl"); err != nil {
 		return nil, err
 	}
 	if d.Methods == nil {
@@ -101,6 +101,7 @@ func (p *Pages) Mount() {
 	}
 	s.HandleFunc("GET /me", p.me)
 	s.HandleFunc("POST /logout", p.logout)
+	p.mountSecurity() // security.go
 }
 
 func (p *Pages) lang(r *http.Request) string { return p.Server.Lang(r) }

@@ -124,18 +124,13 @@ func (p *Pages) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.loginError(w, r, "login_password.html", t, f, err)
 		return
 	}
-	t.Identified(c.ID, permanent.Name, permanent.PasswordLoA, []string{"pwd"}, p.Broker.Now().UTC())
-	if t.State == broker.StateDone {
-		p.finish(w, r, t)
+	// Identified now, or held while an expired (or expiring) password
+	// waits for a new one (renew.go).
+	if _, err := p.Permanent.HoldForRenewal(ctx, t, c); err != nil {
+		p.loginError(w, r, "login_password.html", t, f, err)
 		return
 	}
-	if err := p.toSMS(ctx, w, r, t); err != nil {
-		if isStale(err) {
-			http.Redirect(w, r, "/login/"+t.ID, http.StatusSeeOther)
-			return
-		}
-		p.loginError(w, r, "login_password.html", t, f, err)
-	}
+	p.passwordChecked(w, r, t, f)
 }
 
 func (p *Pages) loginSMS(w http.ResponseWriter, r *http.Request) {

@@ -252,7 +252,8 @@ func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, 
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + t.CitizenID, Action: "login.ok",
 			Subject: "citizen:" + t.CitizenID, Source: m.Source, Details: map[string]string{
-				"sp": t.Request.SP, "method": t.Method, "loa": string(t.LoA), "amr": fmt.Sprint(t.AMR), "tx": t.ID}})
+				"sp": t.Request.SP, "sp_name": t.Request.SPName, "method": t.Method, "loa": string(t.LoA),
+				"amr": fmt.Sprint(t.AMR), "tx": t.ID, "ua": truncate(m.UserAgent, 200)}})
 	})
 	if err != nil {
 		return nil, err
@@ -329,9 +330,15 @@ func (b *Broker) Logout(ctx context.Context, token string, m Meta) error {
 	} else if err != nil {
 		return err
 	}
+	return b.end(ctx, se, m, nil)
+}
+
+// end revokes se and runs the logout hooks (unless it had ended before),
+// with its audit event, in one transaction.
+func (b *Broker) end(ctx context.Context, se *store.Session, m Meta, details map[string]string) error {
 	now := b.opts.Now().UTC()
 	return b.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.RevokeSession(ctx, id, now); err != nil {
+		if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
 			return err
 		}
 		for _, h := range b.onLogout {
@@ -343,7 +350,7 @@ func (b *Broker) Logout(ctx context.Context, token string, m Meta) error {
 			}
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + se.Subject, Action: "logout",
-			Subject: "citizen:" + se.Subject, Source: m.Source})
+			Subject: "citizen:" + se.Subject, Source: m.Source, Details: details})
 	})
 }
 

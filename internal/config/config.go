@@ -50,6 +50,8 @@ type Config struct {
 	OIDC    OIDC    `yaml:"oidc"`
 	PIN     PIN     `yaml:"pin"`
 	Passkey Passkey `yaml:"passkey"`
+	// Password is the permanent password's lifetime and expiry warning.
+	Password Password `yaml:"password"`
 	// Certificate is sign-in with an electronic certificate or the DNIe
 	// over a mutual-TLS listener of its own.
 	Certificate Certificate `yaml:"certificate"`
@@ -359,9 +361,10 @@ func base() *Config {
 			RetryBase:   30 * time.Second,
 			RetryMax:    time.Hour,
 		},
-		PIN:     PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
-		Passkey: Passkey{Enabled: true, LoA: "substantial"},
-		Letters: Letters{Enabled: true, PrintRole: "admin", CodeTTL: 45 * 24 * time.Hour},
+		PIN:      PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
+		Passkey:  Passkey{Enabled: true, LoA: "substantial"},
+		Password: Password{ExpiryWarning: 30 * 24 * time.Hour},
+		Letters:  Letters{Enabled: true, PrintRole: "admin", CodeTTL: 45 * 24 * time.Hour},
 	}
 }
 

@@ -79,6 +79,7 @@ func (c *Config) validate() problems {
 	}
 	ps.atLeast("storage.max_open_conns", s.MaxOpenConns, 1)
 
+	ps.password(c)
 	ps.oneOf("letters.print_role", c.Letters.PrintRole, "officer", "supervisor", "admin")
 	ps.positive("letters.code_ttl", int64(c.Letters.CodeTTL))
 

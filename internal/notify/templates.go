@@ -25,7 +25,8 @@ type Templates struct {
 	byLang map[string]map[string]tmplPair
 }
 
-// LoadTemplates parses the embedded templates/<lang>.json files.
+// LoadTemplates parses the embedded templates/<lang>.json and
+// templates/<area>.<lang>.json files.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{byLang: map[string]map[string]tmplPair{}}
 	files, err := fs.Glob(templateFiles, "templates/*.json")
@@ -33,7 +34,9 @@ func LoadTemplates() (*Templates, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		lang := strings.TrimSuffix(path.Base(f), ".json")
+		// <lang>.json, or <area>.<lang>.json for a domain's own notices.
+		name := strings.TrimSuffix(path.Base(f), ".json")
+		lang := name[strings.LastIndex(name, ".")+1:]
 		data, err := templateFiles.ReadFile(f)
 		if err != nil {
 			return nil, err
@@ -42,8 +45,13 @@ func LoadTemplates() (*Templates, error) {
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return nil, fmt.Errorf("notify template %s: %w", f, err)
 		}
-		t.byLang[lang] = map[string]tmplPair{}
+		if t.byLang[lang] == nil {
+			t.byLang[lang] = map[string]tmplPair{}
+		}
 		for id, r := range raw {
+			if _, dup := t.byLang[lang][id]; dup {
+				return nil, fmt.Errorf("notify template %s: %s defined twice", f, id)
+			}
 			var p tmplPair
 			if p.body, err = template.New(id).Option("missingkey=error").Parse(r.Body); err != nil {
 				return nil, fmt.Errorf("notify template %s %s: %w", lang, id, err)

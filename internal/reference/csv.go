@@ -100,8 +100,9 @@ func Parse(data []byte, today identity.Date) ([]Row, []Rejected, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
+		line := 0
 		if err != nil {
+			// FieldPos panics after a failed Read: the error says where.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -113,6 +114,7 @@ func Parse(data []byte, today identity.Date) ([]Row, []Rejected, error) {
 			}
 			continue
 		}
+		line, _ = r.FieldPos(0)
 		if len(rows)+len(rejected) >= MaxRows {
 			return nil, nil, &FileError{fmt.Sprintf("more than %d rows: split the file", MaxRows)}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/secure"
@@ -251,16 +252,8 @@ func (s *Service) SetPassword(ctx context.Context, id, password, again, source s
 	if err != nil {
 		return nil, err
 	}
-	if password != again {
-		return nil, problem.Invalid(problem.Field{Name: "password_again", MsgID: secure.MsgPasswordMismatch})
-	}
-	if broken := s.opts.Policy.Check(password, []string{c.GivenName, c.FirstSurname, c.SecondSurname,
-		c.Document.Number, c.Email}); len(broken) > 0 {
-		fields := make([]problem.Field, len(broken))
-		for i, id := range broken {
-			fields[i] = problem.Field{Name: "password", MsgID: id, Args: s.opts.Policy.MessageArgs()}
-		}
-		return nil, problem.Invalid(fields...)
+	if err := permanent.CheckNewPassword(s.opts.Policy, c, password, again); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -291,6 +284,19 @@ func (s *Service) SetPassword(ctx context.Context, id, password, again, source s
 		}
 		if err := tx.SetPassword(ctx, &store.Password{CitizenID: c.ID, Hash: hash, SetAt: now}); err != nil {
 			return err
+		}
+		if c.Status == identity.StatusActive {
+			// A new code for an active citizen (a reset letter, the
+			// office's reissue): a password reset, and they hear of it.
+			if err := s.notifyCitizen(ctx, tx, c, "security.password_reset", "password_set:"+c.ID+":"+a.ID,
+				map[string]any{"Date": now.In(madrid).Format("02/01/2006 15:04"),
+					"URL": strings.TrimRight(s.opts.BaseURL, "/") + "/recover"}); err != nil {
+				return err
+			}
+			if err := audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: "password.reset",
+				Subject: "citizen:" + c.ID, Source: source, Details: map[string]string{"via": "activation code"}}); err != nil {
+				return err
+			}
 		}
 		if c.Status == identity.StatusPending {
 			c.Status = identity.StatusActive

@@ -223,9 +223,22 @@ func (s *Service) RequestLetter(ctx context.Context, r LetterRequest) error {
 			if err := s.renewLetterCitizen(ctx, tx, c, r); err != nil {
 				return err
 			}
+		case c.Status == identity.StatusActive:
+			// Registered and active: a reset letter. Its code, used at
+			// /activate, sets a new password; level and contacts stay as
+			// they are (the activation checks the registered email and
+			// mobile), and the citizen hears of the request.
+			if err := s.notifyCitizen(ctx, tx, c, "letter.reset_requested", "letter_reset:"+store.NewID(),
+				map[string]any{"Document": doc.Masked()}); err != nil {
+				return err
+			}
+			if err := audit.Append(ctx, tx, &audit.Event{Actor: "anonymous", Action: "password.reset_letter",
+				Subject: "citizen:" + c.ID, Source: r.Source, Details: map[string]string{"document": doc.Masked()}}); err != nil {
+				return err
+			}
 		default:
-			// Registered already (at an office, by letter and activated...):
-			// nothing changes; the citizen hears of the attempt.
+			// Registered already and not active (waiting for an office's
+			// code, suspended): nothing changes; the citizen hears of it.
 			refused = "already registered"
 			if err := s.notifyCitizen(ctx, tx, c, "letter.already_registered", "letter_refused:"+store.NewID(),
 				map[string]any{"Document": doc.Masked()}); err != nil {

@@ -135,12 +135,44 @@ func TestLetterJourney(t *testing.T) {
 			if got.Level != identity.LevelBasic || got.Status != identity.StatusActive {
 				t.Errorf("activated citizen = %+v", got)
 			}
-			// Now registered: a new request changes nothing and tells the citizen.
-			if err := w.request("12345678Z", "2031-04-30", "+34612345678", "203.0.113.9"); err != nil {
+			// Now registered and active: a new request is a reset letter
+			// (forgotten password); its code sets a new password and keeps
+			// the level; the citizen hears of the request and of the reset.
+			if err := w.request("12345678Z", "2031-04-30", "+34699999999", "203.0.113.9"); err != nil {
 				t.Fatal(err)
 			}
-			if len(w.letters("12345678Z")) != 2 || w.denials("already registered") != 1 {
-				t.Errorf("a request for a registered citizen queued a letter")
+			if len(w.letters("12345678Z")) != 3 || w.denials("already registered") != 0 {
+				t.Errorf("a request for an active citizen queued no reset letter: %d letters", len(w.letters("12345678Z")))
+			}
+			if c, _ := w.store.CitizenByID(w.ctx, got.ID); c.Mobile != "+34612345678" {
+				t.Errorf("a reset letter request changed the mobile to %s", c.Mobile)
+			}
+			reset, err := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+			if err != nil || len(reset) != 1 {
+				t.Fatalf("reset batch = %+v, %v", reset, err)
+			}
+			w.reg.MarkLettersSent(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+			w.clock.Add(time.Minute)
+			again := w.activate(reset[0].Code, goodPassword+"-2")
+			if again.Level != identity.LevelBasic || again.Status != identity.StatusActive || again.ID != got.ID {
+				t.Errorf("after the reset letter: %+v", again)
+			}
+			msgs, _ = w.store.ListMessages(w.ctx, 50)
+			var resetAsked, resetDone int
+			for _, m := range msgs {
+				if strings.Contains(m.Body, "establecer una nueva contraseña") {
+					resetAsked++
+				}
+				if strings.Contains(m.Body, "nueva contraseña permanente") {
+					resetDone++
+				}
+			}
+			if resetAsked != 2 || resetDone != 2 {
+				t.Errorf("reset notices: %d asked, %d done (email+SMS each)", resetAsked, resetDone)
+			}
+			if evs, _ := w.store.ListAudit(w.ctx, store.AuditFilter{Subject: "citizen:" + got.ID,
+				Actions: []string{"password.reset", "password.reset_letter"}}); len(evs) != 2 {
+				t.Errorf("reset audit events = %+v", evs)
 			}
 
 			// At the office, after the in-person check, level advanced.

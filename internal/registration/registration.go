@@ -28,6 +28,7 @@ var (
 type Options struct {
 	ActivationTTL time.Duration // default 30 days
 	Policy        secure.PasswordPolicy
+	BaseURL       string // public_url, for links in notices
 	Now           func() time.Time
 }
 
@@ -61,20 +62,29 @@ func (s *Service) ActivationSpec() secure.CodeSpec {
 	return secure.CodeSpec{Purpose: "activation", Kind: secure.Activation, TTL: s.opts.ActivationTTL, MaxAttempts: 5}
 }
 
-// Actor is the officer acting, for checks and the audit trail.
+// Actor is the officer acting, for checks and the audit trail; or, with
+// Citizen set instead, citizens acting on their own record (renounce.go).
 type Actor struct {
 	Officer *identity.Officer
 	Office  *identity.Office
 	Source  string
+	Citizen *identity.Citizen
 }
 
 func (a Actor) event(action, subject string, details map[string]string) *audit.Event {
+	if a.Citizen != nil {
+		return &audit.Event{Actor: "citizen:" + a.Citizen.ID, Action: action, Subject: subject, Source: a.Source,
+			Details: details}
+	}
 	return &audit.Event{Actor: "officer:" + a.Officer.Username, Action: action, Subject: subject,
 		Office: a.Office.Code, Source: a.Source, Details: details}
 }
 
 // mayChange reports whether the actor may change c.
 func (a Actor) mayChange(c *identity.Citizen) bool {
+	if a.Citizen != nil {
+		return a.Citizen.ID == c.ID
+	}
 	return a.Officer.Role == identity.RoleAdmin || c.OfficeID == a.Office.ID
 }
 
@@ -202,9 +212,9 @@ func (s *Service) change(ctx context.Context, a Actor, id string, version int64,
 		return nil
 	})
 	if errors.Is(err, ErrNotYourOffice) {
-		_ = audit.New(s.store, s.opts.Now).Record(ctx, audit.Event{Actor: "officer:" + a.Officer.Username,
-			Action: action, Subject: "citizen:" + id, Office: a.Office.Code, Source: a.Source, Outcome: audit.Denied,
-			Details: map[string]string{"reason": "another office's record"}})
+		ev := a.event(action, "citizen:"+id, map[string]string{"reason": "another office's record"})
+		ev.Outcome = audit.Denied
+		_ = audit.New(s.store, s.opts.Now).Record(ctx, *ev)
 	}
 	if errors.Is(err, store.ErrStale) {
 		return nil, ErrStale

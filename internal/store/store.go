@@ -165,11 +165,12 @@ type AuditLog interface {
 
 // AuditFilter narrows ListAudit.
 type AuditFilter struct {
-	Subject string // exact match when set
-	Actor   string // exact match when set
-	Action  string // prefix match when set, e.g. "login."
-	Before  int64  // Seq below this when > 0 (paging)
-	Limit   int    // 0 means 100
+	Subject string   // exact match when set
+	Actor   string   // exact match when set
+	Action  string   // prefix match when set, e.g. "login."
+	Actions []string // any of these exact actions when set (with Action, both must hold)
+	Before  int64    // Seq below this when > 0 (paging)
+	Limit   int      // 0 means 100
 }
 
 // Code is a one-time secret (activation code, SMS code, PIN) kept only as
@@ -362,7 +363,10 @@ type Password struct {
 	CitizenID string
 	Hash      string // argon2id PHC
 	SetAt     time.Time
-	Version   int64
+	// NoticeAt is when the "expires soon" notice for this password went;
+	// zero before (a new password clears it).
+	NoticeAt time.Time
+	Version  int64
 }
 
 // Passwords keeps citizens' password hashes.
@@ -373,6 +377,13 @@ type Passwords interface {
 	// UpdatePasswordHash replaces the hash if Version is current (a rehash
 	// at sign-in with raised parameters); ErrStale otherwise.
 	UpdatePasswordHash(ctx context.Context, p *Password) error
+	// PasswordsToNotify returns passwords set in [from, to) whose expiry
+	// notice has not gone, oldest first, at most limit.
+	PasswordsToNotify(ctx context.Context, from, to time.Time, limit int) ([]Password, error)
+	// MarkPasswordNotice records that p's expiry notice went, if p's
+	// Version is current and nobody marked it before; ErrStale otherwise
+	// (a new password meanwhile, or another process got there first).
+	MarkPasswordNotice(ctx context.Context, p *Password, at time.Time) error
 }
 
 // Slot is a bookable time at an office with room for Capacity citizens.

@@ -64,6 +64,7 @@ type Method struct {
 	perDoc   *secure.Throttle
 	perIP    *secure.Throttle
 	now      func() time.Time
+	life     Lifecycle // lifecycle.go
 }
 
 // New returns the method.
@@ -103,7 +104,11 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		if d, err := k.th.Locked(ctx, k.key); err != nil {
 			return nil, err
 		} else if d > 0 {
-			m.record(ctx, "", "login.locked", source, doc, audit.Denied)
+			who := "" // named when known, so the citizen's history shows the attempt
+			if c, err := m.store.CitizenByDocument(ctx, doc.Number); err == nil {
+				who = c.ID
+			}
+			m.record(ctx, who, "login.locked", source, doc, audit.Denied)
 			return nil, Locked(d)
 		}
 	}
@@ -150,6 +155,11 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		m.record(ctx, who, "login.fail", source, doc, audit.Denied)
 		if locked > 0 {
 			m.record(ctx, who, "login.lockout", source, doc, audit.Denied)
+			if c != nil {
+				if err := m.noticeLockout(ctx, c); err != nil {
+					return nil, err
+				}
+			}
 			return nil, Locked(locked)
 		}
 		return nil, ErrFailed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/clau-eid/clau/internal/store"
 )
@@ -87,10 +88,19 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if before <= 0 {
 		before = 1 << 62
 	}
+	args := []any{before, f.Subject, f.Actor, f.Action, likePrefix(f.Action), limitOr(f.Limit, 100)}
+	actions := ""
+	if len(f.Actions) > 0 {
+		marks := make([]string, len(f.Actions))
+		for i, a := range f.Actions {
+			args = append(args, a)
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		actions = ` AND action IN (` + strings.Join(marks, ",") + `)`
+	}
 	rows, err := s.q().QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events
 		WHERE seq < $1 AND ($2 = '' OR subject = $2) AND ($3 = '' OR actor = $3)
-		AND ($4 = '' OR action LIKE $5) ORDER BY seq DESC LIMIT $6`,
-		before, f.Subject, f.Actor, f.Action, likePrefix(f.Action), limitOr(f.Limit, 100))
+		AND ($4 = '' OR action LIKE $5)`+actions+` ORDER BY seq DESC LIMIT $6`, args...)
 	return collect(rows, err, scanAudit)
 }
 

@@ -93,9 +93,10 @@ func (s *Store) SetPassword(ctx context.Context, p *store.Password) error {
 		p.SetAt = s.now().UTC()
 	}
 	var v int64
+	p.NoticeAt = time.Time{}
 	err := s.q().QueryRowContext(ctx, `INSERT INTO passwords (citizen_id, hash, set_at, version) VALUES ($1,$2,$3,1)
-		ON CONFLICT (citizen_id) DO UPDATE SET hash=excluded.hash, set_at=excluded.set_at, version=passwords.version+1
-		RETURNING version`, p.CitizenID, p.Hash, micros(p.SetAt)).Scan(&v)
+		ON CONFLICT (citizen_id) DO UPDATE SET hash=excluded.hash, set_at=excluded.set_at, notice_at=0,
+		version=passwords.version+1 RETURNING version`, p.CitizenID, p.Hash, micros(p.SetAt)).Scan(&v)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -105,17 +106,46 @@ func (s *Store) SetPassword(ctx context.Context, p *store.Password) error {
 
 // PasswordOf implements store.Passwords.
 func (s *Store) PasswordOf(ctx context.Context, citizenID string) (*store.Password, error) {
-	var (
-		p     store.Password
-		setAt int64
-	)
-	err := s.q().QueryRowContext(ctx, `SELECT citizen_id, hash, set_at, version FROM passwords WHERE citizen_id=$1`,
-		citizenID).Scan(&p.CitizenID, &p.Hash, &setAt, &p.Version)
+	p, err := scanPassword(s.q().QueryRowContext(ctx, `SELECT `+passwordCols+` FROM passwords WHERE citizen_id=$1`,
+		citizenID))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	p.SetAt = fromMicros(setAt)
+	return p, nil
+}
+
+const passwordCols = `citizen_id, hash, set_at, notice_at, version`
+
+func scanPassword(r scanner) (*store.Password, error) {
+	var (
+		p             store.Password
+		setAt, notice int64
+	)
+	if err := r.Scan(&p.CitizenID, &p.Hash, &setAt, &notice, &p.Version); err != nil {
+		return nil, err
+	}
+	p.SetAt, p.NoticeAt = fromMicros(setAt), fromMicros(notice)
 	return &p, nil
+}
+
+// PasswordsToNotify implements store.Passwords.
+func (s *Store) PasswordsToNotify(ctx context.Context, from, to time.Time, limit int) ([]store.Password, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT `+passwordCols+` FROM passwords
+		WHERE notice_at = 0 AND set_at >= $1 AND set_at < $2 ORDER BY set_at LIMIT $3`,
+		micros(from), micros(to), limitOr(limit, 100))
+	return collect(rows, err, scanPassword)
+}
+
+// MarkPasswordNotice implements store.Passwords.
+func (s *Store) MarkPasswordNotice(ctx context.Context, p *store.Password, at time.Time) error {
+	res, err := s.q().ExecContext(ctx, `UPDATE passwords SET notice_at=$1, version=version+1
+		WHERE citizen_id=$2 AND version=$3 AND notice_at = 0`, micros(at), p.CitizenID, p.Version)
+	if err := checkOne(res, err); err != nil {
+		return err
+	}
+	p.NoticeAt = fromMicros(micros(at))
+	p.Version++
+	return nil
 }
 
 // UpdatePasswordHash implements store.Passwords.

@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		{"WaitingList", testWaitlist},
 		{"PINServices", testPINServices},
 		{"Passkeys", testPasskeys},
+		{"AuditBySubject", testAuditBySubject},
+		{"PasswordNotices", testPasswordNotices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
