@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"WaitingList", testWaitlist},
 		{"PINServices", testPINServices},
 		{"Passkeys", testPasskeys},
+		{"DeregistrationEndsMethods", testDeregistrationEndsMethods},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
