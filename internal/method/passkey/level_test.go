@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -190,6 +191,22 @@ func TestLevelRules(t *testing.T) {
 				if tr.LoA != tc.want {
 					t.Errorf("sign-in %d reached %s, want %s", i, tr.LoA, tc.want)
 				}
+			}
+			// A service asking for high: only the certified model gets in;
+			// the others are refused, audited, and the transaction stays open.
+			tr := tx()
+			tr.Request.MinLoA = broker.High
+			cred.Counter = 3
+			wm := &world{t: t, ctx: w.ctx, store: w.store, clock: w.clock, m: m, c: w.c}
+			err = m.FinishLogin(w.ctx, tr, wm.assert(tr, auth, cred, rp), "192.0.2.1")
+			if tc.want == broker.High {
+				if err != nil || tr.State != broker.StateDone {
+					t.Errorf("sign-in at high: %v %s", err, tr.State)
+				}
+			} else if !errors.Is(err, passkey.ErrLevel) || tr.State != broker.StateStarted || tr.CitizenID != "" {
+				t.Errorf("sign-in at high with a %s passkey: %v, transaction %+v", tc.want, err, tr)
+			} else if r := wm.refusals(); len(r) != 1 || !strings.Contains(r[0], "the sign-in needs high") {
+				t.Errorf("refusal audited as %q", r)
 			}
 			events, _ := w.store.ListAudit(w.ctx, store.AuditFilter{Limit: 20})
 			for _, e := range events {

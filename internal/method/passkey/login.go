@@ -114,6 +114,9 @@ func (m *Method) FinishLogin(ctx context.Context, t *broker.Transaction, respons
 	} else if err != nil {
 		return err
 	}
+	if !loa.AtLeast(t.Request.MinLoA) {
+		return fail(ErrLevel, "passkey reaches "+string(loa)+", the sign-in needs "+string(t.Request.MinLoA))
+	}
 	t.Identified(citizen.ID, Name, loa, []string{"hwk", "mfa"}, now)
 	return nil
 }

@@ -38,6 +38,9 @@ var (
 	// ErrCounter: the signature counter did not move forward, which a copy
 	// of the authenticator would cause. The passkey stays as it was.
 	ErrCounter = problem.New(http.StatusUnauthorized, "passkey.counter")
+	// ErrLevel: the passkey verified, but its authenticator model does not
+	// reach the level the service asks for (see Options.Levels).
+	ErrLevel = problem.New(http.StatusForbidden, "passkey.level_low")
 	// ErrRegisterFailed: the browser's answer to a registration did not verify.
 	ErrRegisterFailed = problem.New(http.StatusBadRequest, "passkey.register_failed")
 	// ErrCeremony: the registration expired, was used, or is someone else's.
