@@ -7,8 +7,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
+
 	"github.com/clau-eid/clau/internal/broker"
+	"github.com/clau-eid/clau/internal/config"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/method/certificate"
 	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/method/pin"
@@ -45,7 +50,42 @@ func (a *app) passkeyMethod() (*passkey.Method, error) {
 		return nil, nil
 	}
 	loa, _ := broker.ParseLoA(a.cfg.Passkey.LoA)
-	return passkey.New(a.store, passkey.Options{RPID: rpID, Origins: []string{u.Scheme + "://" + u.Host}, LoA: loa, Now: a.now})
+	levels, err := passkeyLevels(a.cfg.Passkey.Levels)
+	if err != nil {
+		return nil, err
+	}
+	return passkey.New(a.store, passkey.Options{RPID: rpID, Origins: []string{u.Scheme + "://" + u.Host}, LoA: loa,
+		Attestation: protocol.ConveyancePreference(a.cfg.Passkey.Attestation), Levels: levels, Now: a.now})
+}
+
+// passkeyLevels reads the level rules' PEM files (config has checked the
+// rest).
+func passkeyLevels(ls []config.PasskeyLevel) ([]passkey.LevelRule, error) {
+	var out []passkey.LevelRule
+	var ps []config.Problem
+	for i, l := range ls {
+		loa, _ := broker.ParseLoA(l.LoA)
+		r := passkey.LevelRule{LoA: loa}
+		for _, a := range l.AAGUIDs {
+			id, err := uuid.Parse(a)
+			if err != nil {
+				return nil, err
+			}
+			r.AAGUIDs = append(r.AAGUIDs, id)
+		}
+		for _, f := range l.Roots {
+			certs, err := certificate.LoadPEM(f)
+			if err != nil {
+				ps = append(ps, config.Problem{Key: fmt.Sprintf("passkey.levels[%d].roots", i), Message: err.Error()})
+			}
+			r.Roots = append(r.Roots, certs...)
+		}
+		out = append(out, r)
+	}
+	if len(ps) > 0 {
+		return nil, &config.Error{Problems: ps}
+	}
+	return out, nil
 }
 
 // methodRegistry is what the sign-in chooser may offer on this deployment.

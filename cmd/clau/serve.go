@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -73,6 +74,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 	}
 	web.Mount(srv, renderer)
 	sv := a.services()
+	if ce := (*config.Error)(nil); errors.As(sv.passkeyErr, &ce) {
+		return ce // passkey.levels[i].roots
+	}
 	if sv.passkeyErr != nil {
 		return &config.Error{Problems: []config.Problem{{Key: "passkey.rp_id", Message: sv.passkeyErr.Error()}}}
 	}

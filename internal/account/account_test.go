@@ -46,11 +46,26 @@ type site struct {
 
 func newSite(t *testing.T) *site { t.Helper(); return newSiteWith(t, nil) }
 
+// siteOption changes what newSiteWith builds.
+type siteOption func(*siteConfig)
+
+type siteConfig struct {
+	store   store.Store              // nil: a new SQLite store
+	passkey func(o *passkey.Options) // adjusts the passkey method's options
+}
+
 // newSiteWith runs the citizen pages with a registry of sign-in methods
 // (nil: the default, the permanent password only).
-func newSiteWith(t *testing.T, methods *broker.Registry) *site {
+func newSiteWith(t *testing.T, methods *broker.Registry, opts ...siteOption) *site {
 	t.Helper()
-	s := sqltest.Open(t, sqlstore.SQLite)
+	var cfg siteConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := cfg.store
+	if s == nil {
+		s = sqltest.Open(t, sqlstore.SQLite)
+	}
 	clk := fakeclock.New(time.Now())
 	kr, _ := secure.NewKeyring(nil, time.Now())
 	codes := secure.NewOneTimeCodes(kr, clk.Now, nil)
@@ -73,7 +88,11 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	// as relying party ID); Go clients use 127.0.0.1.
 	ts := httptest.NewUnstartedServer(nil)
 	origin := "http://localhost:" + strings.TrimPrefix(ts.Listener.Addr().String(), "127.0.0.1:")
-	pk, err := passkey.New(s, passkey.Options{RPID: "localhost", Origins: []string{origin}})
+	po := passkey.Options{RPID: "localhost", Origins: []string{origin}}
+	if cfg.passkey != nil {
+		cfg.passkey(&po)
+	}
+	pk, err := passkey.New(s, po)
 	if err != nil {
 		t.Fatal(err)
 	}

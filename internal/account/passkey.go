@@ -68,6 +68,8 @@ type mePasskeysPage struct {
 
 type passkeyRow struct {
 	ID, Name, Created, LastUsed string
+	LoA                         string // the level a sign-in with it reaches now
+	Certified                   bool   // its attestation verified to a configured vendor root
 }
 
 // mePasskeys is /me/passkeys: the citizen's passkeys, a form to add one
@@ -93,7 +95,7 @@ func (p *Pages) mePasskeys(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) showPasskeys(w http.ResponseWriter, r *http.Request, c *identity.Citizen, f *web.Form, failure error) {
 	ctx := r.Context()
-	keys, err := p.Passkey.List(ctx, c.ID)
+	keys, err := p.Passkey.ListWithLevels(ctx, c.ID)
 	var cer *passkey.Ceremony
 	if err == nil {
 		cer, err = p.Passkey.BeginRegistration(ctx, c)
@@ -105,7 +107,8 @@ func (p *Pages) showPasskeys(w http.ResponseWriter, r *http.Request, c *identity
 	data := mePasskeysPage{Ceremony: cer, Done: r.URL.Query().Get("done")}
 	for _, k := range keys {
 		data.Passkeys = append(data.Passkeys, passkeyRow{ID: k.ID, Name: k.Name,
-			Created: k.CreatedAt.In(madrid).Format("02/01/2006"), LastUsed: dayOrEmpty(k)})
+			Created: k.CreatedAt.In(madrid).Format("02/01/2006"), LastUsed: dayOrEmpty(k.Passkey),
+			LoA: string(k.LoA), Certified: k.Attestation.Verified})
 	}
 	if failure != nil {
 		p.fail(w, r, "me_passkeys.html", "me_passkeys.title", f, failure, page{Any: data})

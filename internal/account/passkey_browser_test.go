@@ -49,6 +49,9 @@ func TestPasskeyInChromium(t *testing.T) {
 		t.Fatalf("listed passkey %q", got)
 	}
 	b.AssertAccessible(t)
+	if got := b.Text(t, ".passkey .passkey-level"); got != "Nivell de seguretat: Substancial" {
+		t.Fatalf("listed level %q", got)
+	}
 	if creds := auth.Credentials(t); len(creds) != 1 || !creds[0].IsResidentCredential {
 		t.Fatalf("authenticator holds %d credentials", len(creds))
 	}

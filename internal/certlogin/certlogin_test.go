@@ -297,6 +297,15 @@ func TestRefusalsOverTLS(t *testing.T) {
 			st.pki.DNIeRev.Revoke(c.Leaf, st.clock.Now().Add(-time.Minute))
 			return c
 		}, "cert.revoked", 403},
+		{"issuing CA revoked (its root's OCSP)", func(st *stack) *tls.Certificate {
+			st.pki.DNIeRootRev.Revoke(st.pki.DNIe.Cert, st.clock.Now().Add(-time.Hour))
+			return leaf(st, nil)
+		}, "cert.revoked", 403},
+		{"issuing CA revoked (its root's CRL)", func(st *stack) *tls.Certificate {
+			st.pki.DNIeRootRev.SetOCSP(pkitest.OCSPDown)
+			st.pki.DNIeRootRev.Revoke(st.pki.DNIe.Cert, st.clock.Now().Add(-time.Hour))
+			return leaf(st, nil)
+		}, "cert.revoked", 403},
 		{"OCSP unsigned", ocsp(pkitest.OCSPUnsigned), "cert.revocation_failed", 403},
 		{"OCSP stale", ocsp(pkitest.OCSPStale), "cert.revocation_failed", 403},
 		{"OCSP for another certificate", ocsp(pkitest.OCSPOtherCert), "cert.revocation_failed", 403},
@@ -338,6 +347,10 @@ func TestRefusalsOverTLS(t *testing.T) {
 			if chain != nil && (evs[0].Details["serial"] != strings.ToUpper(chain.Leaf.SerialNumber.Text(16)) ||
 				evs[0].Details["issuer"] != chain.Leaf.Issuer.String()) {
 				t.Errorf("audit %v", evs[0].Details)
+			}
+			if ca := st.pki.DNIe.Cert; strings.HasPrefix(c.name, "issuing CA") &&
+				(evs[0].Details["ca_serial"] != strings.ToUpper(ca.SerialNumber.Text(16)) || evs[0].Details["ca_issuer"] != ca.Issuer.String()) {
+				t.Errorf("audit does not name the revoked CA: %v", evs[0].Details)
 			}
 			// Nothing was signed in, and the citizen's record is untouched.
 			if n, _ := st.store.ListAudit(st.ctx, store.AuditFilter{Action: "login.ok"}); len(n) != 0 {

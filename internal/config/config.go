@@ -362,7 +362,7 @@ func base() *Config {
 			RetryMax:    time.Hour,
 		},
 		PIN:      PIN{Enabled: true, Validity: 365 * 24 * time.Hour, NoticeBefore: 15 * 24 * time.Hour, LoA: "low"},
-		Passkey:  Passkey{Enabled: true, LoA: "substantial"},
+		Passkey:  Passkey{Enabled: true, LoA: "substantial", Attestation: "none"},
 		Password: Password{ExpiryWarning: 30 * 24 * time.Hour},
 		Letters:  Letters{Enabled: true, PrintRole: "admin", CodeTTL: 45 * 24 * time.Hour},
 	}

@@ -145,6 +145,9 @@ type Leaf struct {
 	Policies  []x509.OID
 	// CN overrides the profile's common name.
 	CN string
+	// CRLs, when set, replaces the issuing CA's CRL URL (several
+	// distribution points, or a partition of a partitioned CRL).
+	CRLs []string
 }
 
 // Issued is an end-entity certificate and its key.
@@ -185,6 +188,9 @@ func (ca *CA) Issue(l Leaf) *Issued {
 	}
 	if ca.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{ca.CRLURL}
+	}
+	if l.CRLs != nil {
+		tmpl.CRLDistributionPoints = l.CRLs
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
@@ -244,13 +250,16 @@ func WritePEM(dir, name string, certs ...*x509.Certificate) string {
 }
 
 // Spain is a DNIe hierarchy (AC RAIZ DNIE 2 → AC DNIE 004) and an FNMT
-// one (AC RAIZ FNMT-RCM → AC FNMT Usuarios), each issuing CA with its own
-// OCSP responder and CRL server.
+// one (AC RAIZ FNMT-RCM → AC FNMT Usuarios), each CA with its own OCSP
+// responder and CRL server: the roots' answer for the issuing CAs (whose
+// certificates point at them), the issuing CAs' for citizens.
 type Spain struct {
 	DNIeRoot, DNIe *CA
 	FNMTRoot, FNMT *CA
 	DNIeRev        *Revocation
 	FNMTRev        *Revocation
+	DNIeRootRev    *Revocation
+	FNMTRootRev    *Revocation
 }
 
 // NewSpain builds the hierarchies; Close stops the servers.
@@ -258,6 +267,8 @@ func NewSpain(now func() time.Time) *Spain {
 	t := now()
 	s := &Spain{DNIeRoot: NewRoot("AC RAIZ DNIE 2", "DIRECCION GENERAL DE LA POLICIA", t),
 		FNMTRoot: NewRoot("AC RAIZ FNMT-RCM", "FNMT-RCM", t)}
+	s.DNIeRootRev = StartRevocation(s.DNIeRoot, now)
+	s.FNMTRootRev = StartRevocation(s.FNMTRoot, now)
 	s.DNIe = s.DNIeRoot.NewIntermediate("AC DNIE 004", t)
 	s.FNMT = s.FNMTRoot.NewIntermediate("AC FNMT Usuarios", t)
 	s.DNIeRev = StartRevocation(s.DNIe, now)
@@ -266,7 +277,12 @@ func NewSpain(now func() time.Time) *Spain {
 }
 
 // Close stops the revocation servers.
-func (s *Spain) Close() { s.DNIeRev.Close(); s.FNMTRev.Close() }
+func (s *Spain) Close() {
+	s.DNIeRev.Close()
+	s.FNMTRev.Close()
+	s.DNIeRootRev.Close()
+	s.FNMTRootRev.Close()
+}
 
 // Recertify returns ca's key and subject in a certificate signed by
 // signer: with it two CAs can sign each other, a chain that loops.

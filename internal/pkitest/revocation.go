@@ -47,8 +47,61 @@ const (
 	CRLDown                   // HTTP 503
 )
 
+// CRLScope is the Issuing Distribution Point (RFC 5280 5.2.5) the CRL
+// server writes into its CRLs, as partitioned CRLs carry; the zero value
+// writes none (a full CRL).
+type CRLScope struct {
+	DistributionPoints []string // fullName URIs: the partition(s) this CRL is
+	OnlyUserCerts      bool
+	OnlyCACerts        bool
+	OnlySomeReasons    bool // writes onlySomeReasons {keyCompromise}
+	IndirectCRL        bool
+}
+
+func (s CRLScope) zero() bool {
+	return len(s.DistributionPoints) == 0 && !s.OnlyUserCerts && !s.OnlyCACerts && !s.OnlySomeReasons && !s.IndirectCRL
+}
+
+// OIDIssuingDistributionPoint is id-ce-issuingDistributionPoint.
+var OIDIssuingDistributionPoint = asn1.ObjectIdentifier{2, 5, 29, 28}
+
+// MarshalIDP encodes the extension value (implicit tags, as RFC 5280's
+// module has them).
+func MarshalIDP(s CRLScope) []byte {
+	var body []byte
+	if len(s.DistributionPoints) > 0 {
+		var names []byte
+		for _, u := range s.DistributionPoints {
+			names = append(names, tlv(0x86, []byte(u))...) // [6] uniformResourceIdentifier
+		}
+		body = append(body, tlv(0xa0, tlv(0xa0, names))...) // [0] distributionPoint { [0] fullName }
+	}
+	for _, f := range []struct {
+		tag byte
+		on  bool
+	}{{0x81, s.OnlyUserCerts}, {0x82, s.OnlyCACerts}} {
+		if f.on {
+			body = append(body, tlv(f.tag, []byte{0xff})...)
+		}
+	}
+	if s.OnlySomeReasons {
+		body = append(body, tlv(0x83, []byte{0x06, 0x40})...) // BIT STRING {keyCompromise(1)}
+	}
+	if s.IndirectCRL {
+		body = append(body, tlv(0x84, []byte{0xff})...)
+	}
+	return tlv(0x30, body)
+}
+
+func tlv(tag byte, v []byte) []byte {
+	b, _ := asn1.Marshal(asn1.RawValue{FullBytes: nil, Class: int(tag >> 6), Tag: int(tag & 0x1f),
+		IsCompound: tag&0x20 != 0, Bytes: v})
+	return b
+}
+
 // Revocation is an OCSP responder and a CRL server for one CA, on one
-// httptest server (paths /ocsp and /crl).
+// httptest server (paths /ocsp, and /crl and anything under /crl/ for
+// partitions; every path serves the same CRL, scoped by SetCRLScope).
 type Revocation struct {
 	CA     *CA
 	Server *httptest.Server
@@ -58,6 +111,7 @@ type Revocation struct {
 	revoked  map[string]time.Time
 	ocspMode OCSPMode
 	crlMode  CRLMode
+	crlScope CRLScope
 	ocspHits int
 	crlHits  int
 	crlNum   int64
@@ -71,6 +125,7 @@ func StartRevocation(ca *CA, now func() time.Time) *Revocation {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ocsp", r.serveOCSP)
 	mux.HandleFunc("/crl", r.serveCRL)
+	mux.HandleFunc("/crl/", r.serveCRL)
 	r.Server = httptest.NewServer(mux)
 	ca.OCSPURL, ca.CRLURL = r.Server.URL+"/ocsp", r.Server.URL+"/crl"
 	return r
@@ -91,6 +146,9 @@ func (r *Revocation) SetOCSP(m OCSPMode) { r.mu.Lock(); r.ocspMode = m; r.mu.Unl
 
 // SetCRL changes the CRL server's behaviour.
 func (r *Revocation) SetCRL(m CRLMode) { r.mu.Lock(); r.crlMode = m; r.mu.Unlock() }
+
+// SetCRLScope sets the Issuing Distribution Point of the CRLs served.
+func (r *Revocation) SetCRLScope(s CRLScope) { r.mu.Lock(); r.crlScope = s; r.mu.Unlock() }
 
 // Hits returns how many OCSP and CRL requests were served.
 func (r *Revocation) Hits() (ocspHits, crlHits int) {
@@ -179,7 +237,7 @@ func (r *Revocation) serveOCSP(w http.ResponseWriter, req *http.Request) {
 func (r *Revocation) serveCRL(w http.ResponseWriter, _ *http.Request) {
 	r.mu.Lock()
 	r.crlHits++
-	mode := r.crlMode
+	mode, scope := r.crlMode, r.crlScope
 	r.crlNum++
 	num := r.crlNum
 	var entries []x509.RevocationListEntry
@@ -201,8 +259,11 @@ func (r *Revocation) serveCRL(w http.ResponseWriter, _ *http.Request) {
 	if mode == CRLStale {
 		this, next = now.Add(-10*24*time.Hour), now.Add(-24*time.Hour)
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(num),
-		ThisUpdate: this, NextUpdate: next, RevokedCertificateEntries: entries}, r.CA.Cert, r.CA.Key)
+	tmpl := &x509.RevocationList{Number: big.NewInt(num), ThisUpdate: this, NextUpdate: next, RevokedCertificateEntries: entries}
+	if !scope.zero() {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: OIDIssuingDistributionPoint, Critical: true, Value: MarshalIDP(scope)}}
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, r.CA.Cert, r.CA.Key)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -264,33 +265,62 @@ func (s *Service) CorrectContact(ctx context.Context, a Actor, id string, versio
 	})
 }
 
-// Deregister removes a citizen from the registry, keeping the history; it
-// kills codes and sessions.
+// Deregister removes a citizen from the registry, keeping the history. In
+// the same transaction it ends everything that could still sign them in
+// (see EndRecord) and audits what it ended.
 func (s *Service) Deregister(ctx context.Context, a Actor, id string, version int64, reason string) (*identity.Citizen, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 500 {
 		return nil, ErrReason
 	}
 	return s.change(ctx, a, id, version, "citizen.deregister", func(tx store.Tx, c *identity.Citizen) error {
-		c.Status = identity.StatusDeregistered
-		if err := tx.UpdateCitizen(ctx, c); err != nil {
-			return err
-		}
-		now := s.opts.Now().UTC()
-		sessions, err := tx.ListSessions(ctx, store.SessionCitizen, c.ID, now)
+		ended, err := s.EndRecord(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		for _, se := range sessions {
-			if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
-				return err
-			}
-		}
-		if live, err := tx.LiveCode(ctx, s.ActivationSpec().Purpose, c.ID); err == nil {
-			if err := tx.ConsumeCode(ctx, live.ID, now); err != nil {
-				return err
-			}
-		}
-		return audit.Append(ctx, tx, a.event("citizen.deregister", "citizen:"+c.ID, map[string]string{"reason": reason}))
+		ended["reason"] = reason
+		return audit.Append(ctx, tx, a.event("citizen.deregister", "citizen:"+c.ID, ended))
 	})
+}
+
+// EndRecord marks c deregistered inside tx and ends everything that could
+// still sign them in: live SSO sessions revoked, the activation code
+// consumed, the PIN service turned off and every passkey deleted. It does
+// not audit; it returns what it ended, for the caller's audit event, so
+// that the change and its record commit together or not at all.
+func (s *Service) EndRecord(ctx context.Context, tx store.Tx, c *identity.Citizen) (map[string]string, error) {
+	c.Status = identity.StatusDeregistered
+	if err := tx.UpdateCitizen(ctx, c); err != nil {
+		return nil, err
+	}
+	now := s.opts.Now().UTC()
+	sessions, err := tx.ListSessions(ctx, store.SessionCitizen, c.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, se := range sessions {
+		if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
+			return nil, err
+		}
+	}
+	if live, err := tx.LiveCode(ctx, s.ActivationSpec().Purpose, c.ID); err == nil {
+		if err := tx.ConsumeCode(ctx, live.ID, now); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	pinOff := "none"
+	switch err := tx.DeletePINService(ctx, c.ID); {
+	case err == nil:
+		pinOff = "turned off"
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	passkeys, err := tx.DeletePasskeysOf(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"sessions_revoked": strconv.Itoa(len(sessions)), "pin_service": pinOff,
+		"passkeys_deleted": strconv.Itoa(passkeys)}, nil
 }

@@ -22,8 +22,9 @@ var ErrRenounceNotActive = problem.New(http.StatusConflict, "renounce.not_active
 
 // Renounce deregisters citizens at their own request, signed in: they
 // confirm by typing their document number or their password again. It is
-// the desk's deregistration (Deregister, with the citizen as the actor),
-// followed by a notice by email and SMS. Afterwards they register again
+// the desk's ending (EndRecord: sessions, activation code, PIN service and
+// passkeys), audited as citizen.renounce, with a notice by email and SMS in
+// the same transaction. Afterwards they register again
 // only at an office or with a certificate: a letter is refused
 // (RequestLetter). Refusals are audited.
 func (s *Service) Renounce(ctx context.Context, citizenID, confirm, source string) (*identity.Citizen, error) {
@@ -49,16 +50,33 @@ func (s *Service) Renounce(ctx context.Context, citizenID, confirm, source strin
 		deny("confirmation wrong")
 		return nil, ErrRenounceConfirm
 	}
-	out, err := s.Deregister(ctx, Actor{Citizen: c, Source: source}, c.ID, c.Version, "renounced by the citizen")
-	if err != nil {
-		return nil, err
-	}
+	var out *identity.Citizen
 	now := s.opts.Now().UTC()
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		c, err := tx.CitizenByID(ctx, citizenID)
+		if err != nil {
+			return err
+		}
+		if c.Status == identity.StatusDeregistered { // a second tab got there first
+			return ErrRenounceNotActive
+		}
+		ended, err := s.EndRecord(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		ended["reason"] = "renounced by the citizen"
+		if err := audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + c.ID, Action: "citizen.renounce",
+			Subject: "citizen:" + c.ID, Source: source, Details: ended}); err != nil {
+			return err
+		}
+		out = c
 		return s.notifyCitizen(ctx, tx, c, "security.renounced", "renounced:"+c.ID+":"+now.Format(time.RFC3339Nano),
 			map[string]any{"Document": c.Document.Masked(), "Date": now.In(madrid).Format("02/01/2006")})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // confirms reports whether typed is c's document number or password.

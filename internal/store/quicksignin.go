@@ -63,4 +63,7 @@ type Passkeys interface {
 	// DeletePasskey removes a citizen's passkey; ErrNotFound when the
 	// citizen has no passkey with that ID.
 	DeletePasskey(ctx context.Context, citizenID, id string) error
+	// DeletePasskeysOf removes every passkey of a citizen (deregistration)
+	// and says how many there were.
+	DeletePasskeysOf(ctx context.Context, citizenID string) (int, error)
 }

@@ -10,6 +10,13 @@
 // names from the subject, and the level each profile gives (a software
 // key: substantial; a card: high).
 //
+// Revocation is checked for every certificate of the chain but the
+// anchor, issuing CAs first, each at the responder and CRL its own
+// certificate names, under the same rules. A CRL with an Issuing
+// Distribution Point (a partitioned CRL) answers only for the
+// certificates it covers: the distribution point it was fetched from, and
+// the right kind (end entity or CA); otherwise it is no answer.
+//
 // An OCSP answer that arrives but must not be believed (unsigned or
 // wrongly signed, stale, about another certificate, with a nonce that is
 // not ours) refuses the certificate at once: the CRL is the fallback for

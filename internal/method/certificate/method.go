@@ -89,6 +89,9 @@ func (m *Method) Refuse(ctx context.Context, citizenID string, r *Refused, res *
 		actor, subject = "citizen:"+citizenID, "citizen:"+citizenID
 	}
 	d := map[string]string{"method": Name, "reason": r.Reason, "detail": r.Detail, "serial": r.Serial, "issuer": r.Issuer}
+	if r.CASerial != "" {
+		d["ca_serial"], d["ca_issuer"] = r.CASerial, r.CAIssuer
+	}
 	if res != nil {
 		d["profile"], d["document"] = res.Profile.Name, res.Document.Masked()
 	}
@@ -105,7 +108,7 @@ func (m *Method) Accepted(ctx context.Context, tx store.Tx, citizenID string, re
 	return audit.Append(ctx, tx, &audit.Event{At: m.now().UTC(), Actor: "citizen:" + citizenID, Action: action,
 		Subject: "citizen:" + citizenID, Source: source, Details: map[string]string{"method": Name,
 			"profile": res.Profile.Name, "serial": res.Serial, "issuer": res.Issuer, "revocation": res.Revocation,
-			"loa": string(res.Profile.LoA)}})
+			"ca_revocation": res.CARevocation, "loa": string(res.Profile.LoA)}})
 }
 
 // AMR is what the transaction records for a certificate sign-in.

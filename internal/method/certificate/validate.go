@@ -79,6 +79,9 @@ type Refused struct {
 	Detail string // internal, English, no personal data
 	Serial string // the certificate's serial number (hex)
 	Issuer string // the certificate's issuer DN
+	// CASerial and CAIssuer name the intermediate CA a refusal is about
+	// (revoked, or its revocation unknown); "" when it is about the leaf.
+	CASerial, CAIssuer string
 }
 
 func (e *Refused) Error() string { return "certificate refused: " + e.Reason + ": " + e.Detail }
@@ -123,6 +126,10 @@ type Result struct {
 	// Revocation says how revocation was checked: "ocsp", "ocsp-cached",
 	// "crl", "crl-cached" or "unchecked" (fail-open policy, no answer).
 	Revocation string
+	// CARevocation is the same for each intermediate CA, nearest the leaf
+	// first, comma-separated ("none-listed" for a CA that names no
+	// responder or CRL); "" when the leaf is issued by the anchor.
+	CARevocation string
 }
 
 // Validator checks client certificates against the configured profiles.
@@ -217,11 +224,11 @@ func (v *Validator) Validate(ctx context.Context, presented []*x509.Certificate)
 		if r != nil {
 			return nil, r
 		}
-		how, r := v.rev.check(ctx, leaf, chain[1])
+		how, caHow, r := v.rev.checkChain(ctx, chain)
 		if r != nil {
 			return nil, r
 		}
-		res.Revocation = how
+		res.Revocation, res.CARevocation = how, caHow
 		return res, nil
 	}
 	if firstErr == nil {

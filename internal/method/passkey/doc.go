@@ -13,6 +13,14 @@
 // no longer active, and it records every registration, removal, sign-in
 // and refusal in the audit trail.
 //
+// A passkey's level is the default (Options.LoA) unless a level rule
+// names its authenticator model (AAGUID). A rule above the default counts
+// only when the attestation statement kept from registration verifies,
+// through go-webauthn's metadata checks, to one of the rule's vendor
+// roots; self-attestation and "none" never do. The level is computed at
+// each sign-in, so a change of rules applies to existing passkeys, and a
+// sign-in below the level the service asks for is refused.
+//
 // Ceremony state stays server-side: the registration challenge in a
 // store.Flow of kind "passkey_register" bound to the citizen; the sign-in
 // challenge in the login transaction's Pending field. Each is used once.

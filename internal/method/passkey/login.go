@@ -101,6 +101,8 @@ func (m *Method) FinishLogin(ctx context.Context, t *broker.Transaction, respons
 	if citizen.Status != identity.StatusActive {
 		return fail(ErrFailed, "citizen "+string(citizen.Status))
 	}
+	// The level comes from the passkey as registered, under today's rules.
+	loa, _ := m.Level(found)
 	data, err := json.Marshal(cred)
 	if err != nil {
 		return err
@@ -112,6 +114,9 @@ func (m *Method) FinishLogin(ctx context.Context, t *broker.Transaction, respons
 	} else if err != nil {
 		return err
 	}
-	t.Identified(citizen.ID, Name, m.opts.LoA, []string{"hwk", "mfa"}, now)
+	if !loa.AtLeast(t.Request.MinLoA) {
+		return fail(ErrLevel, "passkey reaches "+string(loa)+", the sign-in needs "+string(t.Request.MinLoA))
+	}
+	t.Identified(citizen.ID, Name, loa, []string{"hwk", "mfa"}, now)
 	return nil
 }

@@ -38,6 +38,9 @@ var (
 	// ErrCounter: the signature counter did not move forward, which a copy
 	// of the authenticator would cause. The passkey stays as it was.
 	ErrCounter = problem.New(http.StatusUnauthorized, "passkey.counter")
+	// ErrLevel: the passkey verified, but its authenticator model does not
+	// reach the level the service asks for (see Options.Levels).
+	ErrLevel = problem.New(http.StatusForbidden, "passkey.level_low")
 	// ErrRegisterFailed: the browser's answer to a registration did not verify.
 	ErrRegisterFailed = problem.New(http.StatusBadRequest, "passkey.register_failed")
 	// ErrCeremony: the registration expired, was used, or is someone else's.
@@ -52,14 +55,21 @@ type Options struct {
 	RPName  string     // shown by the authenticator; default "Clau"
 	Origins []string   // allowed origins, e.g. the public URL
 	LoA     broker.LoA // reached by a verified sign-in; default substantial
-	Now     func() time.Time
+	// Attestation is the conveyance asked at registration: "none" (the
+	// default), "indirect" or "direct". Level rules above LoA need the
+	// authenticator's attestation, so "direct" goes with them.
+	Attestation protocol.ConveyancePreference
+	// Levels set the level of passkeys by authenticator model (AAGUID).
+	Levels []LevelRule
+	Now    func() time.Time
 }
 
 // Method is the passkey method.
 type Method struct {
-	store store.Store
-	wa    *webauthn.WebAuthn
-	opts  Options
+	store  store.Store
+	wa     *webauthn.WebAuthn
+	opts   Options
+	levels *levels
 }
 
 // New checks the options and returns the method.
@@ -73,6 +83,17 @@ func New(s store.Store, o Options) (*Method, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	switch o.Attestation {
+	case "":
+		o.Attestation = protocol.PreferNoAttestation
+	case protocol.PreferNoAttestation, protocol.PreferIndirectAttestation, protocol.PreferDirectAttestation:
+	default:
+		return nil, fmt.Errorf("passkey: attestation %q: want none, indirect or direct", o.Attestation)
+	}
+	lv, err := compileLevels(o.LoA, o.Levels)
+	if err != nil {
+		return nil, err
+	}
 	wa, err := webauthn.New(&webauthn.Config{RPID: o.RPID, RPDisplayName: o.RPName, RPOrigins: o.Origins,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(),
@@ -80,11 +101,16 @@ func New(s store.Store, o Options) (*Method, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	return &Method{store: s, wa: wa, opts: o}, nil
+	return &Method{store: s, wa: wa, opts: o, levels: lv}, nil
 }
 
-// LoA is the level a passkey sign-in reaches.
-func (m *Method) LoA() broker.LoA { return m.opts.LoA }
+// LoA is the best level a passkey sign-in can reach here (the default, or
+// a level rule above it), for the sign-in chooser; each passkey's own
+// level is Level.
+func (m *Method) LoA() broker.LoA { return m.levels.max() }
+
+// DefaultLoA is the level of a passkey no level rule raises or lowers.
+func (m *Method) DefaultLoA() broker.LoA { return m.opts.LoA }
 
 // user is a citizen as the WebAuthn library sees them. The user handle is
 // the citizen's random record ID: no personal data in it.
@@ -141,6 +167,7 @@ func (m *Method) BeginRegistration(ctx context.Context, c *identity.Citizen) (*C
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
 			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(),
 			UserVerification: protocol.VerificationRequired}),
+		webauthn.WithConveyancePreference(m.opts.Attestation),
 		webauthn.WithExclusions(webauthn.Credentials(u.creds).CredentialDescriptors()))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: begin registration: %w", err)
@@ -218,13 +245,15 @@ func (m *Method) FinishRegistration(ctx context.Context, c *identity.Citizen, id
 	}
 	k := &store.Passkey{ID: store.NewID(), CitizenID: c.ID, CredentialID: cred.ID, Name: name, Credential: data,
 		SignCount: int64(cred.Authenticator.SignCount), CreatedAt: m.opts.Now().UTC()}
+	loa, att := m.Level(k)
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreatePasskey(ctx, k); err != nil {
 			return err
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: k.CreatedAt, Actor: "citizen:" + c.ID, Action: "passkey.register",
 			Subject: "citizen:" + c.ID, Source: source, Details: map[string]string{"passkey": k.ID, "name": k.Name,
-				"attestation": cred.AttestationFormat}})
+				"attestation": att.Format, "attestation_type": att.Type, "aaguid": att.AAGUID,
+				"attestation_verified": fmt.Sprint(att.Verified), "loa": string(loa)}})
 	})
 	if _, dup := store.IsDuplicate(err); dup {
 		return nil, fail(ErrRegisterFailed, "credential already registered")

@@ -121,6 +121,16 @@ func (s *Store) DeletePasskey(ctx context.Context, citizenID, id string) error {
 	return nil
 }
 
+// DeletePasskeysOf implements store.Passkeys.
+func (s *Store) DeletePasskeysOf(ctx context.Context, citizenID string) (int, error) {
+	res, err := s.q().ExecContext(ctx, `DELETE FROM passkeys WHERE citizen_id=$1`, citizenID)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func scanPasskey(r scanner) (*store.Passkey, error) {
 	var (
 		p               store.Passkey

@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"Passkeys", testPasskeys},
 		{"AuditBySubject", testAuditBySubject},
 		{"PasswordNotices", testPasswordNotices},
+		{"DeregistrationEndsMethods", testDeregistrationEndsMethods},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
