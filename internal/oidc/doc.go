@@ -20,7 +20,7 @@
 //
 //	service ──authorize──► library validates (client, exact redirect URI,
 //	   PKCE S256) and stores the request ──► /oidc/login?id=…
-//	/oidc/login: binds the request to the browser (cookie clau_oidc);
+//	/oidc/login: binds the request to the browser (cookie clau_oidc_req_<id>, one per request);
 //	   prompt=none answers from the SSO session alone (login_required
 //	   otherwise); else ──► /login?continue=/oidc/continue?id=…&loa=…
 //	   (&prompt=login): the citizen pages do SSO, step-up (SMS) or a

@@ -36,7 +36,7 @@ const (
 	prefix       = "/oidc/"
 	loginPath    = "/oidc/login"    // the clients' LoginURL: into Clau's sign-in pages
 	continuePath = "/oidc/continue" // back from the sign-in pages
-	bindCookie   = "clau_oidc"
+	bindCookie   = "clau_oidc_req_" // + the auth request's ID: one per request, so two tabs do not unbind each other
 
 	secretPurpose = "oidc_client_secret"
 	subPurpose    = "oidc_sub:"
@@ -217,7 +217,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.login", http.StatusBadRequest, "expired", errors.New("auth request unknown, used or expired"))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authRequestTTL.Seconds())})
 	if slices.Contains(a.Prompt, oidc.PromptNone) {
 		se, err := p.session(r)
@@ -294,7 +294,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.continue", http.StatusBadRequest, "expired", errors.New("auth request unknown, finished or expired"))
 		return
 	}
-	if c, err := r.Cookie(bindCookie); err != nil ||
+	if c, err := r.Cookie(bindCookie + a.ID); err != nil ||
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(bindValue(p.Keyring, a.ID))) != 1 {
 		p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusForbidden, "other_browser", errors.New("auth request bound to another browser"))
 		return

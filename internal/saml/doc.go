@@ -56,7 +56,7 @@
 //	   the SP's min_loa; methods: the SP's list minus Cl@ve's exclusion
 //	   attributes; NameID format; mandatory attributes) and kept as a
 //	   flow (kind saml_auth) ──303──► /saml/login?id=…
-//	/saml/login: binds the request to the browser (cookie clau_saml);
+//	/saml/login: binds the request to the browser (cookie clau_saml_req_<id>, one per request);
 //	   IsPassive answers from the SSO session alone (NoPassive otherwise);
 //	   else ──► /login?continue=/saml/continue?id=…&loa=…(&prompt=login)
 //	/saml/continue: the session must reach the level, be fresh for

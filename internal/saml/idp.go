@@ -42,7 +42,7 @@ const (
 	loginPath    = "/saml/login"    // after the POST→303→GET hop, with the session cookie
 	continuePath = "/saml/continue" // back from the sign-in pages
 	scriptPath   = "/saml/autopost.js"
-	bindCookie   = "clau_saml"
+	bindCookie   = "clau_saml_req_" // + the request's flow ID: one per request, so two tabs do not unbind each other
 )
 
 // Flow kinds and timing.
@@ -593,7 +593,7 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
 	se, err := p.session(r)
 	if err != nil {
@@ -665,7 +665,7 @@ func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c, err := r.Cookie(bindCookie); err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.bindValue(f.ID))) != 1 {
+	if c, err := r.Cookie(bindCookie + f.ID); err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.bindValue(f.ID))) != 1 {
 		p.refusePage(w, r, sp.EntityID, refuse("saml.err.other_browser", "the sign-in was started in another browser"))
 		return
 	}
