@@ -40,10 +40,6 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 // enough, steps the session up when it is below the level asked, and
 // otherwise sends the browser to the sign-in pages of the transaction.
 func (p *Pages) Begin(w http.ResponseWriter, r *http.Request, t *broker.Transaction) {
-	if l := t.Request.Lang; l != "" && p.cat.Match(l, "") == l {
-		http.SetCookie(w, &http.Cookie{Name: httpserver.LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: p.SecureCookies})
-	}
 	p.begin(w, r, t, true)
 }
 
@@ -68,6 +64,12 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request, t *broker.Transact
 		return
 	}
 	p.bind(w, "/login/"+t.ID)
+	if l := t.Request.Lang; l != "" && p.cat.Match(l, "") == l {
+		// The language the service asked for, kept as ?lang= would keep
+		// it, for every page of the sign-in.
+		http.SetCookie(w, &http.Cookie{Name: httpserver.LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: p.SecureCookies})
+	}
 	if p.Methods.Offers(t, permanent.Name) && p.Broker.StepUpFrom(t, se, permanent.Name) {
 		if err := p.toSMS(ctx, w, r, t); err != nil {
 			p.Server.WriteError(w, r, err)
