@@ -22,6 +22,8 @@ import (
 	"github.com/beevik/etree"
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/clau-eid/clau/internal/i18n"
 )
 
 const (
@@ -39,7 +41,7 @@ type samlSP struct {
 	file          string
 }
 
-func newSAMLSP(t *testing.T, dir string) *samlSP {
+func newSAMLSP(t *testing.T, dir, name string) *samlSP {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -51,8 +53,9 @@ func newSAMLSP(t *testing.T, dir string) *samlSP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := &samlSP{entityID: "https://seu.example.org/saml/metadata", acs: "https://seu.example.org/saml/acs", key: k, cert: der,
-		file: filepath.Join(dir, "seu-sp.xml")}
+	base := "https://" + name + ".example.org"
+	sp := &samlSP{entityID: base + "/saml/metadata", acs: base + "/saml/acs", key: k, cert: der,
+		file: filepath.Join(dir, name+"-sp.xml")}
 	c := base64.StdEncoding.EncodeToString(der)
 	md := `<?xml version="1.0"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="` + sp.entityID + `">
@@ -106,6 +109,28 @@ func (sp *samlSP) client(t *testing.T, issuer string) *saml2.SAMLServiceProvider
 	return c
 }
 
+// postAuthnRequest posts a signed AuthnRequest to the IdP as the SP's
+// page does, a cross-site form post, and reads where the browser ends.
+func (s *certSite) postAuthnRequest(b *http.Client, sso string, xml []byte, relay string) (*http.Response, string) {
+	s.t.Helper()
+	form := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}, "RelayState": {relay}}
+	req, _ := http.NewRequest("POST", sso, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://sp.example.org")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Accept-Language", "en")
+	res, err := b.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return res, string(body)
+}
+
 var (
 	samlPostRE  = regexp.MustCompile(`<form method="post" action="([^"]+)" id="saml-post">`)
 	samlParamRE = regexp.MustCompile(`<input type="hidden" name="(SAMLResponse|RelayState)" value="([^"]*)">`)
@@ -116,16 +141,34 @@ var (
 // then signs in again with it in another browser. The SP is gosaml2: it
 // signs the AuthnRequest and validates Clau's signed response, which
 // carries level high, the PersonIdentifier and the names from the
-// certificate. Against the real binary, over real TLS, with revocation
-// checked by the in-process OCSP responder.
+// certificate. Another SP, not in registration_services, refuses the same
+// first sign-in with a page that says so, naming the SP. Against the real
+// binary, over real TLS, with revocation checked by the in-process OCSP
+// responder.
 func TestCertificateRegistrationAndSAMLAtHigh(t *testing.T) {
 	dir := t.TempDir()
-	sp := newSAMLSP(t, dir)
-	sps, _ := json.Marshal([]map[string]any{{"metadata_file": sp.file}})
-	// The SAML front-end hands its sign-ins to Clau's own pages, whose
-	// transactions are the service "local".
-	s := newCertSite(t, "local", "CLAU_SAML_SPS="+string(sps))
-	c := sp.client(t, s.issuer)
+	sp, other := newSAMLSP(t, dir, "seu"), newSAMLSP(t, dir, "padro")
+	sps, _ := json.Marshal([]map[string]any{{"metadata_file": sp.file, "name": "Seu electrònica"},
+		{"metadata_file": other.file}})
+	// Registration is offered to one SAML SP, by its entity ID.
+	s := newCertSite(t, sp.entityID, "CLAU_SAML_SPS="+string(sps))
+	c, oc := sp.client(t, s.issuer), other.client(t, s.issuer)
+
+	// A first sign-in to the SP not listed: refused, saying why, on a
+	// page that names the SP (no name configured: its entity ID).
+	{
+		doc, err := oc.BuildAuthRequestDocument()
+		if err != nil {
+			t.Fatal(err)
+		}
+		xml, _ := doc.WriteToBytes()
+		res, body := s.postAuthnRequest(s.browser(""), oc.IdentityProviderSSOURL, xml, "padro-1")
+		notOffered := i18n.MustLoad().T("en", "cert.register_not_offered", nil)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(html.UnescapeString(body), notOffered) ||
+			!strings.Contains(body, "Signing in to "+other.entityID) {
+			t.Fatalf("first sign-in to %s: %d at %s\n%.1500s", other.entityID, res.StatusCode, res.Request.URL, body)
+		}
+	}
 
 	// signIn posts a fresh signed AuthnRequest from the SP's page, as a
 	// browser posts a cross-site form; the chooser at level high goes
@@ -143,24 +186,11 @@ func TestCertificateRegistrationAndSAMLAtHigh(t *testing.T) {
 		if !strings.Contains(string(xml), "<ds:SignatureValue>") || !strings.Contains(string(xml), loaHighURI) {
 			t.Fatalf("gosaml2 built no signed request for high:\n%s", xml)
 		}
-		form := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(xml)}, "RelayState": {relay}}
-		req, _ := http.NewRequest("POST", c.IdentityProviderSSOURL, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", "https://seu.example.org")
-		req.Header.Set("Sec-Fetch-Site", "cross-site")
-		res, err := b.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(body), `name="password"`) {
+		res, body := s.postAuthnRequest(b, c.IdentityProviderSSOURL, xml, relay)
+		if strings.Contains(body, `name="password"`) {
 			t.Fatalf("the sign-in at level high showed the password form: %s", res.Request.URL)
 		}
-		return res, string(body)
+		return res, body
 	}
 	// assertion reads the auto-submitting form to the SP and has gosaml2
 	// validate what it carries.
@@ -214,9 +244,12 @@ func TestCertificateRegistrationAndSAMLAtHigh(t *testing.T) {
 	}
 
 	// First sign-in: registration (mobile and email, each confirmed),
-	// then straight back to the SP.
+	// its pages naming the SP, then straight back to the SP.
 	b := s.browser("")
 	res, body := signIn(b, "expedient-1")
+	if !strings.Contains(body, "Signing in to Seu electrònica") {
+		t.Errorf("the registration page does not name the SP:\n%.1500s", body)
+	}
 	res, body = s.register(b, res, body)
 	first := assertion(res, body, "expedient-1")
 	checkHigh(first)

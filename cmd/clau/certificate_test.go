@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clau-eid/clau/internal/i18n"
 	"github.com/clau-eid/clau/internal/pkitest"
 
 	"golang.org/x/oauth2"
@@ -134,11 +136,16 @@ func (s *certSite) do(c *http.Client, u string, form url.Values) (*http.Response
 	s.t.Helper()
 	var res *http.Response
 	var err error
+	method, body := "GET", io.Reader(nil)
 	if form != nil {
-		res, err = c.PostForm(u, form)
-	} else {
-		res, err = c.Get(u)
+		method, body = "POST", strings.NewReader(form.Encode())
 	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Accept-Language", "en")
+	res, err = c.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -181,15 +188,18 @@ func (s *certSite) checkAudit() {
 
 // A citizen registers online with a DNIe at their first sign-in to a
 // service that asks for level high through OpenID Connect, then signs in
-// again with it; the ID tokens say high and hwk. Against the real binary,
-// over real TLS, with revocation checked by the in-process OCSP responder.
+// again with it; the ID tokens say high and hwk. Another service, not in
+// registration_services, refuses the same first sign-in with a page that
+// says so, naming the service. Against the real binary, over real TLS,
+// with revocation checked by the in-process OCSP responder.
 func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 	const client, secret, redirect = "tramits", "tramits-secret-0123456789abcdef", "http://127.0.0.1:1/callback"
-	clients, _ := json.Marshal([]map[string]any{{"id": client, "secret": secret, "redirect_uris": []string{redirect},
-		"min_loa": "high"}})
-	// The OIDC front-end hands its sign-ins to Clau's own pages, whose
-	// transactions are the service "local".
-	s := newCertSite(t, "local,"+client, "CLAU_OIDC_CLIENTS="+string(clients))
+	const other = "padro"
+	clients, _ := json.Marshal([]map[string]any{
+		{"id": client, "name": "Tràmits en línia", "secret": secret, "redirect_uris": []string{redirect}, "min_loa": "high"},
+		{"id": other, "name": "Padró municipal", "secret": secret, "redirect_uris": []string{redirect}, "min_loa": "high"}})
+	// Registration is offered to one OpenID Connect client, by its ID.
+	s := newCertSite(t, client, "CLAU_OIDC_CLIENTS="+string(clients))
 	var disc struct {
 		Authorize string `json:"authorization_endpoint"`
 		Token     string `json:"token_endpoint"`
@@ -200,7 +210,7 @@ func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 	}
 	action := regexp.MustCompile(`action="(/login/[A-Za-z0-9_-]+)"`)
 	// authorize: into the sign-in page, then the certificate.
-	signIn := func(c *http.Client) (*http.Response, string, string) {
+	signIn := func(c *http.Client, client string) (*http.Response, string, string) {
 		verifier := oauth2.GenerateVerifier()
 		q := url.Values{"client_id": {client}, "redirect_uri": {redirect}, "response_type": {"code"},
 			"scope": {"openid profile"}, "state": {"st"}, "nonce": {"n"}, "acr_values": {"http://eidas.europa.eu/LoA/high"},
@@ -213,7 +223,7 @@ func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 		}
 		return res, body, verifier
 	}
-	idToken := func(c *http.Client, res *http.Response, verifier string) map[string]any {
+	idToken := func(c *http.Client, client string, res *http.Response, verifier string) map[string]any {
 		t.Helper()
 		loc, _ := url.Parse(res.Header.Get("Location"))
 		if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
@@ -249,15 +259,34 @@ func TestCertificateRegistrationAndOIDCAtHigh(t *testing.T) {
 		}
 	}
 
-	// First sign-in: registration (mobile and email, each confirmed).
-	b := s.browser(redirect)
-	res, body, verifier := signIn(b)
-	res, _ = s.register(b, res, body)
-	checkHigh(idToken(b, res, verifier))
+	// A first sign-in to the service not listed: refused, saying why,
+	// on a page that names the service.
+	res, body, _ := signIn(s.browser(redirect), other)
+	notOffered := i18n.MustLoad().T("en", "cert.register_not_offered", nil)
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(html.UnescapeString(body), notOffered) ||
+		!strings.Contains(body, "Signing in to Padró municipal") {
+		t.Fatalf("first sign-in to %s: %d at %s\n%.1500s", other, res.StatusCode, res.Request.URL, body)
+	}
 
-	// Later, in another browser: the certificate signs in at once.
-	b = s.browser(redirect)
-	res, _, verifier = signIn(b)
-	checkHigh(idToken(b, res, verifier))
+	// First sign-in to the listed one: registration (mobile and email,
+	// each confirmed), its pages naming the service.
+	b := s.browser(redirect)
+	res, body, verifier := signIn(b, client)
+	if !strings.Contains(body, "Signing in to Tràmits en línia") {
+		t.Errorf("the registration page does not name the service:\n%.1500s", body)
+	}
+	res, _ = s.register(b, res, body)
+	checkHigh(idToken(b, client, res, verifier))
+
+	// Later, in another browser: the certificate signs in at once, to
+	// either service.
+	for _, c := range []string{client, other} {
+		b = s.browser(redirect)
+		res, _, verifier = signIn(b, c)
+		checkHigh(idToken(b, c, res, verifier))
+	}
 	s.checkAudit()
+	if out := s.ok("audit", "export"); !strings.Contains(out, "login.cert.register_refused") {
+		t.Errorf("the audit trail lacks the refused registration")
+	}
 }

@@ -58,7 +58,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		cfg.PublicURL = "http://" + l.Addr().String()
 	}
 	secret := rand.Text()
-	cfg.OIDCClients = append(cfg.OIDCClients, config.OIDCClient{ID: demosp.ClientID, Secret: secret,
+	cfg.OIDCClients = append(cfg.OIDCClients, config.OIDCClient{ID: demosp.ClientID, Name: "Ajuntament de Demo", Secret: secret,
 		RedirectURIs: []string{demosp.RedirectURI(cfg.PublicURL)}, MinLoA: "low"})
 	// The SAML demo service: a fresh key each start, its metadata in the
 	// data folder for saml_sps.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestOIDCAdminAPI(t *testing.T) {
 		return res.StatusCode, string(b)
 	}
 	const path = "/api/admin/v1/oidc/clients"
-	body := `{"id":"seu-api","redirect_uris":["https://seu.example.org/cb"],"min_loa":"substantial","scopes":["profile"]}`
+	body := `{"id":"seu-api","name":"Seu <electrònica>","redirect_uris":["https://seu.example.org/cb"],"min_loa":"substantial","scopes":["profile"]}`
 	if code, _ := call("POST", path, "", "en", body); code != 401 {
 		t.Errorf("no token: %d", code)
 	}
@@ -71,17 +72,22 @@ func TestOIDCAdminAPI(t *testing.T) {
 		t.Fatalf("show: %d %s", code, out)
 	}
 
-	// The server takes its sign-in request now: to the sign-in page.
+	// The server takes its sign-in request now: to the sign-in page,
+	// which names the service (escaped).
 	q := url.Values{"client_id": {"seu-api"}, "redirect_uri": {"https://seu.example.org/cb"}, "response_type": {"code"},
 		"scope": {"openid profile"}, "state": {"st-12345678"}, "nonce": {"n-12345678"},
 		"code_challenge": {"E9Melhoe2OwvFrEMTJguCHaoeK1t8URWbuGKSsfjmBg"}, "code_challenge_method": {"S256"}}
-	res, err := http.Get(s.base + "/oidc/authorize?" + q.Encode())
+	jar, _ := cookiejar.New(nil)
+	req, _ := http.NewRequest("GET", s.base+"/oidc/authorize?"+q.Encode(), nil)
+	req.Header.Set("Accept-Language", "en")
+	res, err := (&http.Client{Jar: jar}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(res.Request.URL.Path, "/login") {
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.Path, "/login/") ||
+		!strings.Contains(string(page), "Signing in to Seu &lt;electrònica&gt;") {
 		t.Fatalf("request from the registered client: %d at %s\n%.500s", res.StatusCode, res.Request.URL, page)
 	}
 

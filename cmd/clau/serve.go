@@ -184,6 +184,7 @@ type services struct {
 	pin       *pin.Method      // nil when pin.enabled is off
 	passkey   *passkey.Method  // nil when passkeys are off
 	methods   *broker.Registry // what the sign-in chooser may offer
+	signIn    broker.SignIn    // the sign-in pages, once mounted; the protocol front-ends hand over to them
 
 	passkeyErr error // passkey.rp_id does not fit public_url
 }
@@ -226,6 +227,7 @@ func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *serv
 		return err
 	}
 	pages.Mount()
+	sv.signIn = pages
 	return nil
 }
 
@@ -253,7 +255,7 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *we
 	var clients []oidc.ClientConfig
 	for _, c := range a.cfg.OIDCClients {
 		loa, _ := broker.ParseLoA(c.MinLoA)
-		clients = append(clients, oidc.ClientConfig{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
+		clients = append(clients, oidc.ClientConfig{ID: c.ID, Name: c.Name, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
 			MinLoA: loa, Methods: c.Methods, Public: c.Public, JWTAccessTokens: c.AccessTokenFormat == "jwt",
 			AuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS, JWKSURI: c.JWKSURI, RequirePAR: c.RequirePAR,
 			BackchannelLogoutURI: c.BackchannelLogoutURI, Scopes: c.Scopes, SubjectType: c.SubjectType,
@@ -262,7 +264,7 @@ func mountOIDC(ctx context.Context, a *app, srv *httpserver.Server, renderer *we
 	p, err := oidc.New(ctx, oidc.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
 		Clients: clients, Server: srv, Renderer: renderer, SessionCookie: account.SessionCookie,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now, Keys: oidcKeyOptions(a),
-		Methods: sv.methods.Levels()})
+		Methods: sv.methods.Levels(), SignIn: sv.signIn})
 	if err != nil {
 		return nil, err
 	}
@@ -285,13 +287,13 @@ func mountSAML(ctx context.Context, a *app, srv *httpserver.Server, r *web.Rende
 		loa, _ := broker.ParseLoA(c.MinLoA)
 		sps = append(sps, saml.SPConfig{MetadataFile: c.MetadataFile, MetadataURL: c.MetadataURL,
 			MetadataSigningCert: c.MetadataSigningCert, MinLoA: loa, Methods: c.Methods, AllowSHA1: c.AllowSHA1,
-			Refresh: c.Refresh})
+			Refresh: c.Refresh, Name: c.Name})
 	}
 	if err := saml.AddPages(r); err != nil {
 		return err
 	}
 	p, err := saml.New(ctx, saml.Deps{Issuer: a.cfg.PublicURL, Store: a.store, Broker: sv.broker, Keyring: a.keyring,
-		SPs: sps, Server: srv, Renderer: r, SessionCookie: account.SessionCookie,
+		SPs: sps, Server: srv, Renderer: r, SessionCookie: account.SessionCookie, SignIn: sv.signIn,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log, Now: a.now})
 	if err != nil {
 		return err

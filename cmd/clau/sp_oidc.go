@@ -37,6 +37,7 @@ func cmdSPOIDC(ctx context.Context, args []string, out io.Writer) error {
 	)
 	if name == "add" {
 		fs.StringVar(&idFlag, "id", "", "client_id (required)")
+		fs.StringVar(&cc.Name, "name", "", "the service's name, shown on the sign-in pages (default: the ID)")
 		fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeat for more)")
 		fs.StringVar(&minLoA, "min-loa", "low", "least level the service accepts: low, substantial or high")
 		fs.Var(&methods, "method", "a sign-in method the service allows (repeat; none: all)")

@@ -3,7 +3,10 @@
 // code, then the password twice), sign-in with the permanent password
 // (plus the SMS code when the level asked needs it) as the broker's local
 // front-end, the page that shows who is signed in, how and at which level,
-// and sign-out.
+// and sign-out. Pages implements broker.SignIn: the OIDC and SAML
+// front-ends start a transaction for their service and hand it to Begin,
+// which shares one path with the local /login (SSO, binding, step-up,
+// chooser); every sign-in page then says which service asked.
 //
 // Pages work without JavaScript, speak Catalan, Spanish and English, show
 // errors next to their field and announce them. Every multi-step page is

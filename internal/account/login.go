@@ -12,26 +12,48 @@ import (
 	"github.com/clau-eid/clau/internal/web"
 )
 
-// loginStart is the local front-end: it starts a transaction for Clau's
-// own pages (?continue=/me&loa=substantial), completes it from the SSO
-// session when that is enough, steps the session up when it is below the
-// level asked, and otherwise shows the method chooser (or the only method).
-// Query: continue, loa, prompt=login, methods=a,b (the service's allowed
-// methods) and method=x (the one to open at once).
+// loginStart is the local front-end: Clau's own pages send the citizen to
+// /login?continue=/me&loa=substantial to sign in for themselves (service
+// broker.LocalSP). Query: continue (a path on this site; anything else
+// goes to /me), loa, prompt=login, methods=a,b (the methods allowed),
+// method=x (the one to open at once) and login_hint. The protocol
+// front-ends never come here: they start a transaction for their own
+// service and hand it to Begin, so nothing in this URL can speak for them.
 func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	loa, ok := broker.ParseLoA(r.URL.Query().Get("loa"))
 	if !ok {
 		loa = broker.Low
 	}
 	q := r.URL.Query()
-	t, err := p.Broker.Start(ctx, broker.Request{SP: "local", MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
+	t, err := p.Broker.Start(r.Context(), broker.Request{SP: broker.LocalSP, MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
 		ContinueURL: localURL(q.Get("continue")), Methods: methodsParam(q.Get("methods")), Preselect: q.Get("method"),
 		LoginHint: loginHint(q.Get("login_hint"))})
 	if err != nil {
 		p.Server.WriteError(w, r, err)
 		return
 	}
+	p.begin(w, r, t, false)
+}
+
+// Begin takes a transaction a protocol front-end started for its service
+// (broker.SignIn): it completes it from the SSO session when that is
+// enough, steps the session up when it is below the level asked, and
+// otherwise sends the browser to the sign-in pages of the transaction.
+func (p *Pages) Begin(w http.ResponseWriter, r *http.Request, t *broker.Transaction) {
+	p.begin(w, r, t, true)
+}
+
+var _ broker.SignIn = (*Pages)(nil)
+
+// begin is the one way into a sign-in, for both front-ends. SSO first;
+// then the transaction is bound to this browser (a cookie scoped to
+// /login/{id}); then step-up of a password session by SMS; then the
+// first page: in this answer for the local front-end (the password form
+// without a round trip), after a redirect for the others, whose own URL
+// must not stand for the sign-in page (a reload or a language switch
+// there would start over).
+func (p *Pages) begin(w http.ResponseWriter, r *http.Request, t *broker.Transaction, redirect bool) {
+	ctx := r.Context()
 	se, err := p.Broker.SessionFor(ctx, sessionToken(r))
 	if err != nil {
 		p.Server.WriteError(w, r, err)
@@ -42,10 +64,25 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.bind(w, "/login/"+t.ID)
+	if l := t.Request.Lang; l != "" && p.cat.Match(l, "") == l {
+		// The language the service asked for, kept as ?lang= would keep
+		// it, for every page of the sign-in.
+		http.SetCookie(w, &http.Cookie{Name: httpserver.LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: p.SecureCookies})
+	}
 	if p.Methods.Offers(t, permanent.Name) && p.Broker.StepUpFrom(t, se, permanent.Name) {
 		if err := p.toSMS(ctx, w, r, t); err != nil {
 			p.Server.WriteError(w, r, err)
 		}
+		return
+	}
+	if redirect {
+		next := "/login/" + t.ID
+		if m := t.Request.Preselect; m != "" && p.Methods.Offers(t, m) {
+			next += "/" + m
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	p.toMethod(w, r, t, true)

@@ -31,7 +31,7 @@ const FlowKind = "login"
 
 // Request is what a front-end asks for.
 type Request struct {
-	SP          string   `json:"sp"`                   // service provider ID; "local" for Clau's own pages
+	SP          string   `json:"sp"`                   // service provider ID; LocalSP for Clau's own pages
 	SPName      string   `json:"sp_name"`              // shown to the citizen
 	MinLoA      LoA      `json:"min_loa"`              // the least level the SP accepts
 	Methods     []string `json:"methods"`              // methods the SP allows; empty: all
@@ -40,6 +40,7 @@ type Request struct {
 	ContinueURL string   `json:"continue_url"`         // where the citizen goes when done
 	Extra       string   `json:"extra,omitempty"`      // the front-end's own state (JSON)
 	LoginHint   string   `json:"login_hint,omitempty"` // a DNI/NIE the service already knows, to prefill
+	Lang        string   `json:"lang,omitempty"`       // the pages' language the service asked (ca, es, en)
 }
 
 // Transaction is one login.

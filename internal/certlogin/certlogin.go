@@ -52,6 +52,10 @@ var (
 	ErrNotThisBrowser  = problem.New(http.StatusForbidden, "flow.other_browser")
 	ErrMethodForbidden = problem.New(http.StatusForbidden, "cert.method_not_allowed")
 	ErrRegistration    = problem.New(http.StatusNotFound, "cert.register_unknown")
+	// ErrRegistrationNotOffered: a valid certificate of someone not
+	// registered, at the sign-in of a service registration_services
+	// does not list.
+	ErrRegistrationNotOffered = problem.New(http.StatusForbidden, "cert.register_not_offered")
 )
 
 // Deps are what the handlers need.
@@ -70,7 +74,9 @@ type Deps struct {
 	// MainURL and CertURL are the two public base URLs.
 	MainURL, CertURL string
 	// RegistrationServices may register citizens at their first
-	// certificate sign-in ("*" for all, "local" for Clau's own pages).
+	// certificate sign-in: the services' IDs as their front-ends start
+	// the transaction (OIDC client IDs, SAML SP entity IDs), "local" for
+	// Clau's own pages, "*" for all.
 	RegistrationServices []string
 	SecureCookies        bool
 	Log                  *slog.Logger
@@ -120,7 +126,7 @@ func (h *Handlers) start(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.record(ctx, "login.cert.start", r.PathValue("id"), err)
-		h.refused(w, r, h.MainR, err, "/")
+		h.refusedFor(w, r, h.MainR, t, err, "/")
 		return
 	}
 	tok, err := h.issue(ctx, h.Store, KindHandoff, t.ID, nil)
@@ -173,8 +179,13 @@ func (h *Handlers) handoff(w http.ResponseWriter, r *http.Request) {
 		h.redirectBack(w, r, t, tok)
 		return
 	}
+	if errors.As(err, &ref) && ref.Reason == certificate.ReasonNotRegistered && len(h.RegistrationServices) > 0 {
+		// Registration is offered, but not to this service: say so.
+		h.record(ctx, "login.cert.register_refused", t.ID, ErrRegistrationNotOffered, "sp", t.Request.SP)
+		err = ErrRegistrationNotOffered
+	}
 	if err != nil {
-		h.refused(w, r, h.ListenerR, err, back)
+		h.refusedFor(w, r, h.ListenerR, t, err, back)
 		return
 	}
 	switch {
@@ -186,7 +197,7 @@ func (h *Handlers) handoff(w http.ResponseWriter, r *http.Request) {
 	}
 	if ref != nil {
 		h.Method.Refuse(ctx, c.ID, ref, res, source)
-		h.refused(w, r, h.ListenerR, ref, back)
+		h.refusedFor(w, r, h.ListenerR, t, ref, back)
 		return
 	}
 	t.Identified(c.ID, certificate.Name, res.Profile.LoA, res.AMR(), h.Now().UTC())
@@ -337,25 +348,36 @@ func (h *Handlers) take(ctx context.Context, kind, tok string) (*store.Flow, err
 	return f, nil
 }
 
-// record audits a refused step that the method did not see.
-func (h *Handlers) record(ctx context.Context, action, txID string, err error) {
+// record audits a refused step that the method did not see; extra are
+// more details, as key, value pairs.
+func (h *Handlers) record(ctx context.Context, action, txID string, err error, extra ...string) {
 	p, ok := problem.As(err)
 	if !ok {
 		return
 	}
+	d := map[string]string{"reason": p.MsgID, "tx": txID, "method": certificate.Name}
+	for i := 0; i+1 < len(extra); i += 2 {
+		d[extra[i]] = extra[i+1]
+	}
 	_ = audit.New(h.Store, h.Now).Record(ctx, audit.Event{Actor: "anonymous", Action: action,
-		Source: httpserver.ClientIP(ctx), Outcome: audit.Denied,
-		Details: map[string]string{"reason": p.MsgID, "tx": txID, "method": certificate.Name}})
+		Source: httpserver.ClientIP(ctx), Outcome: audit.Denied, Details: d})
 }
 
 // refusedData is the refusal page's.
 type refusedData struct {
 	Message string
 	Back    string
+	Service string // the service the sign-in is for; "" for Clau's own pages
 }
 
 // refused shows why, in the citizen's language, with the way back.
 func (h *Handlers) refused(w http.ResponseWriter, r *http.Request, rd *web.Renderer, err error, back string) {
+	h.refusedFor(w, r, rd, nil, err, back)
+}
+
+// refusedFor is refused for a sign-in whose transaction is known, so the
+// page names the service it is for.
+func (h *Handlers) refusedFor(w http.ResponseWriter, r *http.Request, rd *web.Renderer, t *broker.Transaction, err error, back string) {
 	msg := "internal.error"
 	if p, ok := problem.As(err); ok {
 		msg = p.MsgID
@@ -365,5 +387,13 @@ func (h *Handlers) refused(w http.ResponseWriter, r *http.Request, rd *web.Rende
 	problem.SetRetryAfter(w.Header(), err)
 	w.Header().Set("Cache-Control", "no-store")
 	rd.Render(w, r, problem.Status(err), "cert_refused.html", "cert.refused_title",
-		refusedData{Message: h.cat.T(h.Main.Lang(r), msg, nil), Back: back})
+		refusedData{Message: h.cat.T(h.Main.Lang(r), msg, nil), Back: back, Service: serviceName(t)})
+}
+
+// serviceName is the name the pages show for t's service.
+func serviceName(t *broker.Transaction) string {
+	if t == nil {
+		return ""
+	}
+	return t.Request.SPName
 }

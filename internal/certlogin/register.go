@@ -128,12 +128,13 @@ type regPage struct {
 	Document string
 	Mobile   string
 	Email    string
+	Service  string // the service the sign-in is for; "" for Clau's own pages
 }
 
-func (h *Handlers) page(reg *registration, f *web.Form) regPage {
+func (h *Handlers) page(t *broker.Transaction, reg *registration, f *web.Form) regPage {
 	name := strings.TrimSpace(reg.GivenName + " " + reg.FirstSurname + " " + reg.SecondSurname)
 	return regPage{Form: f, Name: name, Document: reg.Document.Masked(), Mobile: secure.MaskPhone(reg.Mobile),
-		Email: secure.MaskEmail(reg.Email)}
+		Email: secure.MaskEmail(reg.Email), Service: serviceName(t)}
 }
 
 func (h *Handlers) render(w http.ResponseWriter, r *http.Request, name, title string, err error, data regPage) {
@@ -159,7 +160,7 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) {
 	}
 	f := web.NewForm(map[string]string{"mobile": reg.Mobile, "email": reg.Email})
 	if r.Method == http.MethodGet {
-		h.render(w, r, "cert_register.html", "cert.register_title", nil, h.page(reg, f))
+		h.render(w, r, "cert_register.html", "cert.register_title", nil, h.page(t, reg, f))
 		return
 	}
 	f.Values["mobile"], f.Values["email"] = r.PostFormValue("mobile"), r.PostFormValue("email")
@@ -171,7 +172,7 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) {
 				Source: source, Outcome: audit.Denied, Details: map[string]string{"channel": string(identity.ChannelCertificate),
 					"document": reg.Document.Masked(), "reason": p.Error(), "serial": reg.Serial, "issuer": reg.Issuer}})
 		}
-		h.render(w, r, "cert_register.html", "cert.register_title", err, h.page(reg, f))
+		h.render(w, r, "cert_register.html", "cert.register_title", err, h.page(t, reg, f))
 		return
 	}
 	http.Redirect(w, r, r.URL.Path+"/confirm", http.StatusSeeOther)
@@ -243,7 +244,7 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	f := web.NewForm(nil)
 	if r.Method == http.MethodGet {
-		h.render(w, r, "cert_confirm.html", "cert.confirm_title", nil, h.page(reg, f))
+		h.render(w, r, "cert_confirm.html", "cert.confirm_title", nil, h.page(t, reg, f))
 		return
 	}
 	source := httpserver.ClientIP(ctx)
@@ -256,7 +257,7 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) {
 	}{{SMSSpec, "code"}, {EmailSpec, "email_code"}} {
 		res, err := h.Codes.Verify(ctx, h.Store, c.spec, rid, r.PostFormValue(c.field))
 		if err != nil {
-			h.render(w, r, "cert_confirm.html", "cert.confirm_title", err, h.page(reg, f))
+			h.render(w, r, "cert_confirm.html", "cert.confirm_title", err, h.page(t, reg, f))
 			return
 		}
 		if res.Err != nil {
@@ -270,7 +271,7 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) {
 		_ = audit.New(h.Store, h.Now).Record(ctx, audit.Event{Actor: "anonymous", Action: "citizen.register",
 			Source: source, Outcome: audit.Denied, Details: map[string]string{"channel": string(identity.ChannelCertificate),
 				"document": reg.Document.Masked(), "reason": "wrong confirmation code", "serial": reg.Serial, "issuer": reg.Issuer}})
-		h.render(w, r, "cert_confirm.html", "cert.confirm_title", problem.Invalid(fields...), h.page(reg, f))
+		h.render(w, r, "cert_confirm.html", "cert.confirm_title", problem.Invalid(fields...), h.page(t, reg, f))
 		return
 	}
 	now := h.Now().UTC()
@@ -303,7 +304,7 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) {
 		err = broker.ErrTxStale
 	}
 	if err != nil {
-		h.render(w, r, "cert_confirm.html", "cert.confirm_title", store.DuplicateProblem(err), h.page(reg, f))
+		h.render(w, r, "cert_confirm.html", "cert.confirm_title", store.DuplicateProblem(err), h.page(t, reg, f))
 		return
 	}
 	t.Identified(c.ID, certificate.Name, reg.LoA, reg.AMR, now)

@@ -94,8 +94,9 @@ type Certificate struct {
 	// Timeout bounds each OCSP or CRL request.
 	Timeout time.Duration `yaml:"timeout"`
 	// RegistrationServices lets a first sign-in with a valid certificate
-	// register the citizen (level advanced) for these service IDs ("local"
-	// for Clau's own pages, "*" for every service); empty: nobody.
+	// register the citizen (level advanced) for these services: OIDC
+	// client IDs, SAML SP entity IDs, "local" for Clau's own pages, "*"
+	// for every service; empty: nobody.
 	RegistrationServices []string `yaml:"registration_services"`
 	// Profiles are the kinds of certificate accepted. From the environment,
 	// CLAU_CERTIFICATE_PROFILES holds the whole list as YAML or JSON.
@@ -127,6 +128,8 @@ type CertProfile struct {
 type OIDCClient struct {
 	// ID is the client_id; unique.
 	ID string `yaml:"id"`
+	// Name is what the sign-in pages show ("Signing in to …"); empty: the ID.
+	Name string `yaml:"name"`
 	// Secret authenticates a confidential client at the token endpoint
 	// (client_secret_basic or client_secret_post). Required unless Public.
 	Secret string `yaml:"secret"`

@@ -29,6 +29,10 @@ type SAMLSP struct {
 	// AllowSHA1 accepts requests signed with RSA-SHA1 from this SP
 	// (legacy integration kits only); refused otherwise.
 	AllowSHA1 bool `yaml:"allow_sha1"`
+	// Name is what the sign-in pages show when a request carries no
+	// (signed) ProviderName; empty: the metadata's OrganizationDisplayName,
+	// else the entity ID.
+	Name string `yaml:"name"`
 }
 
 // samlSPs checks the declared SAML service providers.

@@ -53,6 +53,7 @@ const (
 // oidc_clients keys.
 type APIClient struct {
 	ID                      string          `json:"id"`
+	Name                    string          `json:"name,omitempty"`   // shown on the sign-in pages
 	Source                  string          `json:"source,omitempty"` // shown only
 	RedirectURIs            []string        `json:"redirect_uris"`
 	MinLoA                  string          `json:"min_loa,omitempty"`
@@ -75,7 +76,7 @@ type APIClient struct {
 }
 
 func apiClient(cc ClientConfig, source string) APIClient {
-	a := APIClient{ID: cc.ID, Source: source, RedirectURIs: cc.RedirectURIs, MinLoA: string(cc.MinLoA),
+	a := APIClient{ID: cc.ID, Name: cc.Name, Source: source, RedirectURIs: cc.RedirectURIs, MinLoA: string(cc.MinLoA),
 		Methods: cc.Methods, Public: cc.Public, TokenEndpointAuthMethod: cc.AuthMethod, JWKSURI: cc.JWKSURI,
 		RequirePAR: cc.RequirePAR, BackchannelLogoutURI: cc.BackchannelLogoutURI, Scopes: cc.Scopes,
 		SubjectType: cc.SubjectType, SectorIdentifier: cc.SectorIdentifier, AccessTokenFormat: "opaque",
@@ -120,7 +121,7 @@ func (a APIClient) config(configIDs []string) (ClientConfig, []problem.Field) {
 	field := func(name, msgID string, args map[string]any) {
 		bad = append(bad, problem.Field{Name: name, MsgID: msgID, Args: args})
 	}
-	cc := ClientConfig{ID: a.ID, RedirectURIs: a.RedirectURIs, Methods: a.Methods, Public: a.Public,
+	cc := ClientConfig{ID: a.ID, Name: a.Name, RedirectURIs: a.RedirectURIs, Methods: a.Methods, Public: a.Public,
 		AuthMethod: a.TokenEndpointAuthMethod, JWKSURI: a.JWKSURI, RequirePAR: a.RequirePAR,
 		BackchannelLogoutURI: a.BackchannelLogoutURI, Scopes: a.Scopes, SubjectType: a.SubjectType,
 		SectorIdentifier: a.SectorIdentifier, IDTokenAlg: a.IDTokenAlg}

@@ -54,6 +54,7 @@ type authRequest struct {
 	Methods       []string                 `json:"methods,omitempty"`
 	CreatedAt     time.Time                `json:"created_at"`
 	Rounds        int                      `json:"rounds,omitempty"` // trips to the sign-in pages
+	TxID          string                   `json:"tx,omitempty"`     // the broker transaction of the last trip
 
 	// The outcome, set by /oidc/continue.
 	CitizenID string     `json:"citizen_id,omitempty"`

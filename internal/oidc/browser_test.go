@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/clau-eid/clau/internal/browsertest"
+	"github.com/clau-eid/clau/internal/oidc"
 )
 
 // The provider's error pages (an unknown service, an unregistered
@@ -34,5 +37,28 @@ func TestErrorPagesAreAccessible(t *testing.T) {
 			}
 			b.AssertAccessible(t)
 		}
+	}
+}
+
+// A service's sign-in in a real browser, in each language: the page says
+// which service asked and passes axe-core's WCAG 2.1 AA rules.
+func TestSignInPageNamesTheServiceAccessibly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	s := newSite(t, withClients(oidc.ClientConfig{ID: "girona", Name: "Ajuntament de Girona", Secret: rpSecret,
+		RedirectURIs: []string{rpRedirect}}))
+	r := newRP(t, s, "girona", rpSecret)
+	b := browsertest.New(t)
+	for lang, want := range map[string]string{"ca": "Esteu accedint a Ajuntament de Girona",
+		"es": "Está accediendo a Ajuntament de Girona", "en": "Signing in to Ajuntament de Girona"} {
+		b.Open(t, r.start(oauth2.SetAuthURLParam("ui_locales", lang)).url)
+		if u, _ := url.Parse(b.URL(t)); u == nil || !signInPath.MatchString(u.Path) {
+			t.Fatalf("authorize ended at %s", b.URL(t))
+		}
+		if got := b.Text(t, "#service"); got != want {
+			t.Errorf("%s: the page says %q, want %q", lang, got, want)
+		}
+		b.AssertAccessible(t)
 	}
 }

@@ -17,7 +17,10 @@ import (
 
 // ClientConfig declares a relying party (from config's oidc_clients).
 type ClientConfig struct {
-	ID           string     `json:"id"`
+	ID string `json:"id"`
+	// Name is what the sign-in pages show the citizen ("Signing in to
+	// …"); empty: the ID.
+	Name         string     `json:"name,omitempty"`
 	Secret       string     `json:"-"` // plain; hashed by New and then dropped
 	RedirectURIs []string   `json:"redirect_uris,omitempty"`
 	MinLoA       broker.LoA `json:"min_loa,omitempty"` // "" means low
@@ -55,6 +58,7 @@ type ClientConfig struct {
 // client is a relying party as the provider sees it.
 type client struct {
 	id           string
+	name         string // shown on the sign-in pages
 	secretHash   string // keyring hash; "" for a public client
 	redirectURIs []string
 	minLoA       broker.LoA
@@ -245,7 +249,7 @@ func redirectURIOK(u string) bool {
 
 // newClient builds a client from its settings (secret aside).
 func newClient(c ClientConfig) (*client, error) {
-	cl := &client{id: c.ID, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
+	cl := &client{id: c.ID, name: c.Name, redirectURIs: slices.Clone(c.RedirectURIs), minLoA: c.MinLoA, methods: c.Methods,
 		public: c.Public, jwtAccess: c.JWTAccessTokens, loginPath: loginPath, idTokenAlg: c.IDTokenAlg}
 	switch cl.idTokenAlg {
 	case "":

@@ -20,16 +20,22 @@
 //
 //	service ──authorize──► library validates (client, exact redirect URI,
 //	   PKCE S256) and stores the request ──► /oidc/login?id=…
-//	/oidc/login: binds the request to the browser (cookie clau_oidc);
+//	/oidc/login: binds the request to the browser (cookie
+//	   clau_oidc_req_<id>, one per request, so tabs do not interfere);
 //	   prompt=none answers from the SSO session alone (login_required
-//	   otherwise); else ──► /login?continue=/oidc/continue?id=…&loa=…
-//	   (&prompt=login): the citizen pages do SSO, step-up (SMS) or a
-//	   full sign-in through the broker, and set the SSO session
-//	/oidc/continue: the session must reach the request's level (acr_values
-//	   as eIDAS LoA URIs, minimum semantics, never below the client's
-//	   min_loa) and be fresh enough for prompt=login / max_age; else back
-//	   to /login (at most three rounds). It records sub, acr, amr and
-//	   auth_time on the request ──► /oidc/authorize/callback ──► code.
+//	   otherwise); else toSignIn starts a broker transaction for the
+//	   client (SP = client_id, SPName = its name or ID, level, methods,
+//	   force for prompt=login / max_age, login_hint, ui_locales, continue
+//	   /oidc/continue?id=…) and hands it to Deps.SignIn, the citizen
+//	   pages: SSO, step-up (SMS) or a full sign-in, on pages that say
+//	   "Signing in to <name>". Nothing about the service is in a URL.
+//	/oidc/continue: that transaction must be done, for this client, for
+//	   the citizen of the browser's SSO session (broker.Outcome), and the
+//	   session must reach the request's level (acr_values as eIDAS LoA
+//	   URIs, minimum semantics, never below the client's min_loa) and be
+//	   fresh enough for prompt=login / max_age; else a new transaction
+//	   (at most three rounds). It records sub, acr, amr and auth_time on
+//	   the request ──► /oidc/authorize/callback ──► code.
 //	service ──token (client_secret_basic|post, code_verifier)──► ID token
 //	   (RS256, acr, amr, auth_time, nonce, scope claims) + access token.
 //
@@ -74,7 +80,7 @@
 // refuses an SSO session whose method the client does not allow (a fresh
 // sign-in is asked). Scopes beyond the client's scopes setting are
 // dropped; document_number is granted only when listed. login_hint and
-// ui_locales go to the sign-in pages (login_hint, lang).
+// ui_locales go to the sign-in pages in the transaction.
 //
 // # Keys and subjects
 //

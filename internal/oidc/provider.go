@@ -21,6 +21,7 @@ import (
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
@@ -35,7 +36,7 @@ const (
 	prefix       = "/oidc/"
 	loginPath    = "/oidc/login"    // the clients' LoginURL: into Clau's sign-in pages
 	continuePath = "/oidc/continue" // back from the sign-in pages
-	bindCookie   = "clau_oidc"
+	bindCookie   = "clau_oidc_req_" // + the auth request's ID: one per request, so two tabs do not unbind each other
 
 	secretPurpose = "oidc_client_secret"
 	subPurpose    = "oidc_sub:"
@@ -71,6 +72,9 @@ type Deps struct {
 	// Keys schedule the signing keys (pre-publication, automatic
 	// rotation, reload from the store).
 	Keys KeyOptions
+	// SignIn is the sign-in pages: the provider starts a broker
+	// transaction for the client and hands it over (required to serve).
+	SignIn broker.SignIn
 	// Methods are the sign-in methods this deployment offers, each with
 	// the highest level it reaches; nil means permanent (password + SMS,
 	// substantial).
@@ -213,7 +217,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.login", http.StatusBadRequest, "expired", errors.New("auth request unknown, used or expired"))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authRequestTTL.Seconds())})
 	if slices.Contains(a.Prompt, oidc.PromptNone) {
 		se, err := p.session(r)
@@ -231,40 +235,58 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	p.toSignIn(w, r, a, f, false)
 }
 
-// toSignIn sends the browser to the sign-in pages (which do SSO and
-// step-up themselves), to come back to continueLogin.
+// toSignIn starts a broker transaction for the client, with what the
+// request needs, and hands it to the sign-in pages (which do SSO and
+// step-up themselves); they come back to continueLogin.
 func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authRequest, f *store.Flow, force bool) {
+	ctx := r.Context()
 	if a.Rounds >= 3 { // a sign-in that never reaches what the request needs
 		op.AuthRequestError(w, r, a, oidc.ErrInteractionRequired().WithDescription("the sign-in did not reach the level asked"), p.op)
 		return
 	}
-	a.Rounds++
-	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
+	if p.SignIn == nil {
+		p.internal(w, r, errors.New("oidc: no sign-in pages (Deps.SignIn)"))
+		return
+	}
+	if slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
+		force = true
+	} else if a.MaxAge != nil {
+		if se, _ := p.session(r); se != nil && a.forceLogin(se.AuthTime, p.now()) {
+			force = true
+		}
+	}
+	name := ""
+	if c, ok := p.lookup(ctx, a.ClientID); ok {
+		name = c.name
+	}
+	hint := ""
+	if d, err := identity.ParseDocument(a.LoginHint); err == nil {
+		hint = d.Number
+	}
+	t, err := p.Broker.Start(ctx, broker.Request{SP: a.ClientID, SPName: broker.DisplayName(name, a.ClientID),
+		MinLoA: a.MinLoA, Methods: a.Methods, ForceAuthn: force, LoginHint: hint, Lang: pageLanguage(a.UILocales),
+		ContinueURL: continuePath + "?id=" + url.QueryEscape(a.ID)})
+	if err != nil {
 		p.internal(w, r, err)
 		return
 	}
-	q := url.Values{"continue": {continuePath + "?id=" + a.ID}, "loa": {string(a.MinLoA)}}
-	if len(a.Methods) > 0 {
-		q.Set("methods", strings.Join(a.Methods, ","))
-	}
-	if a.LoginHint != "" {
-		q.Set("login_hint", a.LoginHint)
-	}
-	if lang := pageLanguage(a.UILocales); lang != "" {
-		q.Set("lang", lang)
-	}
-	if force || slices.Contains(a.Prompt, oidc.PromptLogin) || a.MaxAge != nil && *a.MaxAge == 0 {
-		q.Set("prompt", "login")
-	} else if a.MaxAge != nil {
-		if se, _ := p.session(r); se != nil && a.forceLogin(se.AuthTime, p.now()) {
-			q.Set("prompt", "login")
+	a.Rounds++
+	a.TxID = t.ID
+	if err := p.storage().saveAuth(ctx, p.Store, a, f); err != nil {
+		if errors.Is(err, store.ErrStale) {
+			p.refuse(w, r, a.ClientID, "oidc.login", http.StatusConflict, "completed", errors.New("auth request changed meanwhile"))
+			return
 		}
+		p.internal(w, r, err)
+		return
 	}
-	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+	p.SignIn.Begin(w, r, t)
 }
 
-// continueLogin takes the outcome of the sign-in pages from the SSO
-// session, checks it meets the request, and lets the library issue the code.
+// continueLogin takes the outcome of the transaction toSignIn started
+// (done, for this client, for the citizen of the browser's session),
+// checks the session meets the request, and lets the library issue the
+// code.
 func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a, f, err := p.storage().loadAuth(ctx, r.URL.Query().Get("id"))
@@ -272,7 +294,7 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.continue", http.StatusBadRequest, "expired", errors.New("auth request unknown, finished or expired"))
 		return
 	}
-	if c, err := r.Cookie(bindCookie); err != nil ||
+	if c, err := r.Cookie(bindCookie + a.ID); err != nil ||
 		subtle.ConstantTimeCompare([]byte(c.Value), []byte(bindValue(p.Keyring, a.ID))) != 1 {
 		p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusForbidden, "other_browser", errors.New("auth request bound to another browser"))
 		return
@@ -282,7 +304,17 @@ func (p *Provider) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	if se == nil || !broker.LoA(se.LoA).AtLeast(a.MinLoA) || !broker.AllowsAMR(a.Methods, se.AMR) {
+	t, err := p.Broker.Outcome(ctx, a.TxID, a.ClientID)
+	if err != nil {
+		if _, ok := problem.As(err); !ok && !errors.Is(err, broker.ErrTxPending) {
+			p.internal(w, r, err)
+			return
+		}
+	}
+	if t == nil || se == nil || se.Subject != t.CitizenID || !broker.LoA(se.LoA).AtLeast(a.MinLoA) ||
+		!broker.AllowsAMR(a.Methods, se.AMR) {
+		// Not this request's sign-in (never finished, another tab's, or
+		// the session changed since): a new round.
 		p.toSignIn(w, r, a, f, false)
 		return
 	}

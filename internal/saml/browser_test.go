@@ -60,6 +60,9 @@ func TestBrowserCrossSite(t *testing.T) {
 	if u := b.URL(t); !strings.HasPrefix(u, s.url+"/login") {
 		t.Fatalf("the cross-site post ended at %s: %s", u, b.Text(t, "body"))
 	}
+	if got := b.Text(t, "#service"); got != "Esteu accedint a Test SP" {
+		t.Errorf("the sign-in page names the service as %q", got)
+	}
 	b.AssertAccessible(t)
 	b.Fill(t, "#document", document)
 	b.Fill(t, "#password", password)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/beevik/etree"
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/clau-eid/clau/internal/broker"
 )
 
 // sign adds an enveloped signature (exclusive c14n, RSA-SHA256 unless
@@ -95,9 +98,15 @@ func TestClaveKitRequest(t *testing.T) {
 	c := sp.client(s)
 	b := newBrowser(t)
 	a := b.postRequest(s, sp.sign(t, sp.clave(s).String(), ""), "")
-	q := a.url.Query()
-	if a.url.Path != "/login" || q.Get("methods") != "permanent,pin" || q.Get("prompt") != "login" || q.Get("loa") != "low" {
+	if !signInPath.MatchString(a.url.Path) {
 		t.Fatalf("sign-in page at %s", a.url)
+	}
+	if tx := s.transaction(a); tx.SP != sp.entityID || tx.SPName != "Ajuntament_Tramits" ||
+		!slices.Equal(tx.Methods, []string{"permanent", "pin"}) || !tx.ForceAuthn || tx.MinLoA != broker.Low {
+		t.Fatalf("the sign-in's transaction: %+v", tx)
+	}
+	if !strings.Contains(a.body, "Signing in to Ajuntament_Tramits") {
+		t.Fatalf("the sign-in page does not name the service:\n%.1500s", a.body)
 	}
 	a = b.signIn(s, a)
 	info, err := c.RetrieveAssertionInfo(postedForm(t, a).values["SAMLResponse"])

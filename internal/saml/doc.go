@@ -56,13 +56,20 @@
 //	   the SP's min_loa; methods: the SP's list minus Cl@ve's exclusion
 //	   attributes; NameID format; mandatory attributes) and kept as a
 //	   flow (kind saml_auth) ──303──► /saml/login?id=…
-//	/saml/login: binds the request to the browser (cookie clau_saml);
+//	/saml/login: binds the request to the browser (cookie
+//	   clau_saml_req_<id>, one per request, so tabs do not interfere);
 //	   IsPassive answers from the SSO session alone (NoPassive otherwise);
-//	   else ──► /login?continue=/saml/continue?id=…&loa=…(&prompt=login)
-//	/saml/continue: the session must reach the level, be fresh for
-//	   ForceAuthn and come from an allowed method, else back to /login
-//	   (three rounds at most, then AuthnFailed) ──► Response posted to
-//	   the ACS by an auto-submitting form (static script, visible button).
+//	   else toSignIn starts a broker transaction for the SP (SP = entity
+//	   ID; SPName = a signed request's ProviderName, else saml_sps name,
+//	   else the metadata's OrganizationDisplayName, else the entity ID;
+//	   level, methods, ForceAuthn, continue /saml/continue?id=…) and hands
+//	   it to Deps.SignIn, the citizen pages.
+//	/saml/continue: that transaction must be done, for this SP, for the
+//	   citizen of the browser's SSO session (broker.Outcome); the session
+//	   must reach the level, be fresh for ForceAuthn and come from an
+//	   allowed method, else a new transaction (three rounds at most, then
+//	   AuthnFailed) ──► Response posted to the ACS by an auto-submitting
+//	   form (static script, visible button).
 //
 // A flow's states: pending ──► answered (once; a reload or a second tab
 // gets an error page, never a second assertion).

@@ -28,6 +28,7 @@ import (
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
@@ -41,7 +42,7 @@ const (
 	loginPath    = "/saml/login"    // after the POST→303→GET hop, with the session cookie
 	continuePath = "/saml/continue" // back from the sign-in pages
 	scriptPath   = "/saml/autopost.js"
-	bindCookie   = "clau_saml"
+	bindCookie   = "clau_saml_req_" // + the request's flow ID: one per request, so two tabs do not unbind each other
 )
 
 // Flow kinds and timing.
@@ -65,6 +66,9 @@ type SPConfig struct {
 	Methods             []string
 	AllowSHA1           bool
 	Refresh             time.Duration // for metadata_url; default 1 h
+	// Name is shown on the sign-in pages when a request carries no signed
+	// ProviderName; it overrides the metadata's OrganizationDisplayName.
+	Name string
 }
 
 // Deps are what the IdP needs.
@@ -79,9 +83,12 @@ type Deps struct {
 	SessionCookie string // the SSO session cookie the sign-in pages set
 	SecureCookies bool
 	SignResponses bool // sign the whole Response too, for every SP
-	HTTPClient    *http.Client
-	Log           *slog.Logger
-	Now           func() time.Time
+	// SignIn is the sign-in pages: the IdP starts a broker transaction
+	// for the SP and hands it over (required to serve).
+	SignIn     broker.SignIn
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // IdP is Clau's SAML identity provider.
@@ -174,6 +181,9 @@ func (p *IdP) loadSP(ctx context.Context, c SPConfig) (*SP, error) {
 		return nil, err
 	}
 	sp.MinLoA, sp.Methods, sp.AllowSHA1 = c.MinLoA, slices.Clone(c.Methods), c.AllowSHA1
+	if c.Name != "" {
+		sp.Name = c.Name
+	}
 	if !sp.MinLoA.Valid() {
 		sp.MinLoA = broker.Low
 	}
@@ -312,6 +322,10 @@ type authState struct {
 	// the sign-in pages rotated it.
 	PrevSession string    `json:"prev_session,omitempty"`
 	Started     time.Time `json:"started"`
+	// Signed: the request was signed, so its ProviderName is the SP's.
+	Signed bool `json:"signed,omitempty"`
+	// TxID is the broker transaction of the last trip to the sign-in pages.
+	TxID string `json:"tx,omitempty"`
 }
 
 // sso receives an AuthnRequest over HTTP-POST or HTTP-Redirect. Until
@@ -425,7 +439,7 @@ func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*aut
 	if ref := p.notReplayed(ctx, sp, req.ID); ref != nil {
 		return nil, sp, ref
 	}
-	return &authState{Req: *req, ACS: acs.Location, Started: now}, sp, nil
+	return &authState{Req: *req, ACS: acs.Location, Started: now, Signed: signed}, sp, nil
 }
 
 // verifyMessage parses an incoming message, finds its SP and checks its
@@ -579,7 +593,7 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
 	se, err := p.session(r)
 	if err != nil {
@@ -604,37 +618,54 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// toSignIn sends the browser to the sign-in pages, which do SSO, step-up
-// or a full sign-in through the broker, to come back to continueLogin.
+// toSignIn starts a broker transaction for the SP, with what the request
+// needs, and hands it to the sign-in pages, which do SSO, step-up or a
+// full sign-in; they come back to continueLogin.
 func (p *IdP) toSignIn(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, sp *SP, force bool) {
 	if st.Rounds >= 3 { // a sign-in that never reaches what the request needs
 		p.finishWith(w, r, st, f, &outcome{req: &st.Req, sp: sp, acs: st.ACS, relay: st.RelayState, top: statusResponder,
 			status: statusAuthnFailed, message: "the sign-in did not reach the level or method asked"})
 		return
 	}
+	if p.SignIn == nil {
+		p.Server.WriteError(w, r, errors.New("saml: no sign-in pages (Deps.SignIn)"))
+		return
+	}
+	t, err := p.Broker.Start(r.Context(), broker.Request{SP: sp.EntityID, SPName: p.spName(st, sp), MinLoA: st.MinLoA,
+		Methods: st.Methods, ForceAuthn: force, ContinueURL: continuePath + "?id=" + url.QueryEscape(f.ID)})
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
 	st.Rounds++
+	st.TxID = t.ID
 	if err := p.saveAuth(r.Context(), st, f); err != nil {
 		p.staleOrError(w, r, err)
 		return
 	}
-	q := url.Values{"continue": {continuePath + "?id=" + f.ID}, "loa": {string(st.MinLoA)}}
-	if force {
-		q.Set("prompt", "login")
-	}
-	if len(st.Methods) < len(broker.KnownMethods) {
-		q.Set("methods", strings.Join(st.Methods, ","))
-	}
-	http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
+	p.SignIn.Begin(w, r, t)
 }
 
-// continueLogin takes the outcome of the sign-in pages from the SSO
-// session, checks it meets the request, and answers the SP.
+// spName is the name the sign-in pages show: the request's ProviderName
+// when the SP signed it, else the SP's configured name (saml_sps name, or
+// the OrganizationDisplayName of its metadata), else its entity ID.
+func (p *IdP) spName(st *authState, sp *SP) string {
+	provider := ""
+	if st.Signed {
+		provider = st.Req.ProviderName
+	}
+	return broker.DisplayName(provider, sp.Name, sp.EntityID)
+}
+
+// continueLogin takes the outcome of the transaction toSignIn started
+// (done, for this SP, for the citizen of the browser's session), checks
+// the session meets the request, and answers the SP.
 func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
 	st, f, sp, ok := p.pending(w, r)
 	if !ok {
 		return
 	}
-	if c, err := r.Cookie(bindCookie); err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.bindValue(f.ID))) != 1 {
+	if c, err := r.Cookie(bindCookie + f.ID); err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.bindValue(f.ID))) != 1 {
 		p.refusePage(w, r, sp.EntityID, refuse("saml.err.other_browser", "the sign-in was started in another browser"))
 		return
 	}
@@ -643,9 +674,16 @@ func (p *IdP) continueLogin(w http.ResponseWriter, r *http.Request) {
 		p.Server.WriteError(w, r, err)
 		return
 	}
+	t, err := p.Broker.Outcome(r.Context(), st.TxID, sp.EntityID)
+	if _, known := problem.As(err); err != nil && !known && !errors.Is(err, broker.ErrTxPending) {
+		p.Server.WriteError(w, r, err)
+		return
+	}
 	switch {
-	case se == nil || !broker.LoA(se.LoA).AtLeast(st.MinLoA):
-		p.toSignIn(w, r, st, f, sp, false)
+	case t == nil || se == nil || se.Subject != t.CitizenID || !broker.LoA(se.LoA).AtLeast(st.MinLoA):
+		// Not this request's sign-in (never finished, another tab's, or
+		// the session changed since), or not enough: a new round.
+		p.toSignIn(w, r, st, f, sp, st.Req.ForceAuthn)
 	case st.Req.ForceAuthn && se.AuthTime.Before(st.Started.Add(-time.Second)):
 		p.toSignIn(w, r, st, f, sp, true)
 	case !broker.AllowsAMR(st.Methods, se.AMR):

@@ -188,7 +188,7 @@ func newSite(t *testing.T, sps ...*testSP) *site {
 		cfgs = append(cfgs, c)
 	}
 	idp, err := saml.New(ctx, saml.Deps{Issuer: ts.URL, Store: s, Broker: b, Keyring: kr, Server: srv, Renderer: r,
-		SessionCookie: account.SessionCookie, Log: log, SPs: cfgs})
+		SessionCookie: account.SessionCookie, Log: log, SPs: cfgs, SignIn: pages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +260,22 @@ func (b *browser) do(method, u string, form url.Values, fetchSite string) answer
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)
 	return answer{status: res.StatusCode, url: res.Request.URL, body: string(out)}
+}
+
+// signInPath is a page of a sign-in transaction: /login/{id}, or one of
+// its methods' pages.
+var signInPath = regexp.MustCompile(`^/login/[a-z0-9]{26}(/[a-z]+)?$`)
+
+// transaction is the broker's record of the sign-in whose page a shows:
+// what the IdP asked of the sign-in pages.
+func (s *site) transaction(a answer) broker.Request {
+	s.t.Helper()
+	id := strings.Split(strings.TrimPrefix(a.url.Path, "/login/"), "/")[0]
+	tx, err := broker.New(s.store, broker.Options{}).Load(context.Background(), id)
+	if err != nil {
+		s.t.Fatalf("transaction %s: %v", id, err)
+	}
+	return tx.Request
 }
 
 var actionRE = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent|/sms)?)"`)

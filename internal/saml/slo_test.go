@@ -75,7 +75,7 @@ func TestSingleLogout(t *testing.T) {
 
 	// The SSO session is over: a new request asks for the password.
 	ans = b.postRequest(s, authnRequest(t, a), "")
-	if ans.url.Path != "/login" || !strings.Contains(ans.body, `name="password"`) {
+	if !signInPath.MatchString(ans.url.Path) || !strings.Contains(ans.body, `name="password"`) {
 		t.Fatalf("after logout, a new request got %d at %s", ans.status, ans.url)
 	}
 
