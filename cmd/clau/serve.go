@@ -25,6 +25,7 @@ import (
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/selfservice"
 	"github.com/clau-eid/clau/internal/web"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -179,6 +180,7 @@ type services struct {
 	pin       *pin.Method      // nil when pin.enabled is off
 	passkey   *passkey.Method  // nil when passkeys are off
 	methods   *broker.Registry // what the sign-in chooser may offer
+	self      *selfservice.Service
 
 	passkeyErr error // passkey.rp_id does not fit public_url
 }
@@ -193,6 +195,10 @@ func (a *app) services() *services {
 		pin:       a.pinMethod(codes),
 	}
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
+	sv.self = selfservice.New(a.store, codes, a.hasher, a.notifier, sv.permanent, selfservice.Options{Now: a.now})
+	if sv.passkey != nil {
+		sv.passkey.OnRegister(sv.self.PasskeyAdded)
+	}
 	sv.methods = methodRegistry(a, sv)
 	a.enableLetters(sv.reg)
 	return sv
@@ -212,7 +218,7 @@ func (a *app) appointments() *appointments.Service {
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
 		Methods: sv.methods, PIN: sv.pin, Passkey: sv.passkey,
-		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
+		Registration: sv.reg, SelfService: sv.self, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
 	if err != nil {
 		return err

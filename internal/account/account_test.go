@@ -26,6 +26,7 @@ import (
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/selfservice"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
@@ -77,8 +78,11 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	perm := permanent.New(s, hasher, codes, n, nil)
+	self := selfservice.New(s, codes, hasher, n, perm, selfservice.Options{Now: clk.Now})
+	pk.OnRegister(self.PasskeyAdded)
 	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod, Passkey: pk,
-		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
+		Permanent: perm, Methods: methods, Registration: reg, SelfService: self, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -251,16 +251,8 @@ func (s *Service) SetPassword(ctx context.Context, id, password, again, source s
 	if err != nil {
 		return nil, err
 	}
-	if password != again {
-		return nil, problem.Invalid(problem.Field{Name: "password_again", MsgID: secure.MsgPasswordMismatch})
-	}
-	if broken := s.opts.Policy.Check(password, []string{c.GivenName, c.FirstSurname, c.SecondSurname,
-		c.Document.Number, c.Email}); len(broken) > 0 {
-		fields := make([]problem.Field, len(broken))
-		for i, id := range broken {
-			fields[i] = problem.Field{Name: "password", MsgID: id, Args: s.opts.Policy.MessageArgs()}
-		}
-		return nil, problem.Invalid(fields...)
+	if err := CheckNewPassword(s.opts.Policy, c, password, again); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -313,4 +305,23 @@ func (s *Service) SetPassword(ctx context.Context, id, password, again, source s
 		return nil, err
 	}
 	return activated, nil
+}
+
+// CheckNewPassword is the one check of a password a citizen chooses
+// (activation, change, reset): both typed the same and the policy met,
+// personal data included. Its errors name the fields "password" and
+// "password_again".
+func CheckNewPassword(policy secure.PasswordPolicy, c *identity.Citizen, password, again string) error {
+	if password != again {
+		return problem.Invalid(problem.Field{Name: "password_again", MsgID: secure.MsgPasswordMismatch})
+	}
+	if broken := policy.Check(password, []string{c.GivenName, c.FirstSurname, c.SecondSurname,
+		c.Document.Number, c.Email}); len(broken) > 0 {
+		fields := make([]problem.Field, len(broken))
+		for i, id := range broken {
+			fields[i] = problem.Field{Name: "password", MsgID: id, Args: policy.MessageArgs()}
+		}
+		return problem.Invalid(fields...)
+	}
+	return nil
 }
