@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/clau-eid/clau/internal/audit"
@@ -106,7 +107,7 @@ func (s *Service) normalise(ctx context.Context, c *identity.Citizen, k Kind, va
 		if v, err = identity.NormaliseEmail(value); err != nil {
 			return "", "format", problem.Invalid(problem.Field{Name: "email", MsgID: "email.format"})
 		}
-		if v == c.Email {
+		if strings.EqualFold(v, c.Email) {
 			return "", "same address", problem.Invalid(problem.Field{Name: "email", MsgID: "email_change.same"})
 		}
 		return v, "", nil
