@@ -2,6 +2,7 @@ package selfservice
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -49,6 +50,12 @@ func (s *Service) ChangePassword(ctx context.Context, c *identity.Citizen, pc Pa
 	if len(fields) > 0 {
 		return 0, s.refuse(ctx, c, action, pc.Source, "new password refused", problem.Invalid(fields...))
 	}
+	// The version before the check: a parallel submit that changes it
+	// first makes this one stale instead of a second change.
+	before, err := s.store.PasswordOf(ctx, c.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
 	who, err := s.pw.CheckPassword(ctx, c.Document.Number, pc.Current, pc.Source)
 	if err == nil && who.ID != c.ID {
 		err = errCurrentWrong // a record replaced meanwhile
@@ -80,6 +87,11 @@ func (s *Service) ChangePassword(ctx context.Context, c *identity.Citizen, pc Pa
 	ended := 0
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		ended = 0
+		if before != nil {
+			if err := tx.UpdatePasswordHash(ctx, &store.Password{CitizenID: c.ID, Hash: hash, Version: before.Version}); err != nil {
+				return err
+			}
+		}
 		if err := tx.SetPassword(ctx, &store.Password{CitizenID: c.ID, Hash: hash, SetAt: now}); err != nil {
 			return err
 		}
@@ -106,6 +118,12 @@ func (s *Service) ChangePassword(ctx context.Context, c *identity.Citizen, pc Pa
 		return audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: action, Subject: "citizen:" + c.ID,
 			Source: pc.Source, Details: map[string]string{"other_sessions_ended": strconv.Itoa(ended)}})
 	})
+	if errors.Is(err, store.ErrStale) {
+		if s.justSet(ctx, c, pc.New) {
+			return 0, nil // a parallel submit of the same change won
+		}
+		return 0, problem.New(http.StatusConflict, "store.stale")
+	}
 	return ended, err
 }
 
