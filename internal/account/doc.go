@@ -2,8 +2,9 @@
 // permanent credential (DNI/NIE + email + activation code, then the SMS
 // code, then the password twice), sign-in with the permanent password
 // (plus the SMS code when the level asked needs it) as the broker's local
-// front-end, the page that shows who is signed in, how and at which level,
-// and sign-out.
+// front-end, the account overview (who is signed in, how and at which
+// level, their record and ways in), the changes of email, mobile and
+// password (whose rules are internal/selfservice's), and sign-out.
 //
 // Pages work without JavaScript, speak Catalan, Spanish and English, show
 // errors next to their field and announce them. Every multi-step page is
