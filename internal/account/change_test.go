@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"html"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -491,5 +492,42 @@ func TestChangePassword(t *testing.T) {
 	}
 	if _, p, _ := n.get(s.url + "/me"); p != "/me" {
 		t.Fatalf("unticked, the other session was ended (%s)", p)
+	}
+}
+
+// The change pages need a session at substantial (a low one is stepped up
+// with the SMS code, a weak one for the mobile is turned away) and take
+// posts from this site only.
+func TestChangesNeedSubstantialAndThisSite(t *testing.T) {
+	s := newSite(t)
+	s.activated()
+	b := s.browser("en")
+	_, _, body := b.get(s.url + "/login?continue=/me")
+	if _, p, _ := b.post(s.url+formAction(t, body), "document", "12345678Z", "password", good); p != "/me" {
+		t.Fatalf("sign-in at low: %s", p)
+	}
+	for _, page := range []string{"/me/email", "/me/password"} {
+		if _, p, body := b.get(s.url + page); !strings.HasSuffix(p, "/sms") || !strings.Contains(body, `autocomplete="one-time-code"`) {
+			t.Fatalf("%s at low went to %s", page, p)
+		}
+	}
+	if st, _, body := b.get(s.url + "/me/mobile"); st != 200 || !strings.Contains(body, `id="step-up"`) {
+		t.Fatalf("/me/mobile at low: %d", st)
+	}
+	for _, page := range []string{"/me/email", "/me/mobile", "/me/password"} {
+		req, _ := http.NewRequest("POST", s.url+page, strings.NewReader("email=x%40example.org"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("cross-site POST %s = %d", page, res.StatusCode)
+		}
+	}
+	if s.audited("email.change.start") != 0 || s.audited("mobile.change.start") != 0 || s.audited("password.change") != 0 {
+		t.Fatal("a refused post reached the changes")
 	}
 }
