@@ -195,7 +195,7 @@ func (a *app) services() *services {
 		pin:       a.pinMethod(codes),
 	}
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
-	sv.self = selfservice.New(a.store, codes, a.hasher, a.notifier, sv.permanent, selfservice.Options{Now: a.now})
+	sv.self = selfservice.New(a.store, codes, a.hasher, a.notifier, sv.permanent, sv.broker, selfservice.Options{Now: a.now})
 	if sv.passkey != nil {
 		sv.passkey.OnRegister(sv.self.PasskeyAdded)
 	}

@@ -79,9 +79,10 @@ func newSiteWith(t *testing.T, methods *broker.Registry) *site {
 		t.Fatal(err)
 	}
 	perm := permanent.New(s, hasher, codes, n, nil)
-	self := selfservice.New(s, codes, hasher, n, perm, selfservice.Options{Now: clk.Now})
+	br := broker.New(s, broker.Options{})
+	self := selfservice.New(s, codes, hasher, n, perm, br, selfservice.Options{Now: clk.Now})
 	pk.OnRegister(self.PasskeyAdded)
-	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod, Passkey: pk,
+	pages, err := account.New(account.Deps{Store: s, Broker: br, PIN: pinMethod, Passkey: pk,
 		Permanent: perm, Methods: methods, Registration: reg, SelfService: self, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {

@@ -96,19 +96,11 @@ func (s *Service) ChangePassword(ctx context.Context, c *identity.Citizen, pc Pa
 			return err
 		}
 		if pc.EndOthers {
-			sessions, err := tx.ListSessions(ctx, store.SessionCitizen, c.ID, now)
+			n, err := s.sessions.EndSessions(ctx, tx, c.ID, pc.Keep)
 			if err != nil {
 				return err
 			}
-			for _, se := range sessions {
-				if se.ID == pc.Keep {
-					continue
-				}
-				if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
-					return err
-				}
-				ended++
-			}
+			ended = n
 		}
 		key := c.ID + ":" + strconv.FormatInt(now.UnixMicro(), 10)
 		if err := s.Notify(ctx, tx, c, NoticePasswordChanged, key, pc.Lang,

@@ -32,6 +32,12 @@ type PasswordChecker interface {
 	CheckPassword(ctx context.Context, docInput, password, source string) (*identity.Citizen, error)
 }
 
+// SessionEnder ends a citizen's other SSO sessions inside a transaction
+// (the broker, which also tells the services they signed in to).
+type SessionEnder interface {
+	EndSessions(ctx context.Context, tx store.Tx, citizenID, keep string) (int, error)
+}
+
 // Options tune the service.
 type Options struct {
 	Policy secure.PasswordPolicy // zero: secure.DefaultPasswordPolicy()
@@ -40,17 +46,19 @@ type Options struct {
 
 // Service makes a citizen's own changes.
 type Service struct {
-	store  store.Store
-	codes  *secure.OneTimeCodes
-	hasher *secure.Hasher
-	notify notifier
-	pw     PasswordChecker
-	starts *secure.Throttle // codes sent to new addresses, per citizen
-	opts   Options
+	store    store.Store
+	codes    *secure.OneTimeCodes
+	hasher   *secure.Hasher
+	notify   notifier
+	pw       PasswordChecker
+	sessions SessionEnder
+	starts   *secure.Throttle // codes sent to new addresses, per citizen
+	opts     Options
 }
 
 // New returns the service.
-func New(s store.Store, codes *secure.OneTimeCodes, h *secure.Hasher, n notifier, pw PasswordChecker, o Options) *Service {
+func New(s store.Store, codes *secure.OneTimeCodes, h *secure.Hasher, n notifier, pw PasswordChecker, se SessionEnder,
+	o Options) *Service {
 	if o.Policy.MinLength == 0 {
 		o.Policy = secure.DefaultPasswordPolicy()
 	}
@@ -61,7 +69,7 @@ func New(s store.Store, codes *secure.OneTimeCodes, h *secure.Hasher, n notifier
 	// to an address nobody has proved yet.
 	starts := secure.NewThrottle(s, secure.ThrottlePolicy{MaxFailures: 5, Window: time.Hour, BaseLockout: time.Hour,
 		MaxLockout: 24 * time.Hour, ForgetAfter: 24 * time.Hour}, o.Now)
-	return &Service{store: s, codes: codes, hasher: h, notify: n, pw: pw, starts: starts, opts: o}
+	return &Service{store: s, codes: codes, hasher: h, notify: n, pw: pw, sessions: se, starts: starts, opts: o}
 }
 
 // Policy is the password policy, for the page that shows its rules.

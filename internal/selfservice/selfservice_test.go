@@ -52,7 +52,8 @@ func newWorld(t *testing.T, driver string) *world {
 	if err := s.SetPassword(ctx, &store.Password{CitizenID: c.ID, Hash: h, SetAt: clk.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	svc := selfservice.New(s, codes, hasher, n, permanent.New(s, hasher, codes, n, clk.Now), selfservice.Options{Now: clk.Now})
+	svc := selfservice.New(s, codes, hasher, n, permanent.New(s, hasher, codes, n, clk.Now), broker.New(s, broker.Options{Now: clk.Now}),
+		selfservice.Options{Now: clk.Now})
 	return &world{t: t, ctx: ctx, store: s, svc: svc, c: &c}
 }
 
