@@ -141,7 +141,7 @@ func (p *Pages) changeCode(k selfservice.Kind) http.HandlerFunc {
 			return
 		}
 		ctx := r.Context()
-		ch, err := p.SelfService.Pending(ctx, c, k, r.PathValue("id"))
+		ch, err := p.SelfService.Pending(ctx, c, k, r.PathValue("id"), httpserver.ClientIP(ctx))
 		if err != nil {
 			p.fail(w, r, "me_"+string(k)+".html", "me_"+string(k)+".title", web.NewForm(nil), err,
 				page{Any: changePage{Kind: string(k), Current: secureMask(k, c)}})
@@ -181,7 +181,7 @@ func (p *Pages) changeResend(k selfservice.Kind) http.HandlerFunc {
 		}
 		ctx := r.Context()
 		if err := p.SelfService.Resend(ctx, c, k, r.PathValue("id"), httpserver.ClientIP(ctx)); err != nil {
-			ch, perr := p.SelfService.Pending(ctx, c, k, r.PathValue("id"))
+			ch, perr := p.SelfService.Pending(ctx, c, k, r.PathValue("id"), httpserver.ClientIP(ctx))
 			if perr != nil {
 				p.fail(w, r, "me_"+string(k)+".html", "me_"+string(k)+".title", web.NewForm(nil), perr,
 					page{Any: changePage{Kind: string(k), Current: secureMask(k, c)}})

@@ -215,6 +215,23 @@ func TestChangeEmailCodeBadInput(t *testing.T) {
 	_, _, body := b.post(s.url+path, "code", code)
 	mustContain(t, body, "El codi ha caducat")
 
+	// After a minute a new code may be asked for; the old one dies.
+	s.clock.Add(time.Minute)
+	if _, p, body := b.post(s.url + path + "/resend"); p != path || !strings.Contains(body, "Us hem enviat un codi nou") {
+		t.Fatalf("resend went to %s", p)
+	}
+	if resent := sixDigits.FindString(s.outboxTo("a@example.net")[0].Body); resent != code {
+		if _, p, _ := b.post(s.url+path, "code", code); p != path {
+			t.Fatal("the replaced code was accepted")
+		}
+		if _, p, _ := b.post(s.url+path, "code", resent); p != "/me" {
+			t.Fatalf("the resent code went to %s", p)
+		}
+		if got := mustCitizen(t, s).Email; got != "a@example.net" {
+			t.Fatalf("email now %q", got)
+		}
+	}
+
 	path, code = start("b@example.net")
 	other, otherCode := start("c@example.net")
 	if code != otherCode {
@@ -231,8 +248,11 @@ func TestChangeEmailCodeBadInput(t *testing.T) {
 	if st, _, body := b.post(s.url+path, "code", code); st != 410 || !strings.Contains(body, "ha caducat") {
 		t.Fatalf("expired change: %d", st)
 	}
-	if got := mustCitizen(t, s).Email; got != "nuria@example.org" {
+	if got := mustCitizen(t, s).Email; got != "a@example.net" {
 		t.Fatalf("email now %q", got)
+	}
+	if s.deniedWith("email.change", "expired or unknown") != 1 {
+		t.Fatal("the expired change was not audited")
 	}
 	// Starting changes is throttled: each sends a message to an address
 	// nobody has proved.

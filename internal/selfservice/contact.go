@@ -229,8 +229,12 @@ func (s *Service) save(ctx context.Context, fl store.Flows, ch *Change) error {
 }
 
 // Pending returns c's change id, for the page that asks for its code.
-func (s *Service) Pending(ctx context.Context, c *identity.Citizen, k Kind, id string) (*Change, error) {
-	return s.load(ctx, s.store, c, k, id)
+func (s *Service) Pending(ctx context.Context, c *identity.Citizen, k Kind, id, source string) (*Change, error) {
+	ch, err := s.load(ctx, s.store, c, k, id)
+	if errors.Is(err, ErrChangeExpired) || errors.Is(err, ErrChangeUnknown) {
+		s.record(ctx, c, kinds[k].action, source, audit.Denied, map[string]string{"reason": "change expired or unknown", "change": id})
+	}
+	return ch, err
 }
 
 // Resend sends a new code for a pending change (the old one dies): at
