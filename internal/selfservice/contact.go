@@ -151,7 +151,7 @@ func (s *Service) Start(ctx context.Context, c *identity.Citizen, k Kind, value 
 	} else if d > 0 {
 		return nil, s.refuse(ctx, c, ks.action+".start", source, "too many changes started", ErrTooManyStarts)
 	}
-	if _, err := s.starts.Fail(ctx, key); err != nil { // every start counts, good or not
+	if _, err := s.starts.Fail(ctx, key); err != nil { // every start that sends a message counts
 		return nil, err
 	}
 	ch := &Change{ID: store.NewID(), Kind: k, State: StateCodeSent, CitizenID: c.ID, To: v, Masked: mask(k, v),
