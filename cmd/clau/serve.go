@@ -26,6 +26,7 @@ import (
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/selfservice"
 	"github.com/clau-eid/clau/internal/web"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -185,6 +186,7 @@ type services struct {
 	passkey   *passkey.Method  // nil when passkeys are off
 	methods   *broker.Registry // what the sign-in chooser may offer
 	signIn    broker.SignIn    // the sign-in pages, once mounted; the protocol front-ends hand over to them
+	self      *selfservice.Service
 
 	passkeyErr error // passkey.rp_id does not fit public_url
 }
@@ -202,6 +204,10 @@ func (a *app) services() *services {
 	sv.permanent.SetLifecycle(permanent.Lifecycle{Policy: secure.DefaultPasswordPolicy(),
 		Lifetime: a.cfg.Password.Lifetime, Warning: a.cfg.Password.ExpiryWarning, BaseURL: a.cfg.PublicURL})
 	sv.passkey, sv.passkeyErr = a.passkeyMethod()
+	sv.self = selfservice.New(a.store, codes, a.hasher, a.notifier, sv.permanent, sv.broker, selfservice.Options{Now: a.now})
+	if sv.passkey != nil {
+		sv.passkey.OnRegister(sv.self.PasskeyAdded)
+	}
 	sv.methods = methodRegistry(a, sv)
 	a.enableLetters(sv.reg)
 	return sv
@@ -221,7 +227,7 @@ func (a *app) appointments() *appointments.Service {
 func mountCitizenPages(a *app, srv *httpserver.Server, r *web.Renderer, sv *services) error {
 	pages, err := account.New(account.Deps{Store: a.store, Broker: sv.broker, Permanent: sv.permanent,
 		Methods: sv.methods, PIN: sv.pin, Passkey: sv.passkey,
-		Registration: sv.reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
+		Registration: sv.reg, SelfService: sv.self, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/selfservice"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
 )
@@ -40,6 +41,7 @@ type Deps struct {
 	PIN           *pin.Method      // nil: no PIN pages
 	Passkey       *passkey.Method  // nil: no passkey pages
 	Registration  *registration.Service
+	SelfService   *selfservice.Service // nil: no change of email, mobile or password
 	Server        *httpserver.Server
 	Renderer      *web.Renderer
 	Policy        secure.PasswordPolicy
@@ -98,6 +100,9 @@ func (p *Pages) Mount() {
 		s.HandleFunc("GET /me/passkeys", p.mePasskeys)
 		s.HandleFunc("POST /me/passkeys", p.mePasskeys)
 		s.HandleFunc("POST /me/passkeys/{pk}/remove", p.mePasskeyRemove)
+	}
+	if p.SelfService != nil {
+		p.mountChanges()
 	}
 	s.HandleFunc("GET /me", p.me)
 	s.HandleFunc("POST /logout", p.logout)

@@ -26,6 +26,7 @@ import (
 	"github.com/clau-eid/clau/internal/notify"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/selfservice"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
@@ -96,8 +97,12 @@ func newSiteWith(t *testing.T, methods *broker.Registry, opts ...siteOption) *si
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := account.New(account.Deps{Store: s, Broker: broker.New(s, broker.Options{}), PIN: pinMethod, Passkey: pk,
-		Permanent: permanent.New(s, hasher, codes, n, nil), Methods: methods, Registration: reg, Server: srv, Renderer: r,
+	perm := permanent.New(s, hasher, codes, n, nil)
+	br := broker.New(s, broker.Options{})
+	self := selfservice.New(s, codes, hasher, n, perm, br, selfservice.Options{Now: clk.Now})
+	pk.OnRegister(self.PasskeyAdded)
+	pages, err := account.New(account.Deps{Store: s, Broker: br, PIN: pinMethod, Passkey: pk,
+		Permanent: perm, Methods: methods, Registration: reg, SelfService: self, Server: srv, Renderer: r,
 		Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -224,33 +224,6 @@ func maskedMobile(c *identity.Citizen) string {
 	return maskPhone(c.Mobile)
 }
 
-// me shows who is signed in, how and at which level.
-func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	se, err := p.Broker.SessionFor(ctx, sessionToken(r))
-	if err != nil {
-		p.Server.WriteError(w, r, err)
-		return
-	}
-	if se == nil {
-		http.Redirect(w, r, "/login?continue=/me", http.StatusSeeOther)
-		return
-	}
-	c, err := p.Store.CitizenByID(ctx, se.Subject)
-	if err != nil {
-		p.Server.WriteError(w, r, err)
-		return
-	}
-	p.render(w, r, "me.html", "me.title", http.StatusOK, page{Any: struct {
-		Citizen *identity.Citizen
-		Session *broker.Session
-		Methods []string
-		Since   string
-		PIN     bool
-		Passkey bool
-	}{c, se, amrNames(se.AMR), se.AuthTime.In(madrid).Format("02/01/2006 15:04"), p.PIN != nil, p.Passkey != nil}})
-}
-
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	if err := p.Broker.Logout(r.Context(), sessionToken(r), p.meta(r)); err != nil {
 		p.Server.WriteError(w, r, err)

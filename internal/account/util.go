@@ -16,3 +16,5 @@ var madrid = func() *time.Location {
 }()
 
 func maskPhone(s string) string { return secure.MaskPhone(s) }
+
+func maskEmail(s string) string { return secure.MaskEmail(s) }

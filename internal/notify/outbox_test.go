@@ -31,7 +31,7 @@ func TestTemplatesInEveryLanguage(t *testing.T) {
 	}
 	for _, id := range tm.IDs("ca") {
 		for _, l := range langs {
-			if _, _, used, err := tm.Render(id, l, map[string]any{"Code": "123456", "Minutes": 5, "Time": "now", "Office": "OAC", "Address": "Plaça 1", "When": "01/06/2026 09:00", "Reference": "ABCD2345", "Link": "https://clau.example.org/appointments/change?ref=ABCD2345", "Calendar": "https://clau.example.org/appointments/calendar.ics?ref=ABCD2345", "Until": "30/04/2027", "Document": "***4567*", "Date": "02/03/2026", "URL": "https://clau.example/activate", "Expires": "01/04/2026"}); err != nil || used != l {
+			if _, _, used, err := tm.Render(id, l, map[string]any{"Code": "123456", "Minutes": 5, "Time": "now", "Office": "OAC", "Address": "Plaça 1", "When": "01/06/2026 09:00", "Reference": "ABCD2345", "Link": "https://clau.example.org/appointments/change?ref=ABCD2345", "Calendar": "https://clau.example.org/appointments/calendar.ics?ref=ABCD2345", "Until": "30/04/2027", "Document": "***4567*", "Date": "02/03/2026", "URL": "https://clau.example/activate", "Expires": "01/04/2026", "New": "n***@example.org", "Name": "Portàtil"}); err != nil || used != l {
 				t.Errorf("template %s in %s: used %s, %v", id, l, used, err)
 			}
 		}

@@ -66,11 +66,19 @@ type Options struct {
 
 // Method is the passkey method.
 type Method struct {
-	store  store.Store
-	wa     *webauthn.WebAuthn
-	opts   Options
-	levels *levels
+	store      store.Store
+	wa         *webauthn.WebAuthn
+	opts       Options
+	levels     *levels
+	onRegister []RegisterHook
 }
+
+// RegisterHook runs inside the transaction that stores a new passkey (the
+// security notice to its owner); its error rolls the registration back.
+type RegisterHook func(ctx context.Context, tx store.Tx, c *identity.Citizen, k *store.Passkey) error
+
+// OnRegister adds h; call it while wiring, before serving.
+func (m *Method) OnRegister(h RegisterHook) { m.onRegister = append(m.onRegister, h) }
 
 // New checks the options and returns the method.
 func New(s store.Store, o Options) (*Method, error) {
@@ -249,6 +257,11 @@ func (m *Method) FinishRegistration(ctx context.Context, c *identity.Citizen, id
 	err = m.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreatePasskey(ctx, k); err != nil {
 			return err
+		}
+		for _, h := range m.onRegister {
+			if err := h(ctx, tx, c, k); err != nil {
+				return err
+			}
 		}
 		return audit.Append(ctx, tx, &audit.Event{At: k.CreatedAt, Actor: "citizen:" + c.ID, Action: "passkey.register",
 			Subject: "citizen:" + c.ID, Source: source, Details: map[string]string{"passkey": k.ID, "name": k.Name,

@@ -45,7 +45,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	7:  checkPINPasskeysV7,
 	8:  checkOIDCLogoutsV8,
 	9:  checkLettersV9,
-	11: checkPasswordNoticesV11,
+	10: checkPasswordNoticesV10,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -606,15 +606,15 @@ func checkLettersV9(t *testing.T, ctx context.Context, s store.Store) {
 	}
 }
 
-func checkPasswordNoticesV11(t *testing.T, ctx context.Context, s store.Store) {
+func checkPasswordNoticesV10(t *testing.T, ctx context.Context, s store.Store) {
 	t.Helper()
 	p, err := s.PasswordOf(ctx, "fx-citizen-1")
 	if err != nil || !p.NoticeAt.Equal(us(1765000000000000)) || p.Version != 1 {
-		t.Errorf("v11 password = %+v, %v", p, err)
+		t.Errorf("v10 password = %+v, %v", p, err)
 	}
 	// Set 2026-01-02: due for a notice in a window around then, but this one was told.
 	due, err := s.PasswordsToNotify(ctx, us(1767346200000000-1), us(1767346200000000+1), 10)
 	if err != nil || len(due) != 0 {
-		t.Errorf("v11 passwords to notify = %+v, %v", due, err)
+		t.Errorf("v10 passwords to notify = %+v, %v", due, err)
 	}
 }
