@@ -79,6 +79,26 @@ func (n *Notifier) Queue(ctx context.Context, s store.Outbox, r Request) (string
 	return m.ID, ok, nil
 }
 
+// QueueBoth queues r once by email and once by SMS, to whichever of the
+// two addresses is set: a notice to a person's email and mobile. Each
+// message's event key is r.EventKey plus its channel.
+func (n *Notifier) QueueBoth(ctx context.Context, s store.Outbox, email, mobile string, r Request) error {
+	key := r.EventKey
+	for _, ch := range []struct {
+		channel Channel
+		to      string
+	}{{Email, email}, {SMS, mobile}} {
+		if ch.to == "" {
+			continue
+		}
+		r.Channel, r.To, r.EventKey = ch.channel, ch.to, key+":"+string(ch.channel)
+		if _, _, err := n.Queue(ctx, s, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RetryPolicy says how often and how long delivery is retried.
 type RetryPolicy struct {
 	MaxAttempts int

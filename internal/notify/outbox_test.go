@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -66,6 +67,38 @@ func TestOutboxDriverKeepsMessageOnce(t *testing.T) {
 	if _, _, err := n.Queue(ctx, s, notify.Request{Channel: notify.SMS, To: "+34600000001", Template: "sms.code",
 		Language: "ca", Data: map[string]any{}, EventKey: "x"}); err == nil {
 		t.Fatal("a template with missing data was rendered")
+	}
+}
+
+// A notice to a person's email and mobile: one message per address set,
+// each once however often the event is queued.
+func TestQueueBothSendsToEachAddressOnce(t *testing.T) {
+	ctx := context.Background()
+	s := sqltest.Open(t, sqlstore.SQLite)
+	n := notify.NewNotifier(templates(t), []notify.Channel{notify.SMS, notify.Email}, nil)
+	req := notify.Request{Template: "sms.code", Language: "ca", Data: map[string]any{"Code": "482913", "Minutes": 5},
+		EventKey: "notice:1"}
+	for range 2 {
+		if err := n.QueueBoth(ctx, s, "anna@example.org", "+34600000001", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.QueueBoth(ctx, s, "", "+34600000002", notify.Request{Template: "sms.code", Language: "ca",
+		Data: req.Data, EventKey: "notice:2"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.ListMessages(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range msgs {
+		got[m.EventKey] = m.Channel + " " + m.Recipient
+	}
+	want := map[string]string{"notice:1:email": "email anna@example.org", "notice:1:sms": "sms +34600000001",
+		"notice:2:sms": "sms +34600000002"}
+	if len(msgs) != 3 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("messages %v, want %v", got, want)
 	}
 }
 

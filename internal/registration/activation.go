@@ -19,6 +19,7 @@ import (
 
 type notifier interface {
 	Queue(ctx context.Context, s store.Outbox, r notify.Request) (string, bool, error)
+	QueueBoth(ctx context.Context, s store.Outbox, email, mobile string, r notify.Request) error
 }
 
 // Activation flow.

@@ -304,19 +304,8 @@ func (s *Service) renewLetterCitizen(ctx context.Context, tx store.Tx, c *identi
 
 // notifyCitizen sends a notice to the citizen's email and mobile.
 func (s *Service) notifyCitizen(ctx context.Context, tx store.Tx, c *identity.Citizen, tmpl, key string, data map[string]any) error {
-	for _, ch := range []struct {
-		channel notify.Channel
-		to      string
-	}{{notify.Email, c.Email}, {notify.SMS, c.Mobile}} {
-		if ch.to == "" {
-			continue
-		}
-		if _, _, err := s.notify.Queue(ctx, tx, notify.Request{Channel: ch.channel, To: ch.to, Template: tmpl,
-			Language: c.Language, Data: data, EventKey: key + ":" + string(ch.channel)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.notify.QueueBoth(ctx, tx, c.Email, c.Mobile, notify.Request{Template: tmpl, Language: c.Language,
+		Data: data, EventKey: key})
 }
 
 // letterAddress is the postal address as printed.

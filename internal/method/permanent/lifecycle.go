@@ -212,19 +212,8 @@ func (m *Method) SetNewPassword(ctx context.Context, c *identity.Citizen, passwo
 
 // notice queues a message to the citizen's email and mobile.
 func (m *Method) notice(ctx context.Context, tx store.Tx, c *identity.Citizen, tmpl, key string, data map[string]any) error {
-	for _, ch := range []struct {
-		channel notify.Channel
-		to      string
-	}{{notify.Email, c.Email}, {notify.SMS, c.Mobile}} {
-		if ch.to == "" {
-			continue
-		}
-		if _, _, err := m.notifier.Queue(ctx, tx, notify.Request{Channel: ch.channel, To: ch.to, Template: tmpl,
-			Language: c.Language, Data: data, EventKey: key + ":" + string(ch.channel)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.notifier.QueueBoth(ctx, tx, c.Email, c.Mobile, notify.Request{Template: tmpl, Language: c.Language,
+		Data: data, EventKey: key})
 }
 
 // noticeLockout tells the citizen their password just locked.
