@@ -46,6 +46,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	8:  checkOIDCLogoutsV8,
 	9:  checkLettersV9,
 	10: checkPasswordNoticesV10,
+	11: checkDeregisteredDocumentsV11,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -616,5 +617,17 @@ func checkPasswordNoticesV10(t *testing.T, ctx context.Context, s store.Store) {
 	due, err := s.PasswordsToNotify(ctx, us(1767346200000000-1), us(1767346200000000+1), 10)
 	if err != nil || len(due) != 0 {
 		t.Errorf("v10 passwords to notify = %+v, %v", due, err)
+	}
+}
+
+func checkDeregisteredDocumentsV11(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	for doc, want := range map[string]bool{"X1234567L": true, "87654321X": true, "12345678Z": false} {
+		if got, err := s.WasDeregistered(ctx, doc); err != nil || got != want {
+			t.Errorf("v11 WasDeregistered(%s) = %v, %v; want %v", doc, got, err, want)
+		}
+	}
+	if c, err := s.CitizenByDocument(ctx, "X1234567L"); err != nil || c.ID != "fx-citizen-4" {
+		t.Errorf("v11 live record of X1234567L = %+v, %v", c, err)
 	}
 }
