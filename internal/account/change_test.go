@@ -15,6 +15,7 @@ import (
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/registration"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/webauthntest"
 )
 
 // outboxTo returns the messages sent to an address, newest first.
@@ -287,7 +288,7 @@ func (s *site) addPasskey(b *browser, auth *virtualwebauthn.Authenticator, rp vi
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := webauthntest.NewCredential()
 	resp := virtualwebauthn.CreateAttestationResponse(rp, *auth, cred, *parsed)
 	if _, p, body := b.post(s.url+"/me/passkeys", "ceremony", cer[1], "name", "Mòbil", "response", resp); p != "/me/passkeys" ||
 		!strings.Contains(body, `class="passkey"`) {

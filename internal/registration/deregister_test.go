@@ -14,6 +14,7 @@ import (
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
+	"github.com/clau-eid/clau/internal/webauthntest"
 )
 
 // Deregistration, at the desk or asked by the citizen, leaves nothing that
@@ -48,7 +49,7 @@ func TestDeregistrationEndsQuickSignIn(t *testing.T) {
 				}
 				opts, _ := virtualwebauthn.ParseAttestationOptions(cer.Options)
 				auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(c.ID)})
-				cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+				cred := webauthntest.NewCredential()
 				if _, err := keys.FinishRegistration(w.ctx, c, cer.ID, "Mòbil",
 					virtualwebauthn.CreateAttestationResponse(rp, auth, cred, *opts), "203.0.113.5"); err != nil {
 					t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/method/passkey"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/webauthntest"
 )
 
 // vendor is an authenticator maker: an attestation root and the batch
@@ -165,7 +166,7 @@ func TestLevelRules(t *testing.T) {
 				t.Errorf("registration options do not ask for %s attestation: %s", tc.attestation, cer.Options)
 			}
 			opts, _ := virtualwebauthn.ParseAttestationOptions(cer.Options)
-			cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			cred := webauthntest.NewCredential()
 			k, err := m.FinishRegistration(w.ctx, w.c, cer.ID, "Clau", createResponse(t, opts, tc.aaguid, cred, tc.v, tc.kind), "192.0.2.1")
 			if err != nil {
 				t.Fatalf("register: %v", err)
@@ -231,7 +232,7 @@ func TestLevelRulesApplyToExistingPasskeys(t *testing.T) {
 	}
 	cer, _ := plain.BeginRegistration(w.ctx, w.c)
 	opts, _ := virtualwebauthn.ParseAttestationOptions(cer.Options)
-	k, err := plain.FinishRegistration(w.ctx, w.c, cer.ID, "Clau", createResponse(t, opts, key, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), v, packedFull), "")
+	k, err := plain.FinishRegistration(w.ctx, w.c, cer.ID, "Clau", createResponse(t, opts, key, webauthntest.NewCredential(), v, packedFull), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
+	"github.com/clau-eid/clau/internal/webauthntest"
 )
 
 var rp = virtualwebauthn.RelyingParty{Name: "Clau", ID: "clau.example.org", Origin: "https://clau.example.org"}
@@ -57,7 +58,7 @@ func (w *world) register(auth *virtualwebauthn.Authenticator, name string) (virt
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := webauthntest.NewCredential()
 	resp := virtualwebauthn.CreateAttestationResponse(rp, *auth, cred, *opts)
 	k, err := w.m.FinishRegistration(w.ctx, w.c, cer.ID, name, resp, "192.0.2.1")
 	if err != nil {
@@ -163,7 +164,7 @@ func TestRegisterSignInAndEveryRefusal(t *testing.T) {
 			return w.assert(tr, noUV, cred, rp)
 		}, passkey.ErrFailed},
 		{"unknown passkey", func(tr *broker.Transaction) string {
-			return w.assert(tr, auth, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), rp)
+			return w.assert(tr, auth, webauthntest.NewCredential(), rp)
 		}, passkey.ErrFailed},
 		{"another citizen's user handle", func(tr *broker.Transaction) string {
 			other := auth
@@ -245,7 +246,7 @@ func TestRegistrationRefusals(t *testing.T) {
 		}
 		return cer, o
 	}
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := webauthntest.NewCredential()
 
 	cer, o := begin()
 	if _, err := w.m.FinishRegistration(w.ctx, w.c, cer.ID, " ", virtualwebauthn.CreateAttestationResponse(rp, auth, cred, *o), ""); err == nil {
