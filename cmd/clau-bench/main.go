@@ -79,6 +79,8 @@ func main() {
 		err = runCert(os.Args[2:], os.Stdout, os.Stderr)
 	case "pin":
 		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
+	case "scale":
+		err = runScale(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -97,7 +99,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|scale [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -118,7 +120,10 @@ cert    certificate (DNIe) sign-ins through the mutual-TLS listener, with
         the OCSP answer cached (-ocsp cached) or asked afresh (-ocsp fresh)
 pin     Clau PIN sign-ins (document data, PIN by SMS read from the
         outbox table, PIN) against a real clau serve: no password hash,
-        so the figures are the sign-in's own cost`)
+        so the figures are the sign-in's own cost
+scale   sign-ins as the registry grows in place (10k, then 1M or 10M
+        citizens, bulk-loaded): server CPU per sign-in and p50 per size,
+        query plans checked`)
 }
 
 type storeBench struct {

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
+)
+
+// scaleBench is `clau-bench scale`: password sign-ins against a real clau
+// serve process on a registry grown in place to each size in turn (10,000,
+// then millions of citizens, loaded with sqlstore.LoadCitizens), to show
+// what a sign-in costs as the registry grows. It checks the hot sign-in
+// queries' plans at each size and, on PostgreSQL, that no table with rows
+// in it was scanned while the sign-ins ran.
+type scaleBench struct {
+	driver, dsn string
+	sizes       []int
+	signin      signinBench
+	out, log    io.Writer
+}
+
+func runScale(args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
+	fs.SetOutput(log)
+	b := &scaleBench{out: out, log: log}
+	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
+	fs.StringVar(&b.dsn, "dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
+	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
+	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure at each size")
+	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
+	fs.StringVar(&b.signin.profile, "profile", "", "write the server's CPU profile at each size to FILE-<size>")
+	mem := fs.Uint("argon2-memory-kib", uint(b.signin.params.Memory), "argon2id memory (KiB); the server allows 8192 and up")
+	iter := fs.Uint("argon2-iterations", uint(b.signin.params.Time), "argon2id passes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b.signin.params.Memory, b.signin.params.Time = uint32(*mem), uint32(*iter)
+	var err error
+	if b.sizes, err = parseSizes(*sizes); err != nil {
+		return err
+	}
+	if err := b.signin.params.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	dir, clau, cleanup, err := scratch("scale", b.signin.clau, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	b.signin.clau = clau
+	if b.dsn == "" && b.driver == sqlstore.SQLite {
+		b.dsn = filepath.Join(dir, "clau.db")
+	}
+	dsn, drop, err := benchDSN(ctx, b.driver, b.dsn)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	b.dsn = dsn
+	b.signin.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver, "CLAU_STORAGE_DSN=" + dsn}
+	return b.run(ctx, dir)
+}
+
+// scaleRow is one size's result.
+type scaleRow struct {
+	size               int
+	signins            int
+	rate               float64
+	p50, p99, cpu, net time.Duration
+}
+
+func (b *scaleBench) run(ctx context.Context, dir string) error {
+	s, err := sqlstore.Open(ctx, b.driver, b.dsn, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		return err
+	}
+	hashCPU, err := b.signin.hashCost(ctx)
+	if err != nil {
+		return err
+	}
+	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.log, "clau-bench scale: %s, %d CPUs, %s, argon2id m=%d KiB t=%d p=1 (%s of CPU alone), concurrency %d\n",
+		b.driver, runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, fmtDur(hashCPU), b.signin.concurrency)
+	have, err := s.CountCitizens(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []scaleRow
+	for _, size := range b.sizes {
+		if size > maxSize {
+			return fmt.Errorf("size %d: synthetic documents repeat beyond %d", size, maxSize)
+		}
+		if int(have) < size {
+			if err := b.load(ctx, s, int(have), size, phc); err != nil {
+				return err
+			}
+			have = int64(size)
+		}
+		if err := b.plans(ctx, s, size); err != nil {
+			return err
+		}
+		r, err := b.measure(ctx, s, dir, size)
+		if err != nil {
+			return err
+		}
+		r.net = r.cpu - hashCPU
+		rows = append(rows, r)
+	}
+	fmt.Fprintf(b.out, "Sign-ins (GET /login, POST DNI + password) as the registry grows, %s, argon2id m=%d KiB t=%d p=1: "+
+		"one verification alone costs %s of CPU\n\n", b.driver, b.signin.params.Memory, b.signin.params.Time, fmtDur(hashCPU))
+	fmt.Fprintln(b.out, "| driver | citizens | sign-ins | sign-ins/s | p50 | p99 | server CPU per sign-in | beyond the hash | CPU vs first size |")
+	fmt.Fprintln(b.out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		fmt.Fprintf(b.out, "| %s | %d | %d | %.0f | %s | %s | %s | %s | %.2f× |\n", b.driver, r.size, r.signins, r.rate,
+			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtDur(r.net), float64(r.cpu)/float64(rows[0].cpu))
+	}
+	return nil
+}
+
+// load grows the registry from have to size active citizens sharing one
+// password hash, and on PostgreSQL refreshes the planner's statistics as
+// autovacuum would after a load.
+func (b *scaleBench) load(ctx context.Context, s *sqlstore.Store, have, size int, phc string) error {
+	start := time.Now()
+	last := start
+	err := s.LoadCitizens(ctx, size-have, func(i int) sqlstore.BulkCitizen {
+		c := seed.Citizen(have+i, store.NewID())
+		c.Status = identity.StatusActive
+		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+	}, func(stored int) {
+		if time.Since(last) > 10*time.Second {
+			last = time.Now()
+			fmt.Fprintf(b.log, "  loaded %d of %d citizens\n", have+stored, size)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	if b.driver == sqlstore.Postgres {
+		if _, err := s.DB().ExecContext(ctx, `ANALYZE citizens; ANALYZE passwords`); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(b.log, "loaded %d citizens (with passwords) in %s: %.0f per second; statistics refreshed in %s more\n",
+		size-have, el.Round(time.Millisecond), float64(size-have)/el.Seconds(), (time.Since(start) - el).Round(time.Millisecond))
+	return nil
+}
+
+// hotQueries are the reads of a password sign-in whose tables grow with
+// the registry, as the store runs them.
+var hotQueries = []struct{ name, sql string }{
+	{"citizen by document", `SELECT id FROM citizens WHERE doc_number=$1 AND status <> 'deregistered'`},
+	{"password of citizen", `SELECT citizen_id, hash, set_at, version FROM passwords WHERE citizen_id=$1`},
+	{"citizen by mobile", `SELECT id FROM citizens WHERE mobile=$1 AND status <> 'deregistered'`},
+}
+
+// plans prints each hot query's plan at this size and fails if one scans
+// a table instead of using an index.
+func (b *scaleBench) plans(ctx context.Context, s *sqlstore.Store, size int) error {
+	var id string
+	if err := s.DB().QueryRowContext(ctx, `SELECT id FROM citizens WHERE doc_number=$1`, seed.DNI(size/2)).Scan(&id); err != nil {
+		return fmt.Errorf("citizen %d: %w", size/2, err)
+	}
+	args := map[string]string{"citizen by document": seed.DNI(size / 2), "password of citizen": id, "citizen by mobile": seed.Mobile(size / 2)}
+	for _, q := range hotQueries {
+		explain := "EXPLAIN QUERY PLAN "
+		if b.driver == sqlstore.Postgres {
+			explain = "EXPLAIN "
+		}
+		rows, err := s.DB().QueryContext(ctx, explain+q.sql, args[q.name])
+		if err != nil {
+			return fmt.Errorf("explain %s: %w", q.name, err)
+		}
+		cols, _ := rows.Columns()
+		var plan []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return err
+			}
+			plan = append(plan, fmt.Sprint(vals[len(vals)-1])) // the detail column
+		}
+		rows.Close()
+		p := strings.Join(plan, " / ")
+		fmt.Fprintf(b.log, "plan at %d, %s: %s\n", size, q.name, p)
+		if strings.Contains(p, "Seq Scan") || (strings.Contains(p, "SCAN ") && !strings.Contains(p, "USING")) {
+			return fmt.Errorf("%s scans a table at %d citizens: %s", q.name, size, p)
+		}
+	}
+	return nil
+}
+
+// measure runs the sign-in benchmark against a fresh clau serve on the
+// registry as it is.
+func (b *scaleBench) measure(ctx context.Context, s *sqlstore.Store, dir string, size int) (scaleRow, error) {
+	sb := b.signin
+	sb.citizens = size
+	if sb.profile != "" {
+		sb.profile += "-" + strconv.Itoa(size)
+	}
+	scans0, err := b.seqScans(ctx, s)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	srv, err := sb.start(dir, b.log)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	defer srv.stop()
+	sb.run(ctx, srv.base, 2*time.Second)
+	w, err := srv.measure(sb.duration, sb.profile, func(d time.Duration) ([]time.Duration, int) { return sb.run(ctx, srv.base, d) })
+	srv.stop() // its connections close, so PostgreSQL's statistics include their scans
+	if err != nil {
+		return scaleRow{}, err
+	}
+	if w.errs > 0 {
+		return scaleRow{}, fmt.Errorf("%d sign-ins failed at %d citizens", w.errs, size)
+	}
+	if len(w.lat) == 0 {
+		return scaleRow{}, errors.New("no sign-in finished")
+	}
+	scans1, err := b.seqScans(ctx, s)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	for t, n := range scans1 {
+		if d := n - scans0[t]; d > 0 {
+			fmt.Fprintf(b.log, "at %d citizens: %d sequential scans of %s during the sign-ins\n", size, d, t)
+		}
+	}
+	slices.Sort(w.lat)
+	n := len(w.lat)
+	return scaleRow{size: size, signins: n, rate: float64(n) / w.elapsed.Seconds(),
+		p50: percentile(w.lat, 0.5), p99: percentile(w.lat, 0.99), cpu: w.cpu / time.Duration(n)}, nil
+}
+
+// seqScans is PostgreSQL's count of sequential scans per table holding more
+// than a thousand rows (small tables are rightly scanned); nothing on SQLite.
+func (b *scaleBench) seqScans(ctx context.Context, s *sqlstore.Store) (map[string]int64, error) {
+	out := map[string]int64{}
+	if b.driver != sqlstore.Postgres {
+		return out, nil
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT relname, seq_scan FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND n_live_tup > 1000`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			t string
+			n sql.NullInt64
+		)
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[t] = n.Int64
+	}
+	return out, rows.Err()
+}
