@@ -81,6 +81,8 @@ func main() {
 		err = runLogins("pin", os.Args[2:], os.Stdout, os.Stderr)
 	case "scale":
 		err = runScale(os.Args[2:], os.Stdout, os.Stderr)
+	case "pair":
+		err = runPair(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -99,7 +101,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|scale [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|scale|pair [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -123,7 +125,10 @@ pin     Clau PIN sign-ins (document data, PIN by SMS read from the
         so the figures are the sign-in's own cost
 scale   sign-ins as the registry grows in place (10k, then 1M or 10M
         citizens, bulk-loaded): server CPU per sign-in and p50 per size,
-        query plans checked`)
+        query plans checked
+pair    sign-ins on PostgreSQL against one clau serve, then two on the
+        same database with each sign-in crossing them: combined
+        throughput against one, servers' CPU per sign-in`)
 }
 
 type storeBench struct {
