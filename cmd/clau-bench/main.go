@@ -83,6 +83,8 @@ func main() {
 		err = runScale(os.Args[2:], os.Stdout, os.Stderr)
 	case "pair":
 		err = runPair(os.Args[2:], os.Stdout, os.Stderr)
+	case "sessions":
+		err = runSessions(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -101,7 +103,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|scale|pair [flags]   (clau-bench store -h lists them)
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|scale|pair|sessions [flags]   (clau-bench store -h lists them)
 
 store   citizen registry: seeding rate, create and find-by-document
         latency and throughput at growing registry sizes
@@ -128,7 +130,10 @@ scale   sign-ins as the registry grows in place (10k, then 1M or 10M
         query plans checked
 pair    sign-ins on PostgreSQL against one clau serve, then two on the
         same database with each sign-in crossing them: combined
-        throughput against one, servers' CPU per sign-in`)
+        throughput against one, servers' CPU per sign-in
+sessions  100,000 live SSO sessions (a sample from real sign-ins, the rest
+        through the store API, each used once): server RSS and store
+        bytes per session`)
 }
 
 type storeBench struct {
