@@ -41,6 +41,7 @@ func runScale(args []string, out, log io.Writer) error {
 	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.StringVar(&b.dsn, "dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
+	keyring := fs.String("keyring", "", "keyring file for clau serve (default: a new one in the scratch folder); with -dsn, keep it to measure that database again later: the database's keys are sealed with it")
 	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
 	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure at each size")
@@ -83,6 +84,9 @@ func runScale(args []string, out, log io.Writer) error {
 	defer drop()
 	b.dsn = dsn
 	b.signin.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver, "CLAU_STORAGE_DSN=" + dsn}
+	if *keyring != "" {
+		b.signin.env = append(b.signin.env, "CLAU_SECURITY_KEYRING_FILE="+*keyring)
+	}
 	return b.run(ctx, dir)
 }
 
