@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 type pairBench struct {
 	signin signinBench
 	dsn    string
+	db     *sql.DB // the tool's own connection, to find the servers' PostgreSQL backends
 	next   atomic.Int64
 }
 
@@ -69,8 +71,14 @@ func runPair(args []string, out, log io.Writer) error {
 	}
 	defer drop()
 	b.dsn = d
+	db, err := sqlstore.Open(ctx, sqlstore.Postgres, d, sqlstore.Options{MaxOpenConns: 1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	b.db = db.DB()
 	// One data folder for both: the keyring in it is what both must share.
-	b.signin.env = []string{"CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN=" + d}
+	b.signin.env = []string{"CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN=" + withAppName(d)}
 	if err := b.prepare(ctx); err != nil {
 		return err
 	}
@@ -98,11 +106,11 @@ func runPair(args []string, out, log io.Writer) error {
 	fmt.Fprintln(out, "Sign-ins on PostgreSQL (sign-in form, DNI + password, account page with the new session), one clau serve "+
 		"process against two on the same database with every sign-in crossing them")
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| processes | sign-ins | sign-ins/s | p50 | p99 | servers' CPU per sign-in | sign-ins/s against one |")
-	fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(out, "| processes | sign-ins | sign-ins/s | p50 | p99 | servers' CPU per sign-in | PostgreSQL CPU per sign-in | sign-ins/s against one |")
+	fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for i, r := range []scaleRow{one, two} {
-		fmt.Fprintf(out, "| %d | %d | %.0f | %s | %s | %s | %.2f× |\n", i+1, r.signins, r.rate,
-			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), r.rate/one.rate)
+		fmt.Fprintf(out, "| %d | %d | %.0f | %s | %s | %s | %s | %.2f× |\n", i+1, r.signins, r.rate,
+			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtDur(r.dbCPU), r.rate/one.rate)
 	}
 	return nil
 }
@@ -139,6 +147,11 @@ func (b *pairBench) prepare(ctx context.Context) error {
 // every server's.
 func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, error) {
 	b.run(ctx, servers, 2*time.Second)
+	pids, err := dbBackends(ctx, b.db)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	db0 := backendCPU(pids)
 	cpu0 := make([]time.Duration, len(servers))
 	for i, s := range servers {
 		var err error
@@ -149,6 +162,7 @@ func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, e
 	start := time.Now()
 	lat, errs := b.run(ctx, servers, b.signin.duration)
 	elapsed := time.Since(start)
+	dbCPU := cpuSince(db0)
 	var cpu time.Duration
 	for i, s := range servers {
 		c, err := procCPU(s.cmd.Process.Pid)
@@ -166,7 +180,7 @@ func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, e
 	slices.Sort(lat)
 	n := len(lat)
 	return scaleRow{signins: n, rate: float64(n) / elapsed.Seconds(), p50: percentile(lat, 0.5),
-		p99: percentile(lat, 0.99), cpu: cpu / time.Duration(n)}, nil
+		p99: percentile(lat, 0.99), cpu: cpu / time.Duration(n), dbCPU: dbCPU / time.Duration(n)}, nil
 }
 
 func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration) ([]time.Duration, int) {

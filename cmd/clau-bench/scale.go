@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -84,6 +86,9 @@ func runScale(args []string, out, log io.Writer) error {
 	defer drop()
 	b.dsn = dsn
 	b.signin.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver, "CLAU_STORAGE_DSN=" + dsn}
+	if b.driver == sqlstore.Postgres {
+		b.signin.env[1] = "CLAU_STORAGE_DSN=" + withAppName(dsn)
+	}
 	if *keyring != "" {
 		b.signin.env = append(b.signin.env, "CLAU_SECURITY_KEYRING_FILE="+*keyring)
 	}
@@ -314,12 +319,28 @@ func (b *scaleBench) seqScans(ctx context.Context, s *sqlstore.Store) (map[strin
 	return out, rows.Err()
 }
 
-// dbBackends are the PostgreSQL server processes serving the clients of
-// this database other than the tool's own connection: with clau serve's
-// pool warmed up, the processes whose CPU a sign-in costs the database.
+// serverAppName is the application_name the clau serve processes a
+// benchmark starts give PostgreSQL, so their backends can be told from
+// everyone else's on a shared server.
+var serverAppName = fmt.Sprintf("clau-bench-%d", os.Getpid())
+
+// withAppName is dsn with serverAppName as its application_name.
+func withAppName(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	q.Set("application_name", serverAppName)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// dbBackends are the PostgreSQL server processes serving the clau serve
+// processes this tool started: with their pools warmed up, the processes
+// whose CPU a sign-in costs the database.
 func dbBackends(ctx context.Context, db *sql.DB) ([]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity
-		WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`)
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, serverAppName)
 	if err != nil {
 		return nil, err
 	}
