@@ -49,6 +49,13 @@ var benchmarks = []benchmark{
 		smoke: []string{"-duration", "500ms", "-concurrency", "4"}},
 	{scenario: "book", args: []string{"-driver", "postgres"}},
 	{scenario: "pin", smoke: []string{"-citizens", "500", "-duration", "500ms", "-concurrency", "2"}},
+	{scenario: "scale", args: []string{"-driver", "sqlite", "-sizes", "10000,1000000"},
+		smoke: []string{"-driver", "sqlite", "-sizes", "200,400", "-duration", "300ms", "-concurrency", "2"}},
+	{scenario: "scale", args: []string{"-driver", "postgres", "-sizes", "10000,1000000"}},
+	{scenario: "sessions", args: []string{"-driver", "sqlite"},
+		smoke: []string{"-driver", "sqlite", "-sessions", "300", "-sample", "10", "-citizens", "50", "-concurrency", "2"}},
+	{scenario: "sessions", args: []string{"-driver", "postgres"}},
+	{scenario: "pair"},
 }
 
 // runAll runs every benchmark of the list in turn (or, with -smoke, every

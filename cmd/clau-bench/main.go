@@ -111,12 +111,18 @@ func runScenario(name string, args []string, out, log io.Writer) error {
 		return runLogins("pin", args, out, log)
 	case "token":
 		return runToken(args, out, log)
+	case "scale":
+		return runScale(args, out, log)
+	case "pair":
+		return runPair(args, out, log)
+	case "sessions":
+		return runSessions(args, out, log)
 	}
 	return errUnknownScenario
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|token [flags] [-json FILE]
+	fmt.Fprintln(w, `usage: clau-bench store|signin|oidc|saml|book|cert|pin|token|scale|pair|sessions [flags] [-json FILE]
        clau-bench all [-smoke] [-only a,b] [-clau BIN] [-json FILE]
 (clau-bench store -h lists a benchmark's flags; -json FILE also writes
 every figure printed, as one JSON document)
@@ -147,7 +153,16 @@ pin     Clau PIN sign-ins (document data, PIN by SMS read from the
         so the figures are the sign-in's own cost
 token   the token endpoint alone (authorization code to ID and access
         token, client_secret_basic, PKCE), codes issued before each
-        measured window, ES256 and RS256 clients: exchanges per core`)
+        measured window, ES256 and RS256 clients: exchanges per core
+scale   sign-ins as the registry grows in place (10k, then 1M or 10M
+        citizens, bulk-loaded): server CPU per sign-in and p50 per size,
+        query plans checked
+pair    sign-ins on PostgreSQL against one clau serve, then two on the
+        same database with each sign-in crossing them: combined
+        throughput against one, servers' CPU per sign-in
+sessions  100,000 live SSO sessions (a sample from real sign-ins, the rest
+        through the store API, each used once): server RSS and store
+        bytes per session`)
 }
 
 type storeBench struct {

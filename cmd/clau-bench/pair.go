@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clau-eid/clau/internal/identity"
+	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
+)
+
+// pairBench is `clau-bench pair`: sign-ins against one clau serve process
+// on PostgreSQL, then against two on the same database with every sign-in
+// crossing them (form from one, password to the other, the account page
+// with the new session from the first again), as a load balancer without
+// sticky sessions would send a browser.
+type pairBench struct {
+	signin signinBench
+	dsn    string
+	db     *sql.DB // the tool's own connection, to find the servers' PostgreSQL backends
+	next   atomic.Int64
+}
+
+func runPair(args []string, out, log io.Writer) error {
+	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
+	fs.SetOutput(log)
+	b := &pairBench{}
+	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	dsn := fs.String("dsn", "", "PostgreSQL database to use and keep (default: a throwaway schema on "+defaultPostgresDSN+")")
+	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs.IntVar(&b.signin.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
+	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure each setup")
+	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
+	mem := fs.Uint("argon2-memory-kib", uint(b.signin.params.Memory), "argon2id memory (KiB); the server allows 8192 and up")
+	iter := fs.Uint("argon2-iterations", uint(b.signin.params.Time), "argon2id passes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b.signin.params.Memory, b.signin.params.Time = uint32(*mem), uint32(*iter)
+	if err := b.signin.params.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	dir, clau, cleanup, err := scratch("pair", b.signin.clau, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	b.signin.clau = clau
+	d, drop, err := benchDSN(ctx, sqlstore.Postgres, *dsn)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	b.dsn = d
+	db, err := sqlstore.Open(ctx, sqlstore.Postgres, d, sqlstore.Options{MaxOpenConns: 1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	b.db = db.DB()
+	// One data folder for both: the keyring in it is what both must share.
+	b.signin.env = []string{"CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN=" + withAppName(d)}
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "clau-bench pair: %d CPUs, %s, argon2id m=%d KiB t=%d p=1, %d citizens, concurrency %d\n",
+		runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.citizens, b.signin.concurrency)
+
+	first, err := b.signin.start(dir, log)
+	if err != nil {
+		return err
+	}
+	defer first.stop()
+	one, err := b.measure(ctx, []*server{first})
+	if err != nil {
+		return err
+	}
+	second, err := b.signin.start(dir, log)
+	if err != nil {
+		return err
+	}
+	defer second.stop()
+	two, err := b.measure(ctx, []*server{first, second})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "Sign-ins on PostgreSQL (sign-in form, DNI + password, account page with the new session), one clau serve "+
+		"process against two on the same database with every sign-in crossing them")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| processes | sign-ins | sign-ins/s | p50 | p99 | servers' CPU per sign-in | PostgreSQL CPU per sign-in | sign-ins/s against one |")
+	fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for i, r := range []scaleRow{one, two} {
+		fmt.Fprintf(out, "| %d | %d | %.0f | %s | %s | %s | %s | %.2f× |\n", i+1, r.signins, r.rate,
+			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtDur(r.dbCPU), r.rate/one.rate)
+	}
+	return nil
+}
+
+// prepare loads the citizens, all active with one password.
+func (b *pairBench) prepare(ctx context.Context) error {
+	s, err := sqlstore.Open(ctx, sqlstore.Postgres, b.dsn, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		return err
+	}
+	if n, err := s.CountCitizens(ctx); err != nil || n > 0 {
+		if err == nil {
+			return fmt.Errorf("the database holds %d citizens already; pair needs an empty one", n)
+		}
+		return err
+	}
+	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	return s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen {
+		c := seed.Citizen(i, store.NewID())
+		c.Status = identity.StatusActive
+		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+	}, nil)
+}
+
+// measure warms up, then signs in from concurrency browsers for the
+// duration, each sign-in starting on the next server in turn; the CPU is
+// every server's.
+func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, error) {
+	b.run(ctx, servers, 2*time.Second)
+	pids, err := dbBackends(ctx, b.db)
+	if err != nil {
+		return scaleRow{}, err
+	}
+	db0 := backendCPU(pids)
+	cpu0 := make([]time.Duration, len(servers))
+	for i, s := range servers {
+		var err error
+		if cpu0[i], err = procCPU(s.cmd.Process.Pid); err != nil {
+			return scaleRow{}, err
+		}
+	}
+	start := time.Now()
+	lat, errs := b.run(ctx, servers, b.signin.duration)
+	elapsed := time.Since(start)
+	dbCPU := cpuSince(db0)
+	var cpu time.Duration
+	for i, s := range servers {
+		c, err := procCPU(s.cmd.Process.Pid)
+		if err != nil {
+			return scaleRow{}, err
+		}
+		cpu += c - cpu0[i]
+	}
+	if errs > 0 {
+		return scaleRow{}, fmt.Errorf("%d sign-ins failed on %d processes", errs, len(servers))
+	}
+	if len(lat) == 0 {
+		return scaleRow{}, errors.New("no sign-in finished")
+	}
+	slices.Sort(lat)
+	n := len(lat)
+	return scaleRow{signins: n, rate: float64(n) / elapsed.Seconds(), p50: percentile(lat, 0.5),
+		p99: percentile(lat, 0.99), cpu: cpu / time.Duration(n), dbCPU: dbCPU / time.Duration(n)}, nil
+}
+
+func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration) ([]time.Duration, int) {
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs int
+		wg   sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	transport := &http.Transport{MaxIdleConnsPerHost: b.signin.concurrency * 2}
+	for range b.signin.concurrency {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				k := int(b.next.Add(1))
+				from, to := servers[k%len(servers)].base, servers[(k+1)%len(servers)].base
+				t0 := time.Now()
+				err := crossSignIn(from, to, seed.DNI(rand.IntN(b.signin.citizens)), transport)
+				el := time.Since(t0)
+				mu.Lock()
+				if err != nil {
+					errs++
+					if errs == 1 {
+						fmt.Fprintln(os.Stderr, "sign-in failed:", err)
+					}
+				} else {
+					lat = append(lat, el)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return lat, errs
+}
+
+// crossSignIn is one browser's sign-in across two processes: the form
+// from `from`, the password to `to`, then the account page from `from`
+// with the session `to` made. from == to is the one-process case.
+func crossSignIn(from, to, doc string, tr http.RoundTripper) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(from + "/login?continue=/me&method=permanent")
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := formAction.FindSubmatch(body)
+	if res.StatusCode != 200 || m == nil {
+		return fmt.Errorf("login form: %d, no form", res.StatusCode)
+	}
+	res, err = c.PostForm(to+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
+		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, err = c.Get(from + "/me")
+	if err != nil {
+		return err
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "/logout") {
+		return fmt.Errorf("account page with the new session on the other process: %d", res.StatusCode)
+	}
+	return nil
+}
