@@ -27,6 +27,7 @@ import (
 	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/selfservice"
+	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -193,12 +194,17 @@ type services struct {
 
 func (a *app) services() *services {
 	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
+	b := broker.New(a.store, broker.Options{Now: a.now})
 	sv := &services{
 		codes:     codes,
-		broker:    broker.New(a.store, broker.Options{Now: a.now}),
+		broker:    b,
 		permanent: permanent.New(a.store, a.hasher, codes, a.notifier, a.now),
-		reg: registration.New(a.store, codes, a.hasher, a.notifier,
-			registration.Options{Now: a.now, BaseURL: a.cfg.PublicURL}),
+		reg: registration.New(a.store, codes, a.hasher, a.notifier, registration.Options{Now: a.now,
+			BaseURL: a.cfg.PublicURL,
+			// A deregistered citizen's services hear of it (OIDC back-channel logout).
+			EndSessions: func(ctx context.Context, tx store.Tx, citizenID string) (int, error) {
+				return b.EndSessions(ctx, tx, citizenID, "")
+			}}),
 		pin: a.pinMethod(codes),
 	}
 	sv.permanent.SetLifecycle(permanent.Lifecycle{Policy: secure.DefaultPasswordPolicy(),

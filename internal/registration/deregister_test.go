@@ -1,6 +1,7 @@
 package registration_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -69,6 +70,12 @@ func TestDeregistrationEndsQuickSignIn(t *testing.T) {
 					t.Fatal(err)
 				}
 
+				var told []string // what the front-ends' logout hooks heard
+				w.broker.OnLogout(func(_ context.Context, _ store.Tx, se *store.Session) error {
+					told = append(told, se.Subject)
+					return nil
+				})
+
 				action := "citizen.deregister"
 				if path == "desk" {
 					_, err = w.reg.Deregister(w.ctx, w.desk, c.ID, 0, "asked at the desk")
@@ -96,6 +103,9 @@ func TestDeregistrationEndsQuickSignIn(t *testing.T) {
 				}
 				if got, err := w.broker.SessionFor(w.ctx, sess.Token); err != nil || got != nil {
 					t.Errorf("session still live after deregistration: %+v %v", got, err)
+				}
+				if len(told) != 1 || told[0] != c.ID {
+					t.Errorf("logout hooks heard %v, want the citizen's one session", told)
 				}
 				events, _ := w.store.ListAudit(w.ctx, store.AuditFilter{Limit: 100})
 				found := false

@@ -31,6 +31,11 @@ type Options struct {
 	Policy        secure.PasswordPolicy
 	BaseURL       string // public_url, for links in notices
 	Now           func() time.Time
+	// EndSessions ends, inside tx, every live SSO session of a citizen
+	// whose record ends, telling the services they signed in to (the
+	// broker's EndSessions, which runs the front-ends' logout hooks). Nil:
+	// the sessions are only revoked.
+	EndSessions func(ctx context.Context, tx store.Tx, citizenID string) (int, error)
 }
 
 // Service registers and activates citizens.
@@ -294,14 +299,9 @@ func (s *Service) EndRecord(ctx context.Context, tx store.Tx, c *identity.Citize
 		return nil, err
 	}
 	now := s.opts.Now().UTC()
-	sessions, err := tx.ListSessions(ctx, store.SessionCitizen, c.ID, now)
+	ended, err := s.endSessions(ctx, tx, c.ID, now)
 	if err != nil {
 		return nil, err
-	}
-	for _, se := range sessions {
-		if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
-			return nil, err
-		}
 	}
 	if live, err := tx.LiveCode(ctx, s.ActivationSpec().Purpose, c.ID); err == nil {
 		if err := tx.ConsumeCode(ctx, live.ID, now); err != nil {
@@ -321,6 +321,24 @@ func (s *Service) EndRecord(ctx context.Context, tx store.Tx, c *identity.Citize
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"sessions_revoked": strconv.Itoa(len(sessions)), "pin_service": pinOff,
+	return map[string]string{"sessions_revoked": strconv.Itoa(ended), "pin_service": pinOff,
 		"passkeys_deleted": strconv.Itoa(passkeys)}, nil
+}
+
+// endSessions ends a citizen's live SSO sessions through the broker when
+// it is wired (logout hooks included), else just revokes them.
+func (s *Service) endSessions(ctx context.Context, tx store.Tx, citizenID string, now time.Time) (int, error) {
+	if s.opts.EndSessions != nil {
+		return s.opts.EndSessions(ctx, tx, citizenID)
+	}
+	sessions, err := tx.ListSessions(ctx, store.SessionCitizen, citizenID, now)
+	if err != nil {
+		return 0, err
+	}
+	for _, se := range sessions {
+		if err := tx.RevokeSession(ctx, se.ID, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(sessions), nil
 }

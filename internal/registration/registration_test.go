@@ -45,10 +45,14 @@ func newWorld(t *testing.T, driver string) *world {
 		t.Fatal(err)
 	}
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
+	b := broker.New(s, broker.Options{Now: clk.Now})
 	w := &world{t: t, ctx: ctx, store: s, clock: clk,
-		reg:    registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now}),
+		reg: registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now,
+			EndSessions: func(ctx context.Context, tx store.Tx, citizenID string) (int, error) {
+				return b.EndSessions(ctx, tx, citizenID, "")
+			}}),
 		perm:   permanent.New(s, hasher, codes, n, clk.Now),
-		broker: broker.New(s, broker.Options{Now: clk.Now})}
+		broker: b}
 	w.desk = w.actor("BCN-01", "mgarcia", identity.RoleOfficer)
 	w.other = w.actor("GIR-01", "jpuig", identity.RoleOfficer)
 	return w
