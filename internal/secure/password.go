@@ -112,7 +112,7 @@ type Hasher struct {
 }
 
 // NewHasher returns a Hasher with the given parameters that runs at most
-// maxConcurrent hashes at once (runtime.NumCPU() if maxConcurrent <= 0) and
+// maxConcurrent hashes at once (DefaultConcurrency if maxConcurrent <= 0) and
 // draws salts from rand (crypto/rand.Reader if nil). It panics if p is
 // invalid: configuration must call p.Validate first.
 func NewHasher(p Argon2Params, maxConcurrent int, rand io.Reader) *Hasher {
@@ -120,9 +120,20 @@ func NewHasher(p Argon2Params, maxConcurrent int, rand io.Reader) *Hasher {
 		panic("secure: NewHasher: " + err.Error())
 	}
 	if maxConcurrent <= 0 {
-		maxConcurrent = runtime.NumCPU()
+		maxConcurrent = DefaultConcurrency(p, runtime.NumCPU())
 	}
 	return &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), rand: randOrDefault(rand)}
+}
+
+// DefaultConcurrency is how many hashes run at once when the operator does
+// not say: as many as the CPUs hold with each hash's lanes on a core of
+// their own (CPUs / parallelism, at least one). More would only make every
+// hash slower: the lanes of two hashes share the cores, a lone sign-in's
+// wait doubles at half the peak, and a refused request has to wait for a
+// core too (BENCHMARKS.md, "Overload").
+func DefaultConcurrency(p Argon2Params, cpus int) int {
+	lanes := max(int(p.Threads), 1)
+	return max(cpus/lanes, 1)
 }
 
 // SetQueueLimit turns on admission control: a request that would wait more

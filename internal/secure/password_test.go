@@ -320,3 +320,25 @@ func FuzzVerifyPHC(f *testing.F) {
 		}
 	})
 }
+
+// Without a configured limit, hashes run at once as many as the CPUs hold
+// with each hash's lanes on cores of their own.
+func TestDefaultConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		lanes      uint8
+		cpus, want int
+	}{
+		{lanes: 2, cpus: 2, want: 1}, // the default argon2id on a 2-core machine
+		{lanes: 1, cpus: 2, want: 2},
+		{lanes: 2, cpus: 8, want: 4},
+		{lanes: 4, cpus: 2, want: 1}, // more lanes than cores: still one
+		{lanes: 3, cpus: 8, want: 2},
+		{lanes: 1, cpus: 1, want: 1},
+	} {
+		p := DefaultArgon2Params()
+		p.Threads = tc.lanes
+		if got := DefaultConcurrency(p, tc.cpus); got != tc.want {
+			t.Errorf("%d lanes on %d CPUs: %d hashes at once, want %d", tc.lanes, tc.cpus, got, tc.want)
+		}
+	}
+}
