@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -224,22 +223,10 @@ func crossSignIn(from, to, doc string, tr http.RoundTripper) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(from + "/login?continue=/me&method=permanent")
+	res, err := postPassword(c, from, to, doc)
 	if err != nil {
 		return err
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formAction.FindSubmatch(body)
-	if res.StatusCode != 200 || m == nil {
-		return fmt.Errorf("login form: %d, no form", res.StatusCode)
-	}
-	res, err = c.PostForm(to+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
 		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
@@ -247,7 +234,7 @@ func crossSignIn(from, to, doc string, tr http.RoundTripper) error {
 	if err != nil {
 		return err
 	}
-	body, _ = io.ReadAll(res.Body)
+	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "/logout") {
 		return fmt.Errorf("account page with the new session on the other process: %d", res.StatusCode)

@@ -425,25 +425,9 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	// method=permanent: the password form at once, not the method chooser.
-	res, err := c.Get(base + "/login?continue=/me&method=permanent")
+	res, err := postPassword(c, base, base, doc)
 	if err != nil {
 		return err
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formAction.FindSubmatch(body)
-	if res.StatusCode != 200 || m == nil {
-		return fmt.Errorf("login form: %d, no form", res.StatusCode)
-	}
-	res, err = c.PostForm(base+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
-		return errBusy
 	}
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
 		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
@@ -454,6 +438,34 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 		}
 	}
 	return errors.New("no session cookie after the password")
+}
+
+// postPassword gets the password form from formBase and posts the document
+// and the bench password to postBase (the same process, or another one)
+// with c's cookies. The answer comes back with its body read; a busy
+// answer (503 + Retry-After) is errBusy.
+func postPassword(c *http.Client, formBase, postBase, doc string) (*http.Response, error) {
+	// method=permanent: the password form at once, not the method chooser.
+	res, err := c.Get(formBase + "/login?continue=/me&method=permanent")
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := formAction.FindSubmatch(body)
+	if res.StatusCode != 200 || m == nil {
+		return nil, fmt.Errorf("login form: %d, no form", res.StatusCode)
+	}
+	res, err = c.PostForm(postBase+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
+		return nil, errBusy
+	}
+	return res, nil
 }
 
 // warmup is how long to run before measuring: 2 s, or the measured time

@@ -313,22 +313,10 @@ func exchange(c *http.Client, endpoint, client string, code issued) error {
 
 // signInWith signs a browser in with the password, keeping its session.
 func signInWith(base, doc string, c *http.Client) error {
-	res, err := c.Get(base + "/login?continue=/me&method=permanent")
+	res, err := postPassword(c, base, base, doc)
 	if err != nil {
 		return err
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formAction.FindSubmatch(body)
-	if res.StatusCode != 200 || m == nil {
-		return fmt.Errorf("login form: %d, no form", res.StatusCode)
-	}
-	res, err = c.PostForm(base+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 	if res.StatusCode != 200 && res.StatusCode != http.StatusSeeOther {
 		return fmt.Errorf("after the password: %d", res.StatusCode)
 	}
