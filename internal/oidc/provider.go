@@ -217,8 +217,6 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "", "oidc.login", http.StatusBadRequest, "expired", errors.New("auth request unknown, used or expired"))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
-		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authRequestTTL.Seconds())})
 	if slices.Contains(a.Prompt, oidc.PromptNone) {
 		se, err := p.session(r)
 		if err != nil {
@@ -280,6 +278,10 @@ func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authReque
 		p.internal(w, r, err)
 		return
 	}
+	// Only a request that goes through the sign-in pages needs tying to
+	// this browser; complete unties it, so cookies do not pile up.
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: bindValue(p.Keyring, a.ID), Path: prefix, HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authRequestTTL.Seconds())})
 	p.SignIn.Begin(w, r, t)
 }
 
@@ -345,6 +347,10 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authReque
 		return
 	}
 	p.storage().audit(r.Context(), "oidc.authorize", a, "ok")
+	if _, err := r.Cookie(bindCookie + a.ID); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: "", Path: prefix, MaxAge: -1, HttpOnly: true,
+			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+	}
 	http.Redirect(w, r, p.op.AuthorizationEndpoint().Relative()+"/callback?id="+url.QueryEscape(a.ID), http.StatusFound)
 }
 

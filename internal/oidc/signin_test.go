@@ -139,3 +139,40 @@ func TestEachRequestIsAnsweredByItsOwnTransaction(t *testing.T) {
 		t.Fatalf("tab A was answered without a transaction of its own: %v", got)
 	}
 }
+
+// The cookie that ties a request to the browser lives only while the
+// sign-in pages have it: gone once the code is issued, and never set
+// for a request answered at once from the SSO session. A relying party
+// that renews its tokens with prompt=none every few seconds would
+// otherwise fill the browser's cookie header until the server refused
+// it (431).
+func TestBindingCookiesDoNotPileUp(t *testing.T) {
+	s := newSite(t)
+	r := newRP(t, s, "ajuntament", rpSecret)
+	b := newBrowser(t)
+	bound := func() (n int) {
+		u, _ := url.Parse(s.url + "/oidc/")
+		for _, c := range b.c.Jar.Cookies(u) {
+			if strings.HasPrefix(c.Name, "clau_oidc_req_") {
+				n++
+			}
+		}
+		return n
+	}
+	st := r.start()
+	a := b.do("GET", st.url, nil)
+	if bound() != 1 {
+		t.Fatalf("during the sign-in: %d binding cookies, want 1", bound())
+	}
+	r.exchange(t, code(t, b.signIn(s, a), st), st)
+	if bound() != 0 {
+		t.Fatalf("after the code was issued: %d binding cookies", bound())
+	}
+	for range 5 {
+		st := r.start(oauth2.SetAuthURLParam("prompt", "none"))
+		r.exchange(t, code(t, b.do("GET", st.url, nil), st), st)
+	}
+	if bound() != 0 {
+		t.Fatalf("after prompt=none answers: %d binding cookies", bound())
+	}
+}

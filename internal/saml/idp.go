@@ -593,8 +593,6 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
-		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
 	se, err := p.session(r)
 	if err != nil {
 		p.Server.WriteError(w, r, err)
@@ -643,6 +641,10 @@ func (p *IdP) toSignIn(w http.ResponseWriter, r *http.Request, st *authState, f 
 		p.staleOrError(w, r, err)
 		return
 	}
+	// Only a request that goes through the sign-in pages needs tying to
+	// this browser; finishWith unties it, so cookies do not pile up.
+	http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: p.bindValue(f.ID), Path: "/saml/", HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(authTTL.Seconds())})
 	p.SignIn.Begin(w, r, t)
 }
 
@@ -719,6 +721,10 @@ func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, 
 	if err := p.saveAuth(r.Context(), st, f); err != nil {
 		p.staleOrError(w, r, err)
 		return
+	}
+	if _, err := r.Cookie(bindCookie + f.ID); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: "", Path: "/saml/", MaxAge: -1, HttpOnly: true,
+			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
 	}
 	if o.citizen != nil {
 		o.nameIDFormat, o.nameID = p.nameID(o)
