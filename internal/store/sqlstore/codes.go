@@ -47,8 +47,10 @@ func (s *Store) LiveCode(ctx context.Context, purpose, subject string) (*store.C
 // concurrent guesses cannot exceed the limit.
 func (s *Store) SpendCodeAttempt(ctx context.Context, id string) (int, error) {
 	var n int
-	err := s.q().QueryRowContext(ctx, `UPDATE codes SET attempts = attempts + 1
+	err := s.atomic(ctx, func(t *Store) error { // a write: through the SQLite write gate
+		return t.q().QueryRowContext(ctx, `UPDATE codes SET attempts = attempts + 1
 		WHERE id=$1 AND consumed_at = 0 AND attempts < max_attempts RETURNING attempts`, id).Scan(&n)
+	})
 	if err != nil {
 		if mapErr(err) == store.ErrNotFound {
 			return 0, store.ErrStale

@@ -21,7 +21,8 @@ func (s *Store) PutReference(ctx context.Context, r *store.Reference) (bool, err
 		version int64
 		created int64
 	)
-	err := s.q().QueryRowContext(ctx, `INSERT INTO reference_records (`+refCols+`)
+	err := s.atomic(ctx, func(t *Store) error { // a write: through the SQLite write gate
+		return t.q().QueryRowContext(ctx, `INSERT INTO reference_records (`+refCols+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$17,$10,$11,$12,$13,$14,$15,1,$16,$16)
 		ON CONFLICT (doc_number) DO UPDATE SET doc_type=excluded.doc_type, doc_validity=excluded.doc_validity,
 			doc_permanent=excluded.doc_permanent, support_number=excluded.support_number,
@@ -31,9 +32,10 @@ func (s *Store) PutReference(ctx context.Context, r *store.Reference) (bool, err
 			postal_code=excluded.postal_code, municipality=excluded.municipality, province=excluded.province,
 			import_id=excluded.import_id, version=reference_records.version+1, updated_at=excluded.updated_at
 		RETURNING version, created_at`,
-		r.Document.Number, string(r.Document.Type), dateText(r.DocValidity), r.DocPermanent, r.SupportNumber,
-		r.GivenName, r.FirstSurname, r.SecondSurname, dateText(r.BirthDate), r.AddressLine1, r.AddressLine2,
-		r.PostalCode, r.Municipality, r.Province, r.ImportID, micros(now), r.Nationality).Scan(&version, &created)
+			r.Document.Number, string(r.Document.Type), dateText(r.DocValidity), r.DocPermanent, r.SupportNumber,
+			r.GivenName, r.FirstSurname, r.SecondSurname, dateText(r.BirthDate), r.AddressLine1, r.AddressLine2,
+			r.PostalCode, r.Municipality, r.Province, r.ImportID, micros(now), r.Nationality).Scan(&version, &created)
+	})
 	if err != nil {
 		return false, mapErr(err)
 	}

@@ -12,12 +12,14 @@ const pinCols = `citizen_id, personal_code_hash, enabled_at, expires_at, enabled
 
 // SetPINService implements store.PINServices.
 func (s *Store) SetPINService(ctx context.Context, p *store.PINService) error {
-	err := s.q().QueryRowContext(ctx, `INSERT INTO pin_services (`+pinCols+`) VALUES ($1,$2,$3,$4,$5,0,1)
+	err := s.atomic(ctx, func(t *Store) error { // a write: through the SQLite write gate
+		return t.q().QueryRowContext(ctx, `INSERT INTO pin_services (`+pinCols+`) VALUES ($1,$2,$3,$4,$5,0,1)
 		ON CONFLICT (citizen_id) DO UPDATE SET personal_code_hash=excluded.personal_code_hash,
 			enabled_at=excluded.enabled_at, expires_at=excluded.expires_at, enabled_by=excluded.enabled_by,
 			notice_sent_at=0, version=pin_services.version+1
 		RETURNING version`,
-		p.CitizenID, p.PersonalCodeHash, micros(p.EnabledAt), micros(p.ExpiresAt), p.EnabledBy).Scan(&p.Version)
+			p.CitizenID, p.PersonalCodeHash, micros(p.EnabledAt), micros(p.ExpiresAt), p.EnabledBy).Scan(&p.Version)
+	})
 	if err != nil {
 		return mapErr(err)
 	}

@@ -94,9 +94,11 @@ func (s *Store) SetPassword(ctx context.Context, p *store.Password) error {
 	}
 	var v int64
 	p.NoticeAt = time.Time{}
-	err := s.q().QueryRowContext(ctx, `INSERT INTO passwords (citizen_id, hash, set_at, version) VALUES ($1,$2,$3,1)
+	err := s.atomic(ctx, func(t *Store) error { // a write: through the SQLite write gate
+		return t.q().QueryRowContext(ctx, `INSERT INTO passwords (citizen_id, hash, set_at, version) VALUES ($1,$2,$3,1)
 		ON CONFLICT (citizen_id) DO UPDATE SET hash=excluded.hash, set_at=excluded.set_at, notice_at=0,
 		version=passwords.version+1 RETURNING version`, p.CitizenID, p.Hash, micros(p.SetAt)).Scan(&v)
+	})
 	if err != nil {
 		return mapErr(err)
 	}

@@ -100,7 +100,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, driver: driver, now: opt.Now}
 	if driver == SQLite {
-		s.stmts = &stmtCache{db: db}
+		s.stmts = &stmtCache{db: db, gate: newWriteGate()}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -198,6 +198,12 @@ func (s *Store) atomic(ctx context.Context, fn func(t *Store) error) error {
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) {
+	if s.stmts != nil { // SQLite: every transaction writes (BEGIN IMMEDIATE)
+		if err := s.stmts.gate.enter(ctx); err != nil {
+			return err
+		}
+		defer s.stmts.gate.leave()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

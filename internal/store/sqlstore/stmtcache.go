@@ -13,8 +13,9 @@ import (
 // of SQLite lookups showed 35-43% of their CPU in parsing before this.
 // The query texts are this package's constants, so the cache is bounded.
 type stmtCache struct {
-	db *sql.DB
-	m  sync.Map // query text -> *sql.Stmt
+	db   *sql.DB
+	m    sync.Map  // query text -> *sql.Stmt
+	gate writeGate // one writer at a time (see writeGate)
 }
 
 func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -61,6 +62,12 @@ func (q cachedQueryer) ExecContext(ctx context.Context, query string, args ...an
 	if err != nil {
 		return nil, err
 	}
+	if q.tx == nil && writes(query) {
+		if err := q.c.gate.enter(ctx); err != nil {
+			return nil, err
+		}
+		defer q.c.gate.leave()
+	}
 	return st.ExecContext(ctx, args...)
 }
 
@@ -81,6 +88,13 @@ func (q cachedQueryer) QueryRowContext(ctx context.Context, query string, args .
 			return q.tx.QueryRowContext(ctx, query, args...)
 		}
 		return q.c.db.QueryRowContext(ctx, query, args...)
+	}
+	if q.tx == nil && writes(query) {
+		// A write with RETURNING runs in Scan, after this returns, so it
+		// could not hold the write gate: it must run through
+		// Store.atomic. The storage conformance suite reaches every
+		// method, so a new one that forgets fails there.
+		panic("sqlstore: a write with RETURNING outside a transaction (wrap it in Store.atomic): " + query)
 	}
 	return st.QueryRowContext(ctx, args...)
 }
