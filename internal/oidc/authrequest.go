@@ -17,7 +17,10 @@ import (
 //	authenticated ──(code issued)──► code_issued ──(token exchange)──► used
 //	used ──(the code presented again)──► revoked (its access tokens stop working)
 const (
-	authKind  = "oidc_auth"
+	authKind = "oidc_auth"
+	// Codes and access tokens issued before they were resolved from the
+	// auth request alone had records of their own; these kinds are read
+	// for them until they expire (a minute and ten), then never again.
 	codeKind  = "oidc_code"
 	tokenKind = "oidc_token"
 
@@ -63,6 +66,12 @@ type authRequest struct {
 	AMR       []string   `json:"amr,omitempty"`
 	AuthTime  time.Time  `json:"auth_time,omitzero"`
 	SID       string     `json:"sid,omitempty"` // the OP session, for back-channel logout
+
+	// The code, once issued: a hash of it (the code itself is the
+	// request ID, encrypted and authenticated by the library's key) and
+	// until when it may be exchanged.
+	CodeHash    string    `json:"code_hash,omitempty"`
+	CodeExpires time.Time `json:"code_expires,omitzero"`
 
 	// flow is the stored record it was read from, when read by code: the
 	// exchange writes it back under its version without reading it again.

@@ -3,11 +3,14 @@ package oidc
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,7 +32,10 @@ var (
 	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
 )
 
-var errNotFound = errors.New("not found")
+var (
+	errNotFound = errors.New("not found")
+	errInactive = errors.New("token inactive")
+)
 
 func codeID(code string) string {
 	sum := sha256.Sum256([]byte("clau oidc code\x00" + code))
@@ -128,18 +134,29 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 // used. A code presented after its exchange revokes what that exchange
 // issued. The code is spent by CreateAccessToken, after the library has
 // checked the client and PKCE, so a failed attempt does not burn it.
+//
+// A code is the request's ID encrypted and authenticated by the
+// library's key (op.BuildAuthRequestCode); the request keeps a hash of it
+// and its expiry, so one read finds and checks it.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	cf, err := s.p.Store.FlowByID(ctx, codeKind, codeID(code))
+	id, err := s.p.op.Crypto().Decrypt(code)
 	if err != nil {
 		return nil, fmt.Errorf("code %w", errNotFound)
 	}
-	var id string
-	if err := json.Unmarshal(cf.Data, &id); err != nil {
-		return nil, err
-	}
 	a, f, err := s.loadAuth(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code %w", errNotFound)
+	}
+	expires := a.CodeExpires
+	if a.CodeHash == "" && a.State != statePending && a.State != stateAuthenticated {
+		// Issued before codes were kept on the request.
+		cf, err := s.p.Store.FlowByID(ctx, codeKind, codeID(code))
+		if err != nil {
+			return nil, fmt.Errorf("code %w", errNotFound)
+		}
+		expires = cf.ExpiresAt
+	} else if subtle.ConstantTimeCompare([]byte(a.CodeHash), []byte(codeID(code))) != 1 {
+		return nil, fmt.Errorf("code %w", errNotFound)
 	}
 	switch {
 	case a.State == stateUsed:
@@ -149,14 +166,14 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, errors.New("code already used: its tokens are revoked")
 	case a.State != stateCodeIssued:
 		return nil, errors.New("code not usable")
-	case !s.p.now().Before(cf.ExpiresAt):
+	case !s.p.now().Before(expires):
 		return nil, errors.New("code expired")
 	}
 	a.flow = f
 	return a, nil
 }
 
-// SaveAuthCode records the code (only its hash) for the request.
+// SaveAuthCode records the code (only its hash) on the request.
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.p.Store.InTx(ctx, func(tx store.Tx) error {
 		a, f, err := s.loadAuthTx(ctx, tx, id)
@@ -166,13 +183,8 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 		if a.State != stateAuthenticated {
 			return errors.New("auth request not authenticated")
 		}
-		a.State = stateCodeIssued
-		if err := s.saveAuth(ctx, tx, a, f); err != nil {
-			return err
-		}
-		data, _ := json.Marshal(id)
-		return tx.CreateFlow(ctx, &store.Flow{ID: codeID(code), Kind: codeKind, State: "issued", Subject: a.CitizenID,
-			Data: data, ExpiresAt: s.p.now().Add(codeTTL)})
+		a.State, a.CodeHash, a.CodeExpires = stateCodeIssued, codeID(code), s.p.now().Add(codeTTL)
+		return s.saveAuth(ctx, tx, a, f)
 	})
 }
 
@@ -194,7 +206,8 @@ func (s *storage) loadAuthTx(ctx context.Context, tx store.Flows, id string) (*a
 // used again and lets a replay be detected.
 func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
 
-// token is an access token's record.
+// token is an access token's record (tokens issued before they were
+// resolved from their auth request; see tokenKind).
 type token struct {
 	AuthRequestID string   `json:"auth_request_id"`
 	ClientID      string   `json:"client_id"`
@@ -203,23 +216,25 @@ type token struct {
 	Scopes        []string `json:"scopes"`
 }
 
+// tokenPrefix marks the ID of an access token that names its auth
+// request and expiry: "at1.<request ID>.<expiry, Unix seconds>". The
+// library seals it into the token it hands out (AES-256-GCM for bearer
+// tokens, a signed JWT's jti otherwise), so it cannot be forged; what a
+// token may see, and whether it was revoked, is its request's.
+const tokenPrefix = "at1."
+
+// CreateAccessToken spends the code. Spending it and its audit event
+// commit together, in one transaction; the request is written back under
+// the version AuthRequestByCode read (state code issued), so of two
+// concurrent exchanges of one code the second finds it stale and fails.
+// The access token needs no record of its own: it names the request.
 func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
 	a, ok := r.(*authRequest)
 	if !ok {
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
-	now := s.p.now()
-	exp := now.Add(accessTokenLifetime)
-	data, err := json.Marshal(token{AuthRequestID: a.ID, ClientID: a.ClientID, CitizenID: a.CitizenID, Subject: a.Subject, Scopes: a.Scopes})
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	id := store.NewID()
-	// Spending the code, recording the token and its audit event commit
-	// together, in one transaction. The request is written back under the
-	// version AuthRequestByCode read (state code issued), so of two
-	// concurrent exchanges of one code the second finds it stale and fails.
-	err = s.p.Store.InTx(ctx, func(tx store.Tx) error {
+	exp := s.p.now().Add(accessTokenLifetime).Truncate(time.Second)
+	err := s.p.Store.InTx(ctx, func(tx store.Tx) error {
 		f := a.flow
 		if f == nil {
 			var err error
@@ -232,11 +247,10 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 		}
 		used := *a
 		used.State, used.flow = stateUsed, nil
-		if err := s.saveAuth(ctx, tx, &used, f); err != nil {
-			return err
+		if f.ExpiresAt.Before(exp) {
+			f.ExpiresAt = exp // the request answers for its token until the token expires
 		}
-		if err := tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: tokenKind, State: "active", Subject: a.CitizenID,
-			Data: data, ExpiresAt: exp}); err != nil {
+		if err := s.saveAuth(ctx, tx, &used, f); err != nil {
 			return err
 		}
 		return audit.Append(ctx, tx, s.event("oidc.token", a, "ok"))
@@ -247,7 +261,40 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return id, exp, nil
+	return tokenPrefix + a.ID + "." + strconv.FormatInt(exp.Unix(), 10), exp, nil
+}
+
+// accessToken resolves a live access token by its ID: the request it was
+// issued from (state used, not revoked by a replay or a revocation) and
+// what the token may see. It returns nil for a token that is unknown,
+// expired or revoked.
+func (s *storage) accessToken(ctx context.Context, tokenID string) (*token, *authRequest, *store.Flow) {
+	if rest, ok := strings.CutPrefix(tokenID, tokenPrefix); ok {
+		id, expText, ok := strings.Cut(rest, ".")
+		exp, err := strconv.ParseInt(expText, 10, 64)
+		if !ok || err != nil || !s.p.now().Before(time.Unix(exp, 0)) {
+			return nil, nil, nil
+		}
+		a, f, err := s.loadAuth(ctx, id)
+		if err != nil || a.State != stateUsed {
+			return nil, nil, nil
+		}
+		return &token{AuthRequestID: a.ID, ClientID: a.ClientID, CitizenID: a.CitizenID, Subject: a.Subject,
+			Scopes: a.Scopes}, a, f
+	}
+	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
+	if err != nil || f.State != "active" || !s.p.now().Before(f.ExpiresAt) {
+		return nil, nil, nil
+	}
+	var t token
+	if err := json.Unmarshal(f.Data, &t); err != nil {
+		return nil, nil, nil
+	}
+	a, af, err := s.loadAuth(ctx, t.AuthRequestID)
+	if err != nil || a.State == stateRevoked {
+		return nil, nil, nil
+	}
+	return &t, a, af
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(context.Context, op.TokenRequest, string) (string, string, time.Time, error) {
@@ -260,19 +307,22 @@ func (s *storage) TokenRequestByRefreshToken(context.Context, string) (op.Refres
 
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
+// RevokeToken revokes an access token (RFC 7009) by revoking the request
+// it was issued from; an unknown, expired or already revoked token is not
+// an error.
 func (s *storage) RevokeToken(ctx context.Context, tokenID, _, clientID string) *oidc.Error {
-	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
-	if err != nil {
-		return nil // RFC 7009: an unknown token is not an error
+	t, a, f := s.accessToken(ctx, tokenID)
+	if t == nil {
+		return nil
 	}
-	var t token
-	if json.Unmarshal(f.Data, &t) != nil || t.ClientID != clientID {
+	if t.ClientID != clientID {
 		return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
 	}
-	f.State = "revoked"
-	if err := s.p.Store.UpdateFlow(ctx, f); err != nil && !errors.Is(err, store.ErrStale) {
+	a.State = stateRevoked
+	if err := s.saveAuth(ctx, s.p.Store, a, f); err != nil && !errors.Is(err, store.ErrStale) {
 		return oidc.ErrServerError()
 	}
+	s.audit(ctx, "oidc.revoke", a, "ok")
 	return nil
 }
 
@@ -354,28 +404,21 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, u *oidc.UserInfo, 
 // SetUserinfoFromToken answers userinfo for a live access token whose code
 // was not replayed.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, u *oidc.UserInfo, tokenID, subject, _ string) error {
-	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
-	if err != nil || f.State != "active" || !s.p.now().Before(f.ExpiresAt) {
+	t, _, _ := s.accessToken(ctx, tokenID)
+	if t == nil || t.Subject != subject {
 		return oidc.ErrAccessDenied().WithDescription("access token invalid")
-	}
-	var t token
-	if err := json.Unmarshal(f.Data, &t); err != nil || t.Subject != subject {
-		return oidc.ErrAccessDenied().WithDescription("access token invalid")
-	}
-	if a, _, err := s.loadAuth(ctx, t.AuthRequestID); err != nil || a.State == stateRevoked {
-		return oidc.ErrAccessDenied().WithDescription("access token revoked")
 	}
 	return s.p.claims(ctx, u, t.CitizenID, t.Subject, t.Scopes)
 }
 
+// SetIntrospectionFromToken describes a live token to the client it was
+// issued to. The library answers active whenever this returns no error,
+// so an unknown, expired, revoked or another client's token is an error
+// (answered as {"active": false}).
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	f, err := s.p.Store.FlowByID(ctx, tokenKind, tokenID)
-	if err != nil || f.State != "active" || !s.p.now().Before(f.ExpiresAt) {
-		return nil // inactive
-	}
-	var t token
-	if json.Unmarshal(f.Data, &t) != nil || t.Subject != subject || t.ClientID != clientID {
-		return nil
+	t, _, _ := s.accessToken(ctx, tokenID)
+	if t == nil || t.Subject != subject || t.ClientID != clientID {
+		return errInactive
 	}
 	r.Active, r.Subject, r.ClientID, r.Scope = true, t.Subject, t.ClientID, t.Scopes
 	r.Audience = []string{t.ClientID}
