@@ -18,6 +18,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
@@ -338,7 +339,14 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authReque
 		return
 	}
 	a.SID = sid
-	if err := p.storage().saveAuth(r.Context(), p.Store, a, f); err != nil {
+	// The outcome and its audit event commit together.
+	err = p.Store.InTx(r.Context(), func(tx store.Tx) error {
+		if err := p.storage().saveAuth(r.Context(), tx, a, f); err != nil {
+			return err
+		}
+		return audit.Append(r.Context(), tx, p.storage().event("oidc.authorize", a, "ok"))
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrStale) {
 			p.refuse(w, r, a.ClientID, "oidc.continue", http.StatusConflict, "completed", errors.New("auth request already completed"))
 			return
@@ -346,7 +354,6 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, a *authReque
 		p.internal(w, r, err)
 		return
 	}
-	p.storage().audit(r.Context(), "oidc.authorize", a, "ok")
 	if _, err := r.Cookie(bindCookie + a.ID); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: bindCookie + a.ID, Value: "", Path: prefix, MaxAge: -1, HttpOnly: true,
 			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
