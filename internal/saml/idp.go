@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -367,7 +368,7 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 		p.refusePage(w, r, "", refuse("saml.err.malformed", "RelayState longer than 1024 bytes"))
 		return
 	}
-	st, sp, ref := p.readRequest(ctx, raw, q)
+	st, sp, ref := p.readRequest(raw, q)
 	if ref != nil {
 		issuer := ""
 		if sp != nil {
@@ -377,20 +378,44 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.RelayState = relay
-	if o := p.policy(st, sp); o != nil {
-		p.audit(ctx, r, "saml.authn_request", sp.EntityID, "", "denied", map[string]string{"request": st.Req.ID, "status": o.status})
+	o := p.policy(st, sp)
+	var (
+		id   string
+		data []byte
+	)
+	if o == nil {
+		id = store.NewID()
+		if data, err = json.Marshal(st); err != nil {
+			p.Server.WriteError(w, r, err)
+			return
+		}
+	}
+	// The replay record, the pending request and its audit event commit
+	// together: one write transaction per request, and no request kept
+	// without its audit event.
+	err = p.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := p.notReplayed(ctx, tx, sp, st.Req.ID); err != nil {
+			return err
+		}
+		if o != nil {
+			return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "denied",
+				map[string]string{"request": st.Req.ID, "status": o.status}))
+		}
+		if err := tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: authKind, State: "pending", Data: data,
+			ExpiresAt: p.now().Add(authTTL)}); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
+			"min_loa": string(st.MinLoA), "force_authn": strconv.FormatBool(st.Req.ForceAuthn), "is_passive": strconv.FormatBool(st.Req.IsPassive)}))
+	})
+	if err != nil {
+		p.refusePage(w, r, sp.EntityID, storeRefusal(err))
+		return
+	}
+	if o != nil {
 		p.respond(w, r, o)
 		return
 	}
-	id := store.NewID()
-	data, _ := json.Marshal(st)
-	if err := p.Store.CreateFlow(ctx, &store.Flow{ID: id, Kind: authKind, State: "pending", Data: data,
-		ExpiresAt: p.now().Add(authTTL)}); err != nil {
-		p.Server.WriteError(w, r, err)
-		return
-	}
-	p.audit(ctx, r, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
-		"min_loa": string(st.MinLoA), "force_authn": fmt.Sprint(st.Req.ForceAuthn), "is_passive": fmt.Sprint(st.Req.IsPassive)})
 	// A 303 to a GET on our own site: the browser then sends the SSO
 	// session cookie (SameSite=Lax), which it withholds on a cross-site POST.
 	http.Redirect(w, r, loginPath+"?id="+id, http.StatusSeeOther)
@@ -411,9 +436,10 @@ func asRefusal(err error) *refusal {
 }
 
 // readRequest parses and verifies an AuthnRequest: it finds the SP, checks
-// the signature (using only what was signed), then the destination, age,
-// assertion consumer service and replay.
-func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*authState, *SP, *refusal) {
+// the signature (using only what was signed), then the destination, age
+// and assertion consumer service. The caller records the request's ID
+// against replay (notReplayed) before acting on it.
+func (p *IdP) readRequest(raw []byte, q *signedQuery) (*authState, *SP, *refusal) {
 	el, sp, signed, ref := p.verifyMessage(raw, q)
 	if ref != nil {
 		return nil, sp, ref
@@ -435,9 +461,6 @@ func (p *IdP) readRequest(ctx context.Context, raw []byte, q *signedQuery) (*aut
 	acs, ok := sp.acsFor(req.ACSURL, req.ACSIndex)
 	if !ok {
 		return nil, sp, refuse("saml.err.acs", "the assertion consumer service %q is not in the SP's metadata", req.ACSURL)
-	}
-	if ref := p.notReplayed(ctx, sp, req.ID); ref != nil {
-		return nil, sp, ref
 	}
 	return &authState{Req: *req, ACS: acs.Location, Started: now, Signed: signed}, sp, nil
 }
@@ -486,19 +509,28 @@ func (p *IdP) verifyMessage(raw []byte, q *signedQuery) (*etree.Element, *SP, bo
 	return el, sp, signed, nil
 }
 
-// notReplayed records a message ID, refusing one already seen from the
-// SP while it could still be valid.
-func (p *IdP) notReplayed(ctx context.Context, sp *SP, id string) *refusal {
+// storeRefusal is the refusal a store step returned, or an internal
+// error (shown as such, and logged) for any other failure; nil for nil.
+func storeRefusal(err error) *refusal {
+	var ref *refusal
+	if err == nil || errors.As(err, &ref) {
+		return ref
+	}
+	return &refusal{msgID: "saml.err.internal", reason: err.Error()}
+}
+
+// notReplayed records a message ID through fl (the store or a
+// transaction), refusing one already seen from the SP while it could
+// still be valid: the error is then a *refusal.
+func (p *IdP) notReplayed(ctx context.Context, fl store.Flows, sp *SP, id string) error {
 	sum := sha256.Sum256([]byte(sp.EntityID + "\x00" + id))
-	err := p.Store.CreateFlow(ctx, &store.Flow{ID: hex.EncodeToString(sum[:]), Kind: replayKind, State: "seen",
+	err := fl.CreateFlow(ctx, &store.Flow{ID: hex.EncodeToString(sum[:]), Kind: replayKind, State: "seen",
 		ExpiresAt: p.now().Add(requestAge + 2*clockSkew)})
 	var dup *store.DuplicateError
 	if errors.As(err, &dup) {
 		return refuse("saml.err.replay", "message ID %s was already used", id)
-	} else if err != nil {
-		return &refusal{msgID: "saml.err.internal", reason: err.Error()}
 	}
-	return nil
+	return err
 }
 
 // policy settles what the request may get: the levels, the methods, the
@@ -714,27 +746,60 @@ func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *
 	p.finishWith(w, r, st, f, o)
 }
 
-// finishWith marks the request answered (once: a second tab or a reload
-// loses) and posts the response to the SP.
+// finishWith builds and signs the response, then in one transaction
+// marks the request answered (once: a second tab or a reload loses),
+// records the SP among the session's single-logout participants and
+// audits the response; last it posts the response to the SP. Signing
+// comes first so that no write transaction waits on it.
 func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, o *outcome) {
-	f.State = "answered"
-	if err := p.saveAuth(r.Context(), st, f); err != nil {
+	ctx := r.Context()
+	if o.citizen != nil {
+		o.nameIDFormat, o.nameID = p.nameID(o)
+	}
+	b, err := p.buildResponse(o, p.now())
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		p.Server.WriteError(w, r, err)
+		return
+	}
+	for range 3 {
+		err = p.Store.InTx(ctx, func(tx store.Tx) error {
+			g := *f // a retried transaction starts from the version read
+			g.State, g.Data = "answered", data
+			if err := tx.UpdateFlow(ctx, &g); err != nil {
+				return fmt.Errorf("%w: %w", errAuthFlow, err)
+			}
+			if o.citizen != nil {
+				if err := p.rememberSP(ctx, tx, o); err != nil {
+					return err
+				}
+			}
+			return audit.Append(ctx, tx, p.responseEvent(ctx, o))
+		})
+		if !errors.Is(err, errParticipantsRace) {
+			break
+		}
+	}
+	if errors.Is(err, errAuthFlow) {
 		p.staleOrError(w, r, err)
+		return
+	} else if err != nil {
+		p.Server.WriteError(w, r, err)
 		return
 	}
 	if _, err := r.Cookie(bindCookie + f.ID); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: "", Path: "/saml/", MaxAge: -1, HttpOnly: true,
 			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
 	}
-	if o.citizen != nil {
-		o.nameIDFormat, o.nameID = p.nameID(o)
-		if err := p.rememberSP(r.Context(), o); err != nil {
-			p.Server.WriteError(w, r, err)
-			return
-		}
-	}
-	p.respond(w, r, o)
+	p.postForm(w, r, o.acs, "SAMLResponse", b, o.relay)
 }
+
+// errAuthFlow marks a failure to mark the pending request answered.
+var errAuthFlow = errors.New("saml: marking the request answered")
 
 func (p *IdP) staleOrError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrStale) {
@@ -752,6 +817,14 @@ func (p *IdP) respond(w http.ResponseWriter, r *http.Request, o *outcome) {
 		p.Server.WriteError(w, r, err)
 		return
 	}
+	if err := audit.Append(r.Context(), p.Store, p.responseEvent(r.Context(), o)); err != nil {
+		p.Log.Error("saml audit", "request_id", httpserver.RequestID(r.Context()), "error", err.Error())
+	}
+	p.postForm(w, r, o.acs, "SAMLResponse", b, o.relay)
+}
+
+// responseEvent is the audit event of a response.
+func (p *IdP) responseEvent(ctx context.Context, o *outcome) *audit.Event {
 	subject, outcomeWord := "", "ok"
 	d := map[string]string{"acs": o.acs}
 	if o.req != nil {
@@ -760,14 +833,13 @@ func (p *IdP) respond(w http.ResponseWriter, r *http.Request, o *outcome) {
 	if o.citizen != nil {
 		subject = "citizen:" + o.citizen.ID
 		d["loa"] = string(o.loa)
-		d["encrypted"] = fmt.Sprint(o.sp.EncryptionCert != nil)
+		d["encrypted"] = strconv.FormatBool(o.sp.EncryptionCert != nil)
 	} else {
 		outcomeWord = "denied"
 		d["status"] = o.status
 		d["message"] = o.message
 	}
-	p.audit(r.Context(), r, "saml.response", o.sp.EntityID, subject, outcomeWord, d)
-	p.postForm(w, r, o.acs, "SAMLResponse", b, o.relay)
+	return p.event(ctx, "saml.response", o.sp.EntityID, subject, outcomeWord, d)
 }
 
 // postForm renders the HTTP-POST binding page: a form the script
@@ -799,8 +871,16 @@ func (p *IdP) refusePage(w http.ResponseWriter, r *http.Request, sp string, ref 
 		"RequestID": httpserver.RequestID(r.Context())})
 }
 
-// audit records a protocol event; failures are logged, not fatal.
+// audit records a protocol event in its own transaction; failures are
+// logged, not fatal.
 func (p *IdP) audit(ctx context.Context, r *http.Request, action, sp, subject, outcome string, d map[string]string) {
+	if err := audit.Append(ctx, p.Store, p.event(ctx, action, sp, subject, outcome, d)); err != nil {
+		p.Log.Error("saml audit", "request_id", httpserver.RequestID(r.Context()), "error", err.Error())
+	}
+}
+
+// event is a protocol event about an SP, for audit.Append.
+func (p *IdP) event(ctx context.Context, action, sp, subject, outcome string, d map[string]string) *audit.Event {
 	if subject == "" {
 		subject = "sp:" + sp
 	}
@@ -808,10 +888,8 @@ func (p *IdP) audit(ctx context.Context, r *http.Request, action, sp, subject, o
 		d = map[string]string{}
 	}
 	d["sp"] = sp
-	if err := audit.Append(ctx, p.Store, &audit.Event{At: p.now(), Actor: "sp:" + sp, Action: action, Subject: subject,
-		Source: httpserver.ClientIP(ctx), Outcome: outcome, Details: d}); err != nil {
-		p.Log.Error("saml audit", "request_id", httpserver.RequestID(r.Context()), "error", err.Error())
-	}
+	return &audit.Event{At: p.now(), Actor: "sp:" + sp, Action: action, Subject: subject,
+		Source: httpserver.ClientIP(ctx), Outcome: outcome, Details: d}
 }
 
 func (p *IdP) session(r *http.Request) (*broker.Session, error) {

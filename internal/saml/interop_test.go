@@ -15,7 +15,7 @@ const (
 	loaSubstantial = "http://eidas.europa.eu/LoA/substantial"
 )
 
-func authnRequest(t *testing.T, c *saml2.SAMLServiceProvider) []byte {
+func authnRequest(t testing.TB, c *saml2.SAMLServiceProvider) []byte {
 	t.Helper()
 	doc, err := c.BuildAuthRequestDocument()
 	if err != nil {

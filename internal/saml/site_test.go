@@ -59,7 +59,7 @@ type testSP struct {
 	cfg                saml.SPConfig
 }
 
-func newTestSP(t *testing.T, name string, encrypt bool) *testSP {
+func newTestSP(t testing.TB, name string, encrypt bool) *testSP {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *testSP) client(st *site) *saml2.SAMLServiceProvider {
 var siteDriver = sqlstore.SQLite
 
 type site struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store store.Store
 	idp   *saml.IdP
@@ -138,7 +138,7 @@ type site struct {
 
 // newSite runs Clau's real handler stack (sign-in pages and the IdP) on
 // loopback, with one citizen who has activated her Clau, and the SPs.
-func newSite(t *testing.T, sps ...*testSP) *site {
+func newSite(t testing.TB, sps ...*testSP) *site {
 	t.Helper()
 	ctx := context.Background()
 	s := sqltest.Open(t, siteDriver)
@@ -221,11 +221,11 @@ func newSite(t *testing.T, sps ...*testSP) *site {
 
 // browser follows redirects inside Clau.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	c *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, c: &http.Client{Jar: jar}}
 }
@@ -320,7 +320,7 @@ type posted struct {
 	values map[string]string
 }
 
-func postedForm(t *testing.T, a answer) posted {
+func postedForm(t testing.TB, a answer) posted {
 	t.Helper()
 	m := formRE.FindStringSubmatch(a.body)
 	if m == nil {

@@ -76,40 +76,47 @@ func (p *IdP) mountSLO() {
 	p.Server.AllowCrossOrigin("POST " + sloPath)
 }
 
-// rememberSP adds the response's SP to the session's participants.
-func (p *IdP) rememberSP(ctx context.Context, o *outcome) error {
+// errParticipantsRace: another response changed the session's
+// participants during the transaction; the caller runs it again.
+var errParticipantsRace = errors.New("saml: session participants changed while recording")
+
+// rememberSP adds the response's SP to the session's participants, in
+// the caller's transaction.
+func (p *IdP) rememberSP(ctx context.Context, tx store.Tx, o *outcome) error {
 	pt := participant{SP: o.sp.EntityID, SessionIx: o.sessionIx, NameID: o.nameID, Format: o.nameIDFormat}
-	carried, err := p.carryOver(ctx, o)
+	carried, err := p.carryOver(ctx, tx, o)
 	if err != nil {
 		return err
 	}
-	for range 3 {
-		f, err := p.Store.FlowByID(ctx, sloSessKind, o.sessionIx)
-		if errors.Is(err, store.ErrNotFound) {
-			data, _ := json.Marshal(sloSession{SessionID: o.sessionID, Participants: merge(carried, pt)})
-			err = p.Store.CreateFlow(ctx, &store.Flow{ID: o.sessionIx, Kind: sloSessKind, State: "active",
-				Subject: o.citizen.ID, Data: data, ExpiresAt: p.now().Add(sloSessTTL)})
-			var dup *store.DuplicateError
-			if errors.As(err, &dup) {
-				continue
-			}
-			return err
-		} else if err != nil {
+	f, err := tx.FlowByID(ctx, sloSessKind, o.sessionIx)
+	if errors.Is(err, store.ErrNotFound) {
+		data, err := json.Marshal(sloSession{SessionID: o.sessionID, Participants: merge(carried, pt)})
+		if err != nil {
 			return err
 		}
-		var ss sloSession
-		if err := json.Unmarshal(f.Data, &ss); err != nil {
-			return err
+		err = tx.CreateFlow(ctx, &store.Flow{ID: o.sessionIx, Kind: sloSessKind, State: "active",
+			Subject: o.citizen.ID, Data: data, ExpiresAt: p.now().Add(sloSessTTL)})
+		var dup *store.DuplicateError
+		if errors.As(err, &dup) {
+			return errParticipantsRace
 		}
-		ss.Participants = merge(append(ss.Participants, carried...), pt)
-		f.Data, _ = json.Marshal(ss)
-		if err := p.Store.UpdateFlow(ctx, f); errors.Is(err, store.ErrStale) {
-			continue
-		} else {
-			return err
-		}
+		return err
+	} else if err != nil {
+		return err
 	}
-	return errors.New("saml: session participants changed three times while recording")
+	var ss sloSession
+	if err := json.Unmarshal(f.Data, &ss); err != nil {
+		return err
+	}
+	ss.Participants = merge(append(ss.Participants, carried...), pt)
+	if f.Data, err = json.Marshal(ss); err != nil {
+		return err
+	}
+	if err := tx.UpdateFlow(ctx, f); errors.Is(err, store.ErrStale) {
+		return errParticipantsRace
+	} else {
+		return err
+	}
 }
 
 // merge adds pt to ps, one entry per SP (the newest wins).
@@ -126,11 +133,11 @@ func merge(ps []participant, pt participant) []participant {
 // carryOver moves the participants of the session the sign-in pages
 // rotated away to the new one, and points the old SessionIndex at the new
 // session, so a LogoutRequest naming either ends the live session.
-func (p *IdP) carryOver(ctx context.Context, o *outcome) ([]participant, error) {
+func (p *IdP) carryOver(ctx context.Context, tx store.Tx, o *outcome) ([]participant, error) {
 	if o.prevSessionID == "" || o.prevSessionID == o.sessionID {
 		return nil, nil
 	}
-	f, err := p.Store.FlowByID(ctx, sloSessKind, p.sessionIndex(o.prevSessionID))
+	f, err := tx.FlowByID(ctx, sloSessKind, p.sessionIndex(o.prevSessionID))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {
@@ -143,7 +150,7 @@ func (p *IdP) carryOver(ctx context.Context, o *outcome) ([]participant, error) 
 	carried := ss.Participants
 	ss.SessionID = o.sessionID
 	f.Data, _ = json.Marshal(ss)
-	if err := p.Store.UpdateFlow(ctx, f); err != nil && !errors.Is(err, store.ErrStale) {
+	if err := tx.UpdateFlow(ctx, f); err != nil && !errors.Is(err, store.ErrStale) {
 		return nil, err
 	}
 	return carried, nil
@@ -191,7 +198,7 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 		ref = refuse("saml.err.malformed", "ID missing or not an xs:ID")
 	}
 	if ref == nil {
-		ref = p.notReplayed(ctx, sp, el.SelectAttrValue("ID", ""))
+		ref = storeRefusal(p.notReplayed(ctx, p.Store, sp, el.SelectAttrValue("ID", "")))
 	}
 	if ref != nil {
 		issuer := ""
