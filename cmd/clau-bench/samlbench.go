@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -126,15 +125,15 @@ func runSAML(args []string, out, log io.Writer) error {
 		if kind == "signed" {
 			profile = b.profile
 		}
-		w, err := srv.measure(b.duration, profile, func(d time.Duration) ([]time.Duration, int) {
+		w, err := srv.measure(b.duration, profile, func(d time.Duration) loopResult {
 			return b.loop(ctx, srv.base, browsers, sp, d)
 		})
 		if err != nil {
 			return err
 		}
-		lat, errs, elapsed := w.lat, w.errs, w.elapsed
-		if errs > 0 {
-			return fmt.Errorf("%d %s responses failed", errs, kind)
+		lat, elapsed := w.lat, w.elapsed
+		if err := w.failed(kind + " responses"); err != nil {
+			return err
 		}
 		n := len(lat)
 		slices.Sort(lat)
@@ -150,44 +149,21 @@ func runSAML(args []string, out, log io.Writer) error {
 	return nil
 }
 
-// loop asks for responses from every browser for d.
-func (b *samlBench) loop(ctx context.Context, base string, browsers []*http.Client, sp *benchSP, d time.Duration) ([]time.Duration, int) {
-	var (
-		mu   sync.Mutex
-		lat  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
-	for _, c := range browsers {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				req, err := sp.request(base)
-				var el time.Duration
-				if err == nil {
-					t0 := time.Now()
-					var a string
-					a, err = post(c, base+"/saml/sso", req)
-					el = time.Since(t0)
-					if err == nil && !responseRE.MatchString(a) {
-						err = fmt.Errorf("no SAMLResponse form: %.300s", a)
-					}
-				}
-				mu.Lock()
-				if err != nil {
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "response failed:", err)
-					}
-				} else {
-					lat = append(lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return lat, errs
+// loop asks for responses from every browser for d; the SP signing its
+// request is not in the latency.
+func (b *samlBench) loop(ctx context.Context, base string, browsers []*http.Client, sp *benchSP, d time.Duration) loopResult {
+	return runWorkers(ctx, time.Now().Add(d), len(browsers), func(w *worker) error {
+		req, err := sp.request(base)
+		if err != nil {
+			return err
+		}
+		w.begin()
+		a, err := post(browsers[w.id], base+"/saml/sso", req)
+		if err == nil && !responseRE.MatchString(a) {
+			err = fmt.Errorf("no SAMLResponse form: %.300s", a)
+		}
+		return err
+	})
 }
 
 var responseRE = regexp.MustCompile(`name="SAMLResponse" value="([^"]+)"`)

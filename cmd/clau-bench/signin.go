@@ -73,18 +73,15 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	loadList := fs.String("load", "", "after the closed-loop run, open-loop runs at these multiples of its peak rate, e.g. 0.5,2")
 	fs.Float64Var(&b.rate, "rate", 0, "open loop: start this many sign-ins per second whatever the answers (latency counted from each scheduled start); 0: closed loop of -concurrency browsers")
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
-	mem := fs.Uint("argon2-memory-kib", uint(b.params.Memory), "argon2id memory (KiB), as security.argon2.memory_kib")
-	iter := fs.Uint("argon2-iterations", uint(b.params.Time), "argon2id passes")
-	par := fs.Uint("argon2-parallelism", uint(b.params.Threads), "argon2id lanes")
+	setParams := argon2Flags(fs, &b.params)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b.params.Memory, b.params.Time, b.params.Threads = uint32(*mem), uint32(*iter), uint8(*par)
-	loads, err := parseLoads(*loadList)
-	if err != nil {
+	if err := setParams(); err != nil {
 		return err
 	}
-	if err := b.params.Validate(); err != nil {
+	loads, err := parseLoads(*loadList)
+	if err != nil {
 		return err
 	}
 	ctx, stop := signalContext()
@@ -126,16 +123,16 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 
 	// Warm up (connections, caches), then measure.
 	b.run(ctx, srv.base, warmup(b.duration))
-	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
+	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) loopResult { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err
 	}
-	lat, errs, elapsed := w.lat, w.errs, w.elapsed
+	lat, elapsed := w.lat, w.elapsed
 	if b.profile != "" {
 		fmt.Fprintf(log, "server CPU profile in %s: go tool pprof -top -focus='secure.\\(\\*Hasher\\).Verify' %s\n", b.profile, b.profile)
 	}
-	if errs > 0 {
-		return fmt.Errorf("%d sign-ins failed", errs)
+	if err := w.failed("sign-ins"); err != nil {
+		return err
 	}
 	if b.busy > 0 {
 		fmt.Fprintf(log, "%d sign-ins were turned away as busy (503) and retried: the concurrency queues more than security.max_hash_wait allows\n", b.busy)
@@ -245,8 +242,7 @@ type server struct {
 
 // window is one measured run against a clau serve process.
 type window struct {
-	lat     []time.Duration // each operation's latency
-	errs    int
+	loopResult
 	elapsed time.Duration // wall time
 	cpu     time.Duration // the server's CPU time (user + system)
 }
@@ -254,7 +250,7 @@ type window struct {
 // measure runs run for d (after the caller's warm-up), reading the server's
 // CPU time around it and, when profile names a file and the server serves
 // pprof, writing the server's CPU profile over the window there.
-func (s *server) measure(d time.Duration, profile string, run func(time.Duration) ([]time.Duration, int)) (window, error) {
+func (s *server) measure(d time.Duration, profile string, run func(time.Duration) loopResult) (window, error) {
 	cpu0, err := procCPU(s.cmd.Process.Pid)
 	if err != nil {
 		return window{}, err
@@ -266,14 +262,22 @@ func (s *server) measure(d time.Duration, profile string, run func(time.Duration
 		profDone <- nil
 	}
 	start := time.Now()
-	lat, errs := run(d)
-	w := window{lat: lat, errs: errs, elapsed: time.Since(start)}
+	w := window{loopResult: run(d)}
+	w.elapsed = time.Since(start)
 	cpu1, _ := procCPU(s.cmd.Process.Pid)
 	w.cpu = cpu1 - cpu0
 	if err := <-profDone; err != nil {
 		return w, fmt.Errorf("profile: %w", err)
 	}
 	return w, nil
+}
+
+// failed is the error for a window with failed operations, or nil.
+func (r loopResult) failed(what string) error {
+	if r.errs == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d %s failed; the first: %w", r.errs, what, r.firstErr)
 }
 
 func (s *server) stop() {
@@ -354,66 +358,40 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 	}
 }
 
-// run signs in from b.concurrency browsers for d and returns each
-// sign-in's latency and the number of failures.
-func (b *signinBench) run(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+// run signs in from b.concurrency browsers for d (or, with -rate, in an
+// open loop). A browser turned away as busy backs off for 100 ms, as one
+// told to retry would.
+func (b *signinBench) run(ctx context.Context, base string, d time.Duration) loopResult {
 	if b.rate > 0 {
 		return b.runOpen(ctx, base, d)
 	}
-	var (
-		mu   sync.Mutex
-		lat  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
 	transport := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
-	for range b.concurrency {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				t0 := time.Now()
-				var err error
-				if b.pin != nil {
-					err = b.pin.flow(base, int(b.pin.next.Add(1))%b.citizens, transport)
-				} else if b.oidc != nil {
-					err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
-				} else {
-					err = signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
-				}
-				el := time.Since(t0)
-				mu.Lock()
-				if errors.Is(err, errBusy) {
-					// Admission control said "retry later": back off as a browser would.
-					b.busy++
-					mu.Unlock()
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
-				if err != nil {
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "sign-in failed:", err)
-					}
-				} else {
-					lat = append(lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return lat, errs
+	defer transport.CloseIdleConnections()
+	r := runWorkers(ctx, time.Now().Add(d), b.concurrency, func(*worker) error {
+		var err error
+		switch {
+		case b.pin != nil:
+			err = b.pin.flow(base, int(b.pin.next.Add(1))%b.citizens, transport)
+		case b.oidc != nil:
+			err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
+		default:
+			err = signIn(base, seed.DNI(rand.IntN(b.citizens)), transport)
+		}
+		if errors.Is(err, errBusy) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		return err
+	})
+	b.busy += r.busy
+	return r
 }
 
 // runOpen is -rate: an open loop at b.rate sign-ins per second for d (see
 // openLoop); busy answers are counted apart, like the closed loop's.
-func (b *signinBench) runOpen(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
+func (b *signinBench) runOpen(ctx context.Context, base string, d time.Duration) loopResult {
 	r := b.openLoop(ctx, base, b.rate, d)
 	b.busy += len(r.busy)
-	if r.firstErr != nil {
-		fmt.Fprintln(os.Stderr, "sign-in failed:", r.firstErr)
-	}
-	return r.ok, r.errs + r.abandoned
+	return loopResult{lat: r.ok, errs: r.errs + r.abandoned, busy: len(r.busy), firstErr: r.firstErr}
 }
 
 var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9]+(?:/permanent)?)"`)
