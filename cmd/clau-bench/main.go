@@ -477,6 +477,16 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
+// fmtSignedDur is fmtDur for a difference, which may be below zero: the
+// hash measured alone can cost more than a whole sign-in when the
+// measurements differ by more than what lies beyond the hash.
+func fmtSignedDur(d time.Duration) string {
+	if d < 0 {
+		return "-" + fmtDur(-d)
+	}
+	return fmtDur(d)
+}
+
 // scratch makes a temporary folder for a benchmark that runs clau serve
 // and, unless clau names a binary already, builds ./cmd/clau into it.
 // cleanup removes the folder.
