@@ -153,12 +153,16 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 		fmt.Fprintf(out, "token endpoint alone: p50 %s, p99 %s\n", fmtDur(b.oidc.tokenPercentile(0.5)), fmtDur(b.oidc.tokenPercentile(0.99)))
 	}
 	rate := float64(n) / elapsed.Seconds()
-	fmt.Fprintln(out, "| argon2id (m KiB, t, p) | sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | sign-ins/s per core | of the hash-only ceiling | server CPU beyond the hash |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Fprintf(out, "| %d, %d, %d | %d | %.0f | %s | %s | %s | %s | %.1f | %.0f%% | %s |\n",
+	// Two readings of the target "≥ 90% of the hash-only ceiling": wall
+	// time (what the machine gave each phase, so other work on it moves
+	// it) and per core (CPU time, which survives a shared machine).
+	fmt.Fprintln(out, "| argon2id (m KiB, t, p) | sign-ins | sign-ins/s | p50 | p95 | p99 | server CPU per sign-in | sign-ins/s per core | of the hash-only ceiling | per core, of the hash-only ceiling | server CPU beyond the hash |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintf(out, "| %d, %d, %d | %d | %.0f | %s | %s | %s | %s | %.1f | %.0f%% | %.0f%% | %s |\n",
 		b.params.Memory, b.params.Time, b.params.Threads, n, rate,
 		fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
-		fmtDur(perSignin), 1/perSignin.Seconds(), 100*rate/hash.perSecond(), fmtSignedDur(perSignin-hash.cpuPerOp()))
+		fmtDur(perSignin), 1/perSignin.Seconds(), 100*rate/hash.perSecond(), 100*hash.cpuPerOp().Seconds()/perSignin.Seconds(),
+		fmtSignedDur(perSignin-hash.cpuPerOp()))
 	hash.print(out, fmt.Sprintf("hash-only ceiling: secure.Hasher.Verify alone in the bench process from %d goroutines, "+
 		"before the server started", hash.goroutines), "argon2id (m KiB, t, p)",
 		fmt.Sprintf("%d, %d, %d", b.params.Memory, b.params.Time, b.params.Threads), "hash", "hashes")
