@@ -8,12 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,44 +59,32 @@ func runBook(args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, clau, cleanup, err := scratch("book", b.clau, log)
+	ws, err := newWorkspace(ctx, "book", b.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	b.clau, b.dsn = ws.clau, ws.dsn
 	fmt.Fprintf(log, "clau-bench book: %d CPUs, %s, %s, %d popular slots, concurrency %d\n",
 		runtime.NumCPU(), runtime.Version(), b.driver, b.slots, b.concurrency)
-	target := filepath.Join(dir, "clau.db")
-	if b.driver == sqlstore.Postgres {
-		var cleanup func()
-		if target, cleanup, err = benchDSN(ctx, b.driver, ""); err != nil {
-			return err
-		}
-		defer cleanup()
-	}
-	b.dsn = target
-	if err := b.prepare(ctx, target); err != nil {
+	if err := b.prepare(ctx, b.dsn); err != nil {
 		return err
 	}
-	b.env = []string{"CLAU_SERVER_TRUSTED_PROXIES=127.0.0.1/32", "CLAU_STORAGE_DRIVER=" + b.driver}
-	if b.driver == sqlstore.Postgres {
-		b.env = append(b.env, "CLAU_STORAGE_DSN="+target)
-	}
-	srv, err := b.start(dir, log)
+	b.env = append([]string{"CLAU_SERVER_TRUSTED_PROXIES=127.0.0.1/32"}, ws.env...)
+	srv, err := b.start(ws.dir, log)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 
 	b.run(ctx, srv.base, warmup(b.duration)) // warm up
-	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, srv.base, d) })
+	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) loopResult { return b.run(ctx, srv.base, d) })
 	if err != nil {
 		return err
 	}
-	lat, errs, elapsed := w.lat, w.errs, w.elapsed
-	if errs > 0 {
-		return fmt.Errorf("%d bookings failed", errs)
+	lat, elapsed := w.lat, w.elapsed
+	if err := w.failed("bookings"); err != nil {
+		return err
 	}
 	booked, err := b.check(ctx)
 	if err != nil {
@@ -173,46 +158,24 @@ func (b *bookBench) check(ctx context.Context) (int, error) {
 }
 
 // run books from b.concurrency citizens for d; latencies of confirmed
-// bookings and the number of failures.
-func (b *bookBench) run(ctx context.Context, base string, d time.Duration) ([]time.Duration, int) {
-	var (
-		mu   sync.Mutex
-		lat  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}}
-	for range b.concurrency {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				i := int(b.next.Add(1))
-				t0 := time.Now()
-				err := b.book(c, base, i)
-				el := time.Since(t0)
-				mu.Lock()
-				if errors.Is(err, errFull) {
-					b.failed.Add(1)
-					b.full.Add(1)
-				} else if err != nil {
-					b.failed.Add(1)
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "booking failed:", err)
-					}
-				} else {
-					lat = append(lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return lat, errs
+// bookings and the number of failures ("slot taken" is neither).
+func (b *bookBench) run(ctx context.Context, base string, d time.Duration) loopResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	r := runWorkers(ctx, time.Now().Add(d), b.concurrency, func(*worker) error {
+		err := b.book(c, base, int(b.next.Add(1)))
+		if err != nil {
+			b.failed.Add(1)
+		}
+		return err
+	})
+	b.full.Add(int64(r.busy))
+	return r
 }
 
 // errFull is the server's "someone has just taken that time".
-var errFull = errors.New("slot taken")
+var errFull error = declined{errors.New("slot taken")}
 
 // book is one citizen's booking of one of the popular slots.
 func (b *bookBench) book(c *http.Client, base string, i int) error {

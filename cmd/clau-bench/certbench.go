@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clau-eid/clau/internal/pkitest"
@@ -104,14 +103,14 @@ func runCert(args []string, out, log io.Writer) error {
 
 	b.run(ctx, warmup(b.duration)) // warm up: connections, and in cached mode the OCSP answers
 	hits0, _ := b.pki.DNIeRev.Hits()
-	w, err := srv.measure(b.duration, "", func(d time.Duration) ([]time.Duration, int) { return b.run(ctx, d) })
+	w, err := srv.measure(b.duration, "", func(d time.Duration) loopResult { return b.run(ctx, d) })
 	if err != nil {
 		return err
 	}
-	lat, errs, elapsed := w.lat, w.errs, w.elapsed
+	lat, elapsed := w.lat, w.elapsed
 	hits1, _ := b.pki.DNIeRev.Hits()
-	if errs > 0 {
-		return fmt.Errorf("%d sign-ins failed", errs)
+	if err := w.failed("sign-ins"); err != nil {
+		return err
 	}
 	n := len(lat)
 	slices.Sort(lat)
@@ -203,42 +202,17 @@ func (b *certBench) start(dir string) (*server, error) {
 	}
 }
 
-func (b *certBench) run(ctx context.Context, d time.Duration) ([]time.Duration, int) {
-	var (
-		mu   sync.Mutex
-		lat  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
+func (b *certBench) run(ctx context.Context, d time.Duration) loopResult {
 	main := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
-	for range b.concurrency {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				var cert tls.Certificate
-				if b.fresh {
-					cert = b.newCert() // made before the clock starts
-				} else {
-					cert = b.pool[rand.IntN(len(b.pool))]
-				}
-				t0 := time.Now()
-				err := b.signIn(main, cert)
-				el := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "sign-in failed:", err)
-					}
-				} else {
-					lat = append(lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return lat, errs
+	defer main.CloseIdleConnections()
+	return runWorkers(ctx, time.Now().Add(d), b.concurrency, func(w *worker) error {
+		if !b.fresh {
+			return b.signIn(main, b.pool[rand.IntN(len(b.pool))])
+		}
+		cert := b.newCert()
+		w.begin() // the certificate is the citizen's, made before the clock starts
+		return b.signIn(main, cert)
+	})
 }
 
 // signIn is one browser's certificate sign-in; the listener gets a new

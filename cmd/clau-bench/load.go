@@ -16,10 +16,6 @@ import (
 	"github.com/clau-eid/clau/internal/seed"
 )
 
-// errBusy is a sign-in that admission control turned away (503 with
-// Retry-After): an answer, not a failure, under overload.
-var errBusy = errors.New("busy: 503 with Retry-After")
-
 // loadResult is one open-loop run.
 type loadResult struct {
 	offered   int             // arrivals scheduled
@@ -122,10 +118,14 @@ func parseLoads(s string) ([]float64, error) {
 func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, base string, peak float64, loads []float64) error {
 	conc := b.concurrency
 	b.concurrency = 1
-	single, errs := b.run(ctx, base, min(b.duration, 10*time.Second))
+	one := b.run(ctx, base, min(b.duration, 10*time.Second))
 	b.concurrency = conc
-	if errs > 0 || len(single) == 0 {
-		return fmt.Errorf("single sign-ins: %d failed", errs)
+	if err := one.failed("single sign-ins"); err != nil {
+		return err
+	}
+	single := one.lat
+	if len(single) == 0 {
+		return errors.New("no single sign-in finished")
 	}
 	slices.Sort(single)
 	fmt.Fprintf(out, "\nopen loop (Poisson arrivals, latency from the scheduled arrival); peak %.1f/s closed loop; one at a time: p50 %s, p99 %s\n\n",

@@ -10,11 +10,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,48 +39,41 @@ func runPair(args []string, out, log io.Writer) error {
 	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
 	fs.SetOutput(log)
 	b := &pairBench{}
-	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b.signin.params = lowParams
 	dsn := fs.String("dsn", "", "PostgreSQL database to use and keep (default: a throwaway schema on "+defaultPostgresDSN+")")
 	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure each setup")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
-	mem := fs.Uint("argon2-memory-kib", uint(b.signin.params.Memory), "argon2id memory (KiB); the server allows 8192 and up")
-	iter := fs.Uint("argon2-iterations", uint(b.signin.params.Time), "argon2id passes")
+	setParams := argon2Flags(fs, &b.signin.params)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b.signin.params.Memory, b.signin.params.Time = uint32(*mem), uint32(*iter)
-	if err := b.signin.params.Validate(); err != nil {
+	if err := setParams(); err != nil {
 		return err
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, clau, cleanup, err := scratch("pair", b.signin.clau, log)
+	ws, err := newWorkspace(ctx, "pair", b.signin.clau, sqlstore.Postgres, *dsn, log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.signin.clau = clau
-	d, drop, err := benchDSN(ctx, sqlstore.Postgres, *dsn)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	b.dsn = d
-	db, err := sqlstore.Open(ctx, sqlstore.Postgres, d, sqlstore.Options{MaxOpenConns: 1})
+	defer ws.cleanup()
+	// One data folder for both: the keyring in it is what both must share.
+	dir := ws.dir
+	b.signin.clau, b.dsn, b.signin.env = ws.clau, ws.dsn, ws.env
+	db, err := sqlstore.Open(ctx, sqlstore.Postgres, b.dsn, sqlstore.Options{MaxOpenConns: 1})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	b.db = db.DB()
-	// One data folder for both: the keyring in it is what both must share.
-	b.signin.env = []string{"CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN=" + withAppName(d)}
 	if err := b.prepare(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "clau-bench pair: %d CPUs, %s, argon2id m=%d KiB t=%d p=1, %d citizens, concurrency %d\n",
-		runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.citizens, b.signin.concurrency)
+	fmt.Fprintf(log, "clau-bench pair: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
+		runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
+		b.signin.citizens, b.signin.concurrency)
 
 	first, err := b.signin.start(dir, log)
 	if err != nil {
@@ -159,7 +150,7 @@ func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, e
 		}
 	}
 	start := time.Now()
-	lat, errs := b.run(ctx, servers, b.signin.duration)
+	r := b.run(ctx, servers, b.signin.duration)
 	elapsed := time.Since(start)
 	dbCPU := cpuSince(db0)
 	var cpu time.Duration
@@ -170,9 +161,10 @@ func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, e
 		}
 		cpu += c - cpu0[i]
 	}
-	if errs > 0 {
-		return scaleRow{}, fmt.Errorf("%d sign-ins failed on %d processes", errs, len(servers))
+	if err := r.failed(fmt.Sprintf("sign-ins on %d processes", len(servers))); err != nil {
+		return scaleRow{}, err
 	}
+	lat := r.lat
 	if len(lat) == 0 {
 		return scaleRow{}, errors.New("no sign-in finished")
 	}
@@ -182,38 +174,14 @@ func (b *pairBench) measure(ctx context.Context, servers []*server) (scaleRow, e
 		p99: percentile(lat, 0.99), cpu: cpu / time.Duration(n), dbCPU: dbCPU / time.Duration(n)}, nil
 }
 
-func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration) ([]time.Duration, int) {
-	var (
-		mu   sync.Mutex
-		lat  []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
+func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration) loopResult {
 	transport := &http.Transport{MaxIdleConnsPerHost: b.signin.concurrency * 2}
-	for range b.signin.concurrency {
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				k := int(b.next.Add(1))
-				from, to := servers[k%len(servers)].base, servers[(k+1)%len(servers)].base
-				t0 := time.Now()
-				err := crossSignIn(from, to, seed.DNI(rand.IntN(b.signin.citizens)), transport)
-				el := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "sign-in failed:", err)
-					}
-				} else {
-					lat = append(lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return lat, errs
+	defer transport.CloseIdleConnections()
+	return runWorkers(ctx, time.Now().Add(d), b.signin.concurrency, func(*worker) error {
+		k := int(b.next.Add(1))
+		from, to := servers[k%len(servers)].base, servers[(k+1)%len(servers)].base
+		return crossSignIn(from, to, seed.DNI(rand.IntN(b.signin.citizens)), transport)
+	})
 }
 
 // crossSignIn is one browser's sign-in across two processes: the form

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -40,7 +39,7 @@ func runScale(args []string, out, log io.Writer) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	fs.SetOutput(log)
 	b := &scaleBench{out: out, log: log}
-	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b.signin.params = lowParams
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.StringVar(&b.dsn, "dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
 	keyring := fs.String("keyring", "", "keyring file for clau serve (default: a new one in the scratch folder); with -dsn, keep it to measure that database again later: the database's keys are sealed with it")
@@ -49,13 +48,10 @@ func runScale(args []string, out, log io.Writer) error {
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure at each size")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
 	fs.StringVar(&b.signin.profile, "profile", "", "write the server's CPU profile at each size to FILE-<size>")
-	mem := fs.Uint("argon2-memory-kib", uint(b.signin.params.Memory), "argon2id memory (KiB); the server allows 8192 and up")
-	iter := fs.Uint("argon2-iterations", uint(b.signin.params.Time), "argon2id passes")
+	setParams := argon2Flags(fs, &b.signin.params)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b.signin.params.Memory, b.signin.params.Time = uint32(*mem), uint32(*iter)
-	var err error
 	for _, f := range strings.Split(*sizes, ",") {
 		// Up to the 10 million distinct synthetic documents: scale creates
 		// no citizens beyond the sizes, so it needs no room above them.
@@ -65,34 +61,21 @@ func runScale(args []string, out, log io.Writer) error {
 		}
 		b.sizes = append(b.sizes, n)
 	}
-	if err := b.signin.params.Validate(); err != nil {
+	if err := setParams(); err != nil {
 		return err
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, clau, cleanup, err := scratch("scale", b.signin.clau, log)
+	ws, err := newWorkspace(ctx, "scale", b.signin.clau, b.driver, b.dsn, log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.signin.clau = clau
-	if b.dsn == "" && b.driver == sqlstore.SQLite {
-		b.dsn = filepath.Join(dir, "clau.db")
-	}
-	dsn, drop, err := benchDSN(ctx, b.driver, b.dsn)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	b.dsn = dsn
-	b.signin.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver, "CLAU_STORAGE_DSN=" + dsn}
-	if b.driver == sqlstore.Postgres {
-		b.signin.env[1] = "CLAU_STORAGE_DSN=" + withAppName(dsn)
-	}
+	defer ws.cleanup()
+	b.signin.clau, b.dsn, b.signin.env = ws.clau, ws.dsn, ws.env
 	if *keyring != "" {
 		b.signin.env = append(b.signin.env, "CLAU_SECURITY_KEYRING_FILE="+*keyring)
 	}
-	return b.run(ctx, dir)
+	return b.run(ctx, ws.dir)
 }
 
 // scaleRow is one size's result.
@@ -113,16 +96,18 @@ func (b *scaleBench) run(ctx context.Context, dir string) error {
 	if _, err := s.Migrate(ctx, 0); err != nil {
 		return err
 	}
-	hashCPU, err := b.signin.hashCost(ctx)
+	hash, err := hashCeiling(ctx, b.signin.params, ceilingTime(b.signin.duration))
 	if err != nil {
-		return err
+		return fmt.Errorf("hash-only ceiling: %w", err)
 	}
+	hashCPU := hash.cpuPerOp()
 	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b.log, "clau-bench scale: %s, %d CPUs, %s, argon2id m=%d KiB t=%d p=1 (%s of CPU alone), concurrency %d\n",
-		b.driver, runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, fmtDur(hashCPU), b.signin.concurrency)
+	fmt.Fprintf(b.log, "clau-bench scale: %s, %d CPUs, %s, argon2id m=%d KiB t=%d p=%d (%s of CPU alone), concurrency %d\n",
+		b.driver, runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
+		fmtDur(hashCPU), b.signin.concurrency)
 	have, err := s.CountCitizens(ctx)
 	if err != nil {
 		return err
@@ -147,13 +132,14 @@ func (b *scaleBench) run(ctx context.Context, dir string) error {
 		fmt.Fprintf(b.log, "at %d citizens: %d sign-ins, %.0f/s, p50 %s, p99 %s, server CPU per sign-in %s, database %s\n",
 			size, r.signins, r.rate, fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtDur(r.dbCPU))
 	}
-	fmt.Fprintf(b.out, "Sign-ins (GET /login, POST DNI + password) as the registry grows, %s, argon2id m=%d KiB t=%d p=1: "+
-		"one verification alone costs %s of CPU\n\n", b.driver, b.signin.params.Memory, b.signin.params.Time, fmtDur(hashCPU))
+	fmt.Fprintf(b.out, "Sign-ins (GET /login, POST DNI + password) as the registry grows, %s, argon2id m=%d KiB t=%d p=%d: "+
+		"one verification alone costs %s of CPU\n\n", b.driver, b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
+		fmtDur(hashCPU))
 	fmt.Fprintln(b.out, "| driver | citizens | sign-ins | sign-ins/s | p50 | p99 | server CPU per sign-in | beyond the hash | PostgreSQL CPU per sign-in | CPU vs first size |")
 	fmt.Fprintln(b.out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
 		fmt.Fprintf(b.out, "| %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %.2f× |\n", b.driver, r.size, r.signins, r.rate,
-			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtDur(r.net), fmtDur(r.dbCPU),
+			fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.cpu), fmtSignedDur(r.net), fmtDur(r.dbCPU),
 			float64(r.cpu+r.dbCPU)/float64(rows[0].cpu+rows[0].dbCPU))
 	}
 	return nil
@@ -265,14 +251,14 @@ func (b *scaleBench) measure(ctx context.Context, s *sqlstore.Store, dir string,
 		}
 		db0 = backendCPU(pids)
 	}
-	w, err := srv.measure(sb.duration, sb.profile, func(d time.Duration) ([]time.Duration, int) { return sb.run(ctx, srv.base, d) })
+	w, err := srv.measure(sb.duration, sb.profile, func(d time.Duration) loopResult { return sb.run(ctx, srv.base, d) })
 	dbCPU := cpuSince(db0)
 	srv.stop() // its connections close, so PostgreSQL's statistics include their scans
 	if err != nil {
 		return scaleRow{}, err
 	}
-	if w.errs > 0 {
-		return scaleRow{}, fmt.Errorf("%d sign-ins failed at %d citizens", w.errs, size)
+	if err := w.failed(fmt.Sprintf("sign-ins at %d citizens", size)); err != nil {
+		return scaleRow{}, err
 	}
 	if len(w.lat) == 0 {
 		return scaleRow{}, errors.New("no sign-in finished")

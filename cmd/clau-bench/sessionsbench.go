@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -46,7 +45,7 @@ func runSessions(args []string, out, log io.Writer) error {
 	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
 	fs.SetOutput(log)
 	b := &sessionsBench{}
-	b.signin.params = secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b.signin.params = lowParams
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.IntVar(&b.sessions, "sessions", 100000, "live SSO sessions to hold")
 	fs.IntVar(&b.sample, "sample", 200, "of which made by real sign-ins")
@@ -59,28 +58,18 @@ func runSessions(args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, clau, cleanup, err := scratch("sessions", b.signin.clau, log)
+	ws, err := newWorkspace(ctx, "sessions", b.signin.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.signin.clau = clau
-	if b.driver == sqlstore.SQLite {
-		b.dsn = filepath.Join(dir, "clau.db")
-	}
-	dsn, drop, err := benchDSN(ctx, b.driver, b.dsn)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	b.dsn = dsn
-	b.signin.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver, "CLAU_STORAGE_DSN=" + dsn}
+	defer ws.cleanup()
+	b.signin.clau, b.dsn, b.signin.env = ws.clau, ws.dsn, ws.env
 	if b.heapProfile != "" {
 		b.signin.profile = b.heapProfile // makes start serve pprof
 	}
 	fmt.Fprintf(log, "clau-bench sessions: %s, %d CPUs, %s, %d sessions (%d from real sign-ins), %d citizens\n",
 		b.driver, runtime.NumCPU(), runtime.Version(), b.sessions, b.sample, b.signin.citizens)
-	return b.run(ctx, dir, out, log)
+	return b.run(ctx, ws.dir, out, log)
 }
 
 func (b *sessionsBench) run(ctx context.Context, dir string, out, log io.Writer) error {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -55,6 +56,39 @@ func TestEveryScenarioRuns(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("runs %v, want %v", got, want)
+	}
+	// signin and oidc read the sign-ins against a hash-only ceiling, and
+	// saml its responses against an XML-signature ceiling, measured in
+	// the same run.
+	for _, r := range doc.Runs {
+		var figures []string
+		switch r.Scenario {
+		case "signin", "oidc":
+			figures = []string{"of the hash-only ceiling", "server CPU beyond the hash"}
+		case "saml":
+			figures = []string{"per core, of the signing ceiling"}
+		default:
+			continue
+		}
+		for _, f := range figures {
+			if _, ok := r.Tables[0].Rows[0].Values[f]; !ok {
+				t.Errorf("%s: no %q in %v", r.Scenario, f, r.Tables[0].Rows[0].Cells)
+			}
+		}
+		i := slices.IndexFunc(r.Tables, func(tb table) bool { return strings.Contains(tb.Title, "ceiling") })
+		if i < 0 || len(r.Tables[i].Rows) != 1 {
+			t.Errorf("%s: no ceiling table", r.Scenario)
+			continue
+		}
+		cpu := 0.0
+		for col, v := range r.Tables[i].Rows[0].Values {
+			if strings.HasPrefix(col, "CPU per") {
+				cpu = v
+			}
+		}
+		if cpu <= 0 {
+			t.Errorf("%s ceiling: no CPU per operation in %v", r.Scenario, r.Tables[i].Rows[0].Cells)
+		}
 	}
 	// The token scenario measures both algorithms, each with exchanges.
 	for _, r := range doc.Runs {

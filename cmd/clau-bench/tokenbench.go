@@ -12,16 +12,15 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
@@ -45,7 +44,7 @@ func runToken(args []string, out, log io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(log)
 	// The hash is not measured here: the browsers sign in once, at a low cost.
-	b := &tokenBench{signinBench: signinBench{params: secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}}}
+	b := &tokenBench{signinBench: signinBench{params: lowParams}}
 	b.oidc = &oidcEndpoints{}
 	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver of the server: sqlite or postgres (a throwaway schema)")
@@ -70,21 +69,13 @@ func runToken(args []string, out, log io.Writer) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	dir, clau, cleanup, err := scratch("token", b.clau, log)
+	ws, err := newWorkspace(ctx, "token", b.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
-	target := filepath.Join(dir, "clau.db")
-	if b.driver == sqlstore.Postgres {
-		var drop func()
-		if target, drop, err = benchDSN(ctx, b.driver, ""); err != nil {
-			return err
-		}
-		defer drop()
-	}
-	s, err := sqlstore.Open(ctx, b.driver, target, sqlstore.Options{})
+	defer ws.cleanup()
+	b.clau, b.env = ws.clau, ws.env
+	s, err := sqlstore.Open(ctx, b.driver, ws.dsn, sqlstore.Options{})
 	if err != nil {
 		return err
 	}
@@ -93,12 +84,8 @@ func runToken(args []string, out, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b.env = []string{"CLAU_STORAGE_DRIVER=" + b.driver}
-	if b.driver == sqlstore.Postgres {
-		b.env = append(b.env, "CLAU_STORAGE_DSN="+target)
-	}
 	b.oidc.extraClients = b.algs
-	srv, err := b.start(dir, log)
+	srv, err := b.start(ws.dir, log)
 	if err != nil {
 		return err
 	}
@@ -198,55 +185,25 @@ func (b *tokenBench) round(ctx context.Context, srv *server, browsers []*http.Cl
 	if err != nil {
 		return window{}, 0, err
 	}
-	var (
-		mu      sync.Mutex
-		w       window
-		next    int
-		firstEr error
-		wg      sync.WaitGroup
-	)
 	tr := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
 	defer tr.CloseIdleConnections()
 	rp := &http.Client{Transport: tr}
+	var next atomic.Int64
 	start := time.Now()
-	for range b.concurrency {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				if next >= len(codes) || ctx.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				c := codes[next]
-				next++
-				mu.Unlock()
-				t0 := time.Now()
-				err := exchange(rp, b.oidc.token, client, c)
-				el := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					w.errs++
-					if firstEr == nil {
-						firstEr = err
-					}
-				} else {
-					w.lat = append(w.lat, el)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	w := window{loopResult: runWorkers(ctx, time.Time{}, b.concurrency, func(*worker) error {
+		i := int(next.Add(1)) - 1
+		if i >= len(codes) {
+			return errDone
+		}
+		return exchange(rp, b.oidc.token, client, codes[i])
+	})}
 	elapsed := time.Since(start)
 	cpu1, _ := procCPU(srv.cmd.Process.Pid)
 	w.cpu = cpu1 - cpu0
 	if err := <-profDone; err != nil {
 		return w, elapsed, fmt.Errorf("profile: %w", err)
 	}
-	if w.errs > 0 {
-		return w, elapsed, fmt.Errorf("%d token exchanges failed; first: %w", w.errs, firstEr)
-	}
-	return w, elapsed, nil
+	return w, elapsed, w.failed("token exchanges")
 }
 
 // issue gets n codes for client from the browsers' SSO sessions
