@@ -202,3 +202,44 @@ func TestThrottleSharedAcrossProcesses(t *testing.T) {
 	}
 	var _ store.Counters = a
 }
+
+// A success forgets the failures counted before it, also when it resets
+// from what Check read before the hash instead of reading again.
+func TestThrottleResetChecked(t *testing.T) {
+	ctx := context.Background()
+	s := sqltest.Open(t, sqlstore.SQLite)
+	th := secure.NewThrottle(s, secure.DefaultThrottlePolicy(), nil)
+	key := "pwd:doc:12345678Z"
+	for range 4 {
+		if _, err := th.Fail(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := th.Check(ctx, key)
+	if err != nil || st.Locked != 0 {
+		t.Fatalf("check after 4 failures = %+v, %v", st, err)
+	}
+	if err := th.ResetChecked(ctx, key, st); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := th.Fail(ctx, key); d != 0 {
+		t.Fatal("the failures before the success still counted: one more locked")
+	}
+
+	// A clean key is left alone: a failure counted between the check and
+	// the success (a parallel wrong guess) still counts.
+	clean := "pwd:doc:87654321X"
+	st, err = th.Check(ctx, clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		th.Fail(ctx, clean)
+	}
+	if err := th.ResetChecked(ctx, clean, st); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := th.Fail(ctx, clean); d == 0 {
+		t.Fatal("a success checked on a clean key forgot failures counted after the check")
+	}
+}

@@ -97,19 +97,25 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		return nil, busy
 	}
 	docKey, ipKey := ThrottleKey(doc.Number), "pwd:ip:"+source
+	var docStatus secure.ThrottleStatus // what a success has to forget
 	for _, k := range []struct {
 		th  *secure.Throttle
 		key string
 	}{{m.perDoc, docKey}, {m.perIP, ipKey}} {
-		if d, err := k.th.Locked(ctx, k.key); err != nil {
+		st, err := k.th.Check(ctx, k.key)
+		if err != nil {
 			return nil, err
-		} else if d > 0 {
+		}
+		if k.th == m.perDoc {
+			docStatus = st
+		}
+		if st.Locked > 0 {
 			who := "" // named when known, so the citizen's history shows the attempt
 			if c, err := m.store.CitizenByDocument(ctx, doc.Number); err == nil {
 				who = c.ID
 			}
 			m.record(ctx, who, "login.locked", source, doc, audit.Denied)
-			return nil, Locked(d)
+			return nil, Locked(st.Locked)
 		}
 	}
 	c, err := m.store.CitizenByDocument(ctx, doc.Number)
@@ -164,7 +170,7 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		}
 		return nil, ErrFailed
 	}
-	if err := m.perDoc.Reset(ctx, docKey); err != nil {
+	if err := m.perDoc.ResetChecked(ctx, docKey, docStatus); err != nil {
 		return nil, err
 	}
 	if rehash {
