@@ -116,10 +116,11 @@ func (p *Pages) toSMS(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-// finish completes a done transaction: a fresh session cookie, then on to
-// where the service wanted the citizen.
-func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transaction) {
-	se, err := p.Broker.Complete(r.Context(), t, sessionToken(r), p.meta(r))
+// finish completes a done transaction (with also's writes, in the same
+// store transaction): a fresh session cookie, then on to where the
+// service wanted the citizen.
+func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transaction, also ...func(store.Tx) error) {
+	se, err := p.Broker.Complete(r.Context(), t, sessionToken(r), p.meta(r), also...)
 	if err != nil {
 		p.loginError(w, r, "login_password.html", t, web.NewForm(nil), err)
 		return
@@ -202,11 +203,12 @@ func (p *Pages) loginSMS(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "login_sms.html", "login.sms_title", http.StatusOK, data)
 		return
 	}
-	if err := p.Permanent.CheckSMSCode(ctx, t, r.PostFormValue("code"), httpserver.ClientIP(ctx)); err != nil {
+	consume, err := p.Permanent.CheckSMSCode(ctx, t, r.PostFormValue("code"), httpserver.ClientIP(ctx))
+	if err != nil {
 		p.fail(w, r, "login_sms.html", "login.sms_title", web.NewForm(nil), err, data)
 		return
 	}
-	p.finish(w, r, t)
+	p.finish(w, r, t, consume)
 }
 
 func (p *Pages) loginResend(w http.ResponseWriter, r *http.Request) {

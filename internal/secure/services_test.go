@@ -3,6 +3,7 @@ package secure_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"github.com/clau-eid/clau/internal/fakeclock"
 	"sync"
 	"testing"
@@ -241,5 +242,37 @@ func TestThrottleResetChecked(t *testing.T) {
 	}
 	if d, _ := th.Fail(ctx, clean); d == 0 {
 		t.Fatal("a success checked on a clean key forgot failures counted after the check")
+	}
+}
+
+// Match leaves a right code live for the caller to consume in its own
+// transaction; every attempt still counts at once.
+func TestOneTimeCodeMatchConsumedByCaller(t *testing.T) {
+	ctx := context.Background()
+	s := sqltest.Open(t, sqlstore.SQLite)
+	codes := secure.NewOneTimeCodes(newKeyring(t), nil, nil)
+	code, _, err := codes.Issue(ctx, s, smsSpec, "tx-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := codes.Match(ctx, s, smsSpec, "tx-1", "000000"); r.Err != secure.ErrCodeWrong {
+		t.Fatalf("wrong code = %+v", r)
+	}
+	r, err := codes.Match(ctx, s, smsSpec, "tx-1", code)
+	if err != nil || r.Err != nil || r.CodeID == "" {
+		t.Fatalf("right code = %+v, %v", r, err)
+	}
+	live, err := s.LiveCode(ctx, smsSpec.Purpose, "tx-1")
+	if err != nil || live.Attempts != 2 {
+		t.Fatalf("after two matches the code is %+v (%v); want it live with both attempts spent", live, err)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeCode(ctx, r.CodeID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := codes.Match(ctx, s, smsSpec, "tx-1", code); r.Err != secure.ErrCodeMissing {
+		t.Fatalf("a consumed code matched again: %+v", r)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeCode(ctx, r.CodeID, time.Now()) }); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("consuming twice = %v, want store.ErrStale", err)
 	}
 }

@@ -232,20 +232,29 @@ func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transa
 		Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
 }
 
-// CheckSMSCode checks the code for transaction t; on success t reaches
-// level substantial. The caller saves t.
-func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) error {
-	r, err := m.codes.Check(ctx, m.store, SMSCode, t.ID, code)
+// CheckSMSCode checks the code for transaction t (the attempt counts at
+// once); on success t reaches level substantial and consume is what the
+// caller runs in the store transaction that saves t (broker.Complete), so
+// the code is used up in the same commit as the session it opens.
+func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) (consume func(store.Tx) error, err error) {
+	r, err := m.codes.Match(ctx, m.store, SMSCode, t.ID, code)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Err != nil {
 		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
 			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
 		p, _ := problem.As(r.Err)
-		return &problem.Error{Status: p.Status, MsgID: p.MsgID,
+		return nil, &problem.Error{Status: p.Status, MsgID: p.MsgID,
 			Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
 	}
-	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, m.now().UTC())
-	return nil
+	now := m.now().UTC()
+	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
+	return func(tx store.Tx) error {
+		err := tx.ConsumeCode(ctx, r.CodeID, now)
+		if errors.Is(err, store.ErrStale) {
+			return broker.ErrTxStale // a parallel request used it, and so finished t
+		}
+		return err
+	}, nil
 }
