@@ -8,8 +8,9 @@ package secure
 // at the last collection) the blocks in flight are most of the live heap
 // and a collection runs every two or three hashes; the scavenger then
 // hands the freed blocks back to the kernel and the next hash pays page
-// faults to get them again. Profiles put that at a tenth to a fifth of
-// the server's CPU per sign-in (BENCHMARKS.md, "The hash's memory").
+// faults to get them again. Profiles put marking and scavenging at about
+// an eighth of the server's CPU per sign-in at 8 MiB (BENCHMARKS.md, "The
+// hash's memory and the sign-in pages").
 //
 // GCMemoryLimit is the fixed room the server gives the collector instead:
 // a soft memory limit that counts the hashes in flight once, plus a fixed
