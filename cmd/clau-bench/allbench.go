@@ -40,6 +40,8 @@ var benchmarks = []benchmark{
 		smoke: join([]string{"-citizens", "20", "-duration", "500ms", "-concurrency", "2", "-load", "2"}, lowArgon2)},
 	{scenario: "signin", args: lowArgon2},
 	{scenario: "signin", args: owaspArgon2},
+	{scenario: "signin", args: join(lowArgon2, []string{"-sms"}),
+		smoke: join([]string{"-citizens", "20", "-duration", "500ms", "-concurrency", "2", "-sms"}, lowArgon2)},
 	{scenario: "signin", args: []string{"-citizens", "5000", "-duration", "20s", "-concurrency", "2", "-load", "0.5,2"}},
 	{scenario: "oidc", args: join(lowArgon2, []string{"-citizens", "2000", "-duration", "20s", "-load", "0.5"}),
 		smoke: join([]string{"-citizens", "20", "-duration", "500ms", "-concurrency", "2"}, lowArgon2)},

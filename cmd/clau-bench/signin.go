@@ -43,6 +43,7 @@ type signinBench struct {
 	profile     string
 	oidc        *oidcEndpoints // set: measure OpenID Connect flows instead of plain sign-ins
 	pin         *pinEndpoints  // set: measure Clau PIN sign-ins instead
+	sms         *smsEndpoints  // set: sign in at level substantial, password then SMS code
 	busy        int            // sign-ins turned away by admission control in closed-loop runs
 	env         []string       // more environment for clau serve
 	rate        float64        // > 0: open loop, starting this many flows per second
@@ -70,6 +71,10 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
 	loadList := fs.String("load", "", "after the closed-loop run, open-loop runs at these multiples of its peak rate, e.g. 0.5,2")
 	fs.Float64Var(&b.rate, "rate", 0, "open loop: start this many sign-ins per second whatever the answers (latency counted from each scheduled start); 0: closed loop of -concurrency browsers")
+	sms := false
+	if mode == "signin" {
+		fs.BoolVar(&sms, "sms", false, "sign in at level substantial: the password, then the SMS code (read from the outbox table); closed loop only")
+	}
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
 	setParams := argon2Flags(fs, &b.params)
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +82,12 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	}
 	if err := setParams(); err != nil {
 		return err
+	}
+	if sms {
+		if b.rate > 0 || *loadList != "" {
+			return errors.New("-sms runs the closed loop only (no -rate or -load)")
+		}
+		b.sms = &smsEndpoints{}
 	}
 	loads, err := parseLoads(*loadList)
 	if err != nil {
@@ -108,6 +119,12 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 			return err
 		}
 		defer b.pin.db.Close()
+	}
+	if b.sms != nil {
+		if err := b.sms.prepare(ctx, dir); err != nil {
+			return err
+		}
+		defer b.sms.db.Close()
 	}
 	srv, err := b.start(dir, log)
 	if err != nil {
@@ -147,6 +164,9 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 			fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
 			fmtDur(perSignin), 1/perSignin.Seconds())
 		return nil
+	}
+	if b.sms != nil {
+		fmt.Fprintln(out, "sign-ins at level substantial: password form → password → SMS page → SMS code")
 	}
 	if b.oidc != nil {
 		fmt.Fprintln(out, "full OpenID Connect flows: authorize → sign-in → code → token → userinfo")
@@ -341,6 +361,8 @@ func (b *signinBench) run(ctx context.Context, base string, d time.Duration) loo
 		switch {
 		case b.pin != nil:
 			err = b.pin.flow(base, int(b.pin.next.Add(1))%b.citizens, transport)
+		case b.sms != nil:
+			err = b.sms.flow(base, int(b.sms.next.Add(1))%b.citizens, transport)
 		case b.oidc != nil:
 			err = b.oidc.flow(base, seed.DNI(rand.IntN(b.citizens)), transport)
 		default:

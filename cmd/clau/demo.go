@@ -82,7 +82,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		sp.Mount()
 		return samlSP.Mount(srv, r)
 	}
-	return serve(ctx, cfg, out, serveOptions{listener: l, mount: mount, ready: func(a *app, addr string) error {
+	return serve(ctx, cfg, out, serveOptions{listener: l, mount: mount, tuneGC: true, ready: func(a *app, addr string) error {
 		citizens, activation, err := ensureDemoData(ctx, a)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -42,7 +44,20 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, out, serveOptions{})
+	return serve(ctx, cfg, out, serveOptions{tuneGC: true})
+}
+
+// tuneGC gives the garbage collector room for password hashing
+// (secure.GCMemoryLimit) unless the operator set GOGC or GOMEMLIMIT.
+func tuneGC(a *app) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		a.log.Info("garbage collector as GOGC and GOMEMLIMIT set it")
+		return
+	}
+	limit := secure.GCMemoryLimit(a.hasher.HashingMemory())
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(secure.GCPercent)
+	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", secure.GCPercent)
 }
 
 // serve runs the server until ctx ends. ready, when set, is called once
@@ -52,6 +67,7 @@ type serveOptions struct {
 	listener net.Listener                                                // already open; nil: listen on cfg.Listen
 	mount    func(a *app, srv *httpserver.Server, r *web.Renderer) error // extra routes
 	ready    func(a *app, addr string) error                             // called once listening
+	tuneGC   bool                                                        // a process of its own: size the GC (tuneGC)
 }
 
 func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOptions) error {
@@ -60,6 +76,9 @@ func serve(ctx context.Context, cfg *config.Config, out io.Writer, opt serveOpti
 		return err
 	}
 	defer a.close()
+	if opt.tuneGC {
+		tuneGC(a)
+	}
 
 	srv, err := httpserver.New(httpserver.Options{
 		ReadTimeout: cfg.Server.ReadTimeout, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,

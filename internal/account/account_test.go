@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/clau-eid/clau/internal/fakeclock"
 	"io"
@@ -290,9 +291,17 @@ func TestActivateThenSignInAtBothLevels(t *testing.T) {
 		t.Fatalf("step-up went to %s", path)
 	}
 	mustContain(t, body, "nivel de seguridad más alto")
+	stepUp := strings.TrimSuffix(strings.TrimPrefix(path, "/login/"), "/sms")
+	if _, err := s.store.LiveCode(context.Background(), permanent.SMSCode.Purpose, stepUp); err != nil {
+		t.Fatalf("no live SMS code for the step-up: %v", err)
+	}
 	st, path, body = b.post(s.url+path, "code", s.lastSMS())
 	if st != 200 || path != "/me" {
 		t.Fatalf("after the SMS code: %d %s", st, path)
+	}
+	// The code was used up with the sign-in it finished.
+	if _, err := s.store.LiveCode(context.Background(), permanent.SMSCode.Purpose, stepUp); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the SMS code is still live after signing in with it: %v", err)
 	}
 	mustContain(t, body, `id="loa">Sustancial`, "Código por SMS")
 

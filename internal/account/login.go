@@ -9,6 +9,7 @@ import (
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
 )
 
@@ -71,7 +72,7 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request, t *broker.Transact
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: p.SecureCookies})
 	}
 	if p.Methods.Offers(t, permanent.Name) && p.Broker.StepUpFrom(t, se, permanent.Name) {
-		if err := p.toSMS(ctx, w, r, t); err != nil {
+		if err := p.toSMS(ctx, w, r, t, nil); err != nil {
 			p.Server.WriteError(w, r, err)
 		}
 		return
@@ -88,26 +89,38 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request, t *broker.Transact
 	p.toMethod(w, r, t, true)
 }
 
-// toSMS sends the SMS code and moves the transaction to its page.
-func (p *Pages) toSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, t *broker.Transaction) error {
-	c, err := p.Store.CitizenByID(ctx, t.CitizenID)
+// toSMS moves the transaction to second_factor and sends the SMS code,
+// in one store transaction; c is the citizen when already read (nil: read
+// it here).
+func (p *Pages) toSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, t *broker.Transaction, c *identity.Citizen) error {
+	if c == nil || c.ID != t.CitizenID {
+		var err error
+		if c, err = p.Store.CitizenByID(ctx, t.CitizenID); err != nil {
+			return err
+		}
+	}
+	err := p.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := p.Broker.Save(ctx, tx, t); err != nil {
+			return err
+		}
+		err := p.Permanent.SendSMSCodeIn(ctx, tx, t, c, httpserver.ClientIP(ctx))
+		if errors.Is(err, permanent.ErrResendTooSoon) {
+			return nil // the code sent a moment ago stands
+		}
+		return err
+	})
 	if err != nil {
-		return err
-	}
-	if err := p.Broker.Save(ctx, p.Store, t); err != nil {
-		return err
-	}
-	if err := p.Permanent.SendSMSCode(ctx, t, c, httpserver.ClientIP(ctx)); err != nil && !errors.Is(err, permanent.ErrResendTooSoon) {
 		return err
 	}
 	http.Redirect(w, r, "/login/"+t.ID+"/sms", http.StatusSeeOther)
 	return nil
 }
 
-// finish completes a done transaction: a fresh session cookie, then on to
-// where the service wanted the citizen.
-func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transaction) {
-	se, err := p.Broker.Complete(r.Context(), t, sessionToken(r), p.meta(r))
+// finish completes a done transaction (with also's writes, in the same
+// store transaction): a fresh session cookie, then on to where the
+// service wanted the citizen.
+func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transaction, also ...func(store.Tx) error) {
+	se, err := p.Broker.Complete(r.Context(), t, sessionToken(r), p.meta(r), also...)
 	if err != nil {
 		p.loginError(w, r, "login_password.html", t, web.NewForm(nil), err)
 		return
@@ -167,7 +180,7 @@ func (p *Pages) loginPassword(w http.ResponseWriter, r *http.Request) {
 		p.loginError(w, r, "login_password.html", t, f, err)
 		return
 	}
-	p.passwordChecked(w, r, t, f)
+	p.passwordChecked(w, r, t, f, c)
 }
 
 func (p *Pages) loginSMS(w http.ResponseWriter, r *http.Request) {
@@ -190,11 +203,12 @@ func (p *Pages) loginSMS(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, "login_sms.html", "login.sms_title", http.StatusOK, data)
 		return
 	}
-	if err := p.Permanent.CheckSMSCode(ctx, t, r.PostFormValue("code"), httpserver.ClientIP(ctx)); err != nil {
+	consume, err := p.Permanent.CheckSMSCode(ctx, t, r.PostFormValue("code"), httpserver.ClientIP(ctx))
+	if err != nil {
 		p.fail(w, r, "login_sms.html", "login.sms_title", web.NewForm(nil), err, data)
 		return
 	}
-	p.finish(w, r, t)
+	p.finish(w, r, t, consume)
 }
 
 func (p *Pages) loginResend(w http.ResponseWriter, r *http.Request) {

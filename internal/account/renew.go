@@ -5,13 +5,14 @@ import (
 
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/web"
 )
 
 // passwordChecked goes on from a right password: to the renewal page
 // when the password is expired or about to, else on as the method says.
-func (p *Pages) passwordChecked(w http.ResponseWriter, r *http.Request, t *broker.Transaction, f *web.Form) {
+func (p *Pages) passwordChecked(w http.ResponseWriter, r *http.Request, t *broker.Transaction, f *web.Form, c *identity.Citizen) {
 	if _, _, waiting := permanent.Renewal(t); waiting {
 		if err := p.Broker.Save(r.Context(), p.Store, t); err != nil {
 			p.afterPasswordError(w, r, t, f, err)
@@ -20,17 +21,17 @@ func (p *Pages) passwordChecked(w http.ResponseWriter, r *http.Request, t *broke
 		http.Redirect(w, r, "/login/"+t.ID+"/renew", http.StatusSeeOther)
 		return
 	}
-	p.afterPassword(w, r, t, f)
+	p.afterPassword(w, r, t, f, c)
 }
 
 // afterPassword completes t or asks for the SMS code, once the citizen
-// is identified by password.
-func (p *Pages) afterPassword(w http.ResponseWriter, r *http.Request, t *broker.Transaction, f *web.Form) {
+// is identified by password (c, when already read; nil otherwise).
+func (p *Pages) afterPassword(w http.ResponseWriter, r *http.Request, t *broker.Transaction, f *web.Form, c *identity.Citizen) {
 	if t.State == broker.StateDone {
 		p.finish(w, r, t)
 		return
 	}
-	if err := p.toSMS(r.Context(), w, r, t); err != nil {
+	if err := p.toSMS(r.Context(), w, r, t, c); err != nil {
 		p.afterPasswordError(w, r, t, f, err)
 	}
 }
@@ -81,5 +82,5 @@ func (p *Pages) loginRenew(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, "login_renew.html", "renew.title", web.NewForm(nil), err, data)
 		return
 	}
-	p.afterPassword(w, r, t, web.NewForm(nil))
+	p.afterPassword(w, r, t, web.NewForm(nil), nil)
 }

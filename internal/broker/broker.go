@@ -229,8 +229,9 @@ type Meta struct {
 // Complete finishes a done transaction: it records the outcome and gives
 // the citizen a fresh SSO session token (rotated at every sign-in, so a
 // token planted before sign-in is worthless), ending the old session of
-// the same browser if there was one. Everything commits together.
-func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, m Meta) (*Session, error) {
+// the same browser if there was one. Everything commits together, with
+// what also writes (a method consuming the code that finished t).
+func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, m Meta, also ...func(store.Tx) error) (*Session, error) {
 	if t.State != StateDone {
 		return nil, fmt.Errorf("broker: completing a transaction in state %s", t.State)
 	}
@@ -242,6 +243,11 @@ func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, 
 	err := b.store.InTx(ctx, func(tx store.Tx) error {
 		if err := b.Save(ctx, tx, t); err != nil {
 			return err
+		}
+		for _, f := range also {
+			if err := f(tx); err != nil {
+				return err
+			}
 		}
 		if oldToken != "" {
 			if err := tx.RevokeSession(ctx, hashToken(oldToken), now); err != nil {

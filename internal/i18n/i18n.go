@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -34,6 +35,10 @@ type Catalog struct {
 	matcher    language.Matcher
 	ids        map[string]map[string]bool // lang -> id set
 	localizers map[string]*goi18n.Localizer
+	// plain holds what T returns without data, per language and ID: pages
+	// ask for the same labels on every render, and go-i18n runs its
+	// template each time. Filled on first use, for known IDs only.
+	plain map[string]*sync.Map // lang -> id -> string
 }
 
 // Load parses the embedded catalogues.
@@ -65,8 +70,10 @@ func Load() (*Catalog, error) {
 	// One localizer per language, made once: making one parses language
 	// tags, which showed in page-rendering profiles.
 	c.localizers = map[string]*goi18n.Localizer{}
+	c.plain = map[string]*sync.Map{}
 	for _, t := range Languages {
 		c.localizers[t.String()] = goi18n.NewLocalizer(b, t.String(), Default)
+		c.plain[t.String()] = &sync.Map{}
 	}
 	return c, nil
 }
@@ -108,8 +115,21 @@ func (c *Catalog) Match(choice, acceptLanguage string) string {
 func (c *Catalog) T(lang, id string, data map[string]any) string {
 	l, ok := c.localizers[lang]
 	if !ok {
-		l = c.localizers[Default]
+		lang, l = Default, c.localizers[Default]
 	}
+	if len(data) > 0 || !(c.ids[lang][id] || c.ids[Default][id]) {
+		return translate(l, id, data)
+	}
+	plain := c.plain[lang]
+	if s, ok := plain.Load(id); ok {
+		return s.(string)
+	}
+	s := translate(l, id, nil)
+	plain.Store(id, s)
+	return s
+}
+
+func translate(l *goi18n.Localizer, id string, data map[string]any) string {
 	s, err := l.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil || s == "" {
 		return id

@@ -1,6 +1,9 @@
 package i18n
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestEveryMessageInEveryLanguage(t *testing.T) {
 	c := MustLoad()
@@ -48,5 +51,24 @@ func TestTranslateWithArgs(t *testing.T) {
 	}
 	if got := c.T("en", "no.such.id", nil); got != "no.such.id" {
 		t.Fatalf("unknown id = %q", got)
+	}
+}
+
+// A message asked for without data first (and so kept) still fills in
+// its data when asked with it, in every language.
+func TestPlainMessagesKeptApartFromData(t *testing.T) {
+	c := MustLoad()
+	for _, lang := range []string{"ca", "es", "en"} {
+		plain := c.T(lang, "too.many.requests", nil)
+		if again := c.T(lang, "too.many.requests", nil); again != plain {
+			t.Errorf("%s: second plain lookup %q, first %q", lang, again, plain)
+		}
+		with := c.T(lang, "too.many.requests", map[string]any{"Minutes": 7})
+		if with == plain || !strings.Contains(with, "7") {
+			t.Errorf("%s: with Minutes=7 got %q (plain %q)", lang, with, plain)
+		}
+	}
+	if got := c.T("xx", "too.many.requests", map[string]any{"Minutes": 3}); !strings.Contains(got, "3") {
+		t.Errorf("unknown language falls back without its data: %q", got)
 	}
 }

@@ -189,16 +189,17 @@ func TestJourney(t *testing.T) {
 			if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); msgID(err) != "sms.resend_wait" {
 				t.Fatalf("immediate resend: %v", err)
 			}
-			if err := w.perm.CheckSMSCode(w.ctx, tx2, "000000", "x"); msgID(err) != "code.wrong" {
+			if _, err := w.perm.CheckSMSCode(w.ctx, tx2, "000000", "x"); msgID(err) != "code.wrong" {
 				t.Fatalf("wrong sms code: %v", err)
 			}
-			if err := w.perm.CheckSMSCode(w.ctx, tx2, w.lastSMS("+34612345678"), "x"); err != nil {
+			consume, err := w.perm.CheckSMSCode(w.ctx, tx2, w.lastSMS("+34612345678"), "x")
+			if err != nil {
 				t.Fatal(err)
 			}
 			if tx2.State != broker.StateDone || tx2.LoA != broker.Substantial {
 				t.Fatalf("after sms: %s %s", tx2.State, tx2.LoA)
 			}
-			se2, err := w.broker.Complete(w.ctx, tx2, se.Token, broker.Meta{})
+			se2, err := w.broker.Complete(w.ctx, tx2, se.Token, broker.Meta{}, consume)
 			if err != nil || se2.Token == se.Token {
 				t.Fatalf("step-up must rotate the session token: %v", err)
 			}

@@ -102,7 +102,17 @@ func (o *OneTimeCodes) Issue(ctx context.Context, s store.Codes, spec CodeSpec, 
 // returns a CodeCheck whose Err is nil when the code was right, and an
 // error only when the store failed.
 func (o *OneTimeCodes) Check(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string) (CodeCheck, error) {
-	return o.check(ctx, s, spec, subject, input, true)
+	return o.check(ctx, s, spec, subject, input, consumeNow)
+}
+
+// Match is Check for a caller that consumes a right code itself, in the
+// store transaction that acts on it (store.Codes.ConsumeCode with
+// CodeCheck.CodeID), so the code and what it unlocks commit together.
+// The attempt is spent at once, as in Check; a right code stays live
+// until the caller consumes it, and a parallel request that consumed it
+// first makes that ConsumeCode fail with store.ErrStale.
+func (o *OneTimeCodes) Match(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string) (CodeCheck, error) {
+	return o.check(ctx, s, spec, subject, input, consumeLater)
 }
 
 // Verify is Check for the first step of a longer flow: a right code is
@@ -110,10 +120,19 @@ func (o *OneTimeCodes) Check(ctx context.Context, s store.Codes, spec CodeSpec, 
 // end, by CodeCheck.CodeID), so going back and forth does not use it up;
 // wrong codes still count.
 func (o *OneTimeCodes) Verify(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string) (CodeCheck, error) {
-	return o.check(ctx, s, spec, subject, input, false)
+	return o.check(ctx, s, spec, subject, input, refund)
 }
 
-func (o *OneTimeCodes) check(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string, consume bool) (CodeCheck, error) {
+// What check does with a right code.
+type onRight int
+
+const (
+	consumeNow   onRight = iota // Check
+	refund                      // Verify: give the attempt back, keep the code
+	consumeLater                // Match: keep the attempt spent, the caller consumes
+)
+
+func (o *OneTimeCodes) check(ctx context.Context, s store.Codes, spec CodeSpec, subject, input string, right onRight) (CodeCheck, error) {
 	c, err := s.LiveCode(ctx, spec.Purpose, subject)
 	if errors.Is(err, store.ErrNotFound) {
 		return CodeCheck{Err: ErrCodeMissing}, nil
@@ -150,10 +169,13 @@ func (o *OneTimeCodes) check(ctx context.Context, s store.Codes, spec CodeSpec, 
 		}
 		return CodeCheck{Err: ErrCodeWrong, Remaining: left}, nil
 	}
-	if !consume {
+	switch right {
+	case refund:
 		if err := s.RefundCodeAttempt(ctx, c.ID); err != nil && !errors.Is(err, store.ErrStale) {
 			return CodeCheck{}, err
 		}
+		return CodeCheck{CodeID: c.ID}, nil
+	case consumeLater:
 		return CodeCheck{CodeID: c.ID}, nil
 	}
 	if err := s.ConsumeCode(ctx, c.ID, now.UTC()); errors.Is(err, store.ErrStale) {

@@ -3,6 +3,7 @@ package secure_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"github.com/clau-eid/clau/internal/fakeclock"
 	"sync"
 	"testing"
@@ -201,4 +202,77 @@ func TestThrottleSharedAcrossProcesses(t *testing.T) {
 		t.Fatal("process A does not see the lockout process B made")
 	}
 	var _ store.Counters = a
+}
+
+// A success forgets the failures counted before it, also when it resets
+// from what Check read before the hash instead of reading again.
+func TestThrottleResetChecked(t *testing.T) {
+	ctx := context.Background()
+	s := sqltest.Open(t, sqlstore.SQLite)
+	th := secure.NewThrottle(s, secure.DefaultThrottlePolicy(), nil)
+	key := "pwd:doc:12345678Z"
+	for range 4 {
+		if _, err := th.Fail(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := th.Check(ctx, key)
+	if err != nil || st.Locked != 0 {
+		t.Fatalf("check after 4 failures = %+v, %v", st, err)
+	}
+	if err := th.ResetChecked(ctx, key, st); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := th.Fail(ctx, key); d != 0 {
+		t.Fatal("the failures before the success still counted: one more locked")
+	}
+
+	// A clean key is left alone: a failure counted between the check and
+	// the success (a parallel wrong guess) still counts.
+	clean := "pwd:doc:87654321X"
+	st, err = th.Check(ctx, clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		th.Fail(ctx, clean)
+	}
+	if err := th.ResetChecked(ctx, clean, st); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := th.Fail(ctx, clean); d == 0 {
+		t.Fatal("a success checked on a clean key forgot failures counted after the check")
+	}
+}
+
+// Match leaves a right code live for the caller to consume in its own
+// transaction; every attempt still counts at once.
+func TestOneTimeCodeMatchConsumedByCaller(t *testing.T) {
+	ctx := context.Background()
+	s := sqltest.Open(t, sqlstore.SQLite)
+	codes := secure.NewOneTimeCodes(newKeyring(t), nil, nil)
+	code, _, err := codes.Issue(ctx, s, smsSpec, "tx-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := codes.Match(ctx, s, smsSpec, "tx-1", "000000"); r.Err != secure.ErrCodeWrong {
+		t.Fatalf("wrong code = %+v", r)
+	}
+	r, err := codes.Match(ctx, s, smsSpec, "tx-1", code)
+	if err != nil || r.Err != nil || r.CodeID == "" {
+		t.Fatalf("right code = %+v, %v", r, err)
+	}
+	live, err := s.LiveCode(ctx, smsSpec.Purpose, "tx-1")
+	if err != nil || live.Attempts != 2 {
+		t.Fatalf("after two matches the code is %+v (%v); want it live with both attempts spent", live, err)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeCode(ctx, r.CodeID, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := codes.Match(ctx, s, smsSpec, "tx-1", code); r.Err != secure.ErrCodeMissing {
+		t.Fatalf("a consumed code matched again: %+v", r)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeCode(ctx, r.CodeID, time.Now()) }); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("consuming twice = %v, want store.ErrStale", err)
+	}
 }

@@ -42,11 +42,24 @@ func NewThrottle(s store.Counters, p ThrottlePolicy, now func() time.Time) *Thro
 
 // Locked returns how long key stays locked (0 when it is not).
 func (t *Throttle) Locked(ctx context.Context, key string) (time.Duration, error) {
+	s, err := t.Check(ctx, key)
+	return s.Locked, err
+}
+
+// ThrottleStatus is what Check read of a key.
+type ThrottleStatus struct {
+	Locked time.Duration // how long the key stays locked; 0 when it is not
+	clean  bool          // no failures and no lockout: nothing for Reset to forget
+}
+
+// Check reads key's state: how long it stays locked and, for ResetChecked
+// after a success, whether there was anything to forget.
+func (t *Throttle) Check(ctx context.Context, key string) (ThrottleStatus, error) {
 	c, err := t.store.Counter(ctx, key)
 	if err != nil {
-		return 0, err
+		return ThrottleStatus{}, err
 	}
-	return remaining(c.LockedUntil, t.now()), nil
+	return ThrottleStatus{Locked: remaining(c.LockedUntil, t.now()), clean: c.Count == 0 && c.LockedUntil.IsZero()}, nil
 }
 
 func remaining(until, now time.Time) time.Duration {
@@ -101,6 +114,17 @@ func (t *Throttle) Reset(ctx context.Context, key string) error {
 		return nil
 	})
 	return err
+}
+
+// ResetChecked is Reset for a success that followed Check on the same
+// key: a key that was clean then is left alone without reading it again
+// (the common sign-in). A failure counted by a parallel attempt in
+// between then stays counted, which errs on the strict side.
+func (t *Throttle) ResetChecked(ctx context.Context, key string, s ThrottleStatus) error {
+	if s.clean {
+		return nil
+	}
+	return t.Reset(ctx, key)
 }
 
 // Unlock clears key entirely: an officer's or a reset's decision.

@@ -97,19 +97,25 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		return nil, busy
 	}
 	docKey, ipKey := ThrottleKey(doc.Number), "pwd:ip:"+source
+	var docStatus secure.ThrottleStatus // what a success has to forget
 	for _, k := range []struct {
 		th  *secure.Throttle
 		key string
 	}{{m.perDoc, docKey}, {m.perIP, ipKey}} {
-		if d, err := k.th.Locked(ctx, k.key); err != nil {
+		st, err := k.th.Check(ctx, k.key)
+		if err != nil {
 			return nil, err
-		} else if d > 0 {
+		}
+		if k.th == m.perDoc {
+			docStatus = st
+		}
+		if st.Locked > 0 {
 			who := "" // named when known, so the citizen's history shows the attempt
 			if c, err := m.store.CitizenByDocument(ctx, doc.Number); err == nil {
 				who = c.ID
 			}
 			m.record(ctx, who, "login.locked", source, doc, audit.Denied)
-			return nil, Locked(d)
+			return nil, Locked(st.Locked)
 		}
 	}
 	c, err := m.store.CitizenByDocument(ctx, doc.Number)
@@ -164,7 +170,7 @@ func (m *Method) CheckPassword(ctx context.Context, docInput, password, source s
 		}
 		return nil, ErrFailed
 	}
-	if err := m.perDoc.Reset(ctx, docKey); err != nil {
+	if err := m.perDoc.ResetChecked(ctx, docKey, docStatus); err != nil {
 		return nil, err
 	}
 	if rehash {
@@ -191,39 +197,64 @@ func (m *Method) SendSMSCode(ctx context.Context, t *broker.Transaction, c *iden
 	if live, err := m.store.LiveCode(ctx, SMSCode.Purpose, t.ID); err == nil && m.now().Sub(live.CreatedAt) < time.Minute {
 		return ErrResendTooSoon
 	}
-	return m.store.InTx(ctx, func(tx store.Tx) error {
-		code, _, err := m.codes.Issue(ctx, tx, SMSCode, t.ID)
-		if err != nil {
-			return err
-		}
-		live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID)
-		if err != nil {
-			return err
-		}
-		if _, _, err := m.notifier.Queue(ctx, tx, notify.Request{Channel: notify.SMS, To: c.Mobile, Template: "sms.code",
-			Language: c.Language, Data: map[string]any{"Code": code, "Minutes": int(SMSCode.TTL.Minutes())},
-			EventKey: "login_sms:" + live.ID}); err != nil {
-			return err
-		}
-		return audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: "code.issue", Subject: "citizen:" + c.ID,
-			Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
-	})
+	return m.store.InTx(ctx, func(tx store.Tx) error { return m.issueSMSCode(ctx, tx, t, c, source) })
 }
 
-// CheckSMSCode checks the code for transaction t; on success t reaches
-// level substantial. The caller saves t.
-func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) error {
-	r, err := m.codes.Check(ctx, m.store, SMSCode, t.ID, code)
+// SendSMSCodeIn is SendSMSCode inside the caller's transaction, so the
+// code, its SMS and its audit event commit with what the caller writes
+// (the transaction moving to second_factor): one write instead of two.
+// It returns ErrResendTooSoon, having written nothing, when a code went
+// out less than a minute ago.
+func (m *Method) SendSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Transaction, c *identity.Citizen, source string) error {
+	if live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID); err == nil && m.now().Sub(live.CreatedAt) < time.Minute {
+		return ErrResendTooSoon
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return m.issueSMSCode(ctx, tx, t, c, source)
+}
+
+func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transaction, c *identity.Citizen, source string) error {
+	code, _, err := m.codes.Issue(ctx, tx, SMSCode, t.ID)
 	if err != nil {
 		return err
+	}
+	live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID)
+	if err != nil {
+		return err
+	}
+	if _, _, err := m.notifier.Queue(ctx, tx, notify.Request{Channel: notify.SMS, To: c.Mobile, Template: "sms.code",
+		Language: c.Language, Data: map[string]any{"Code": code, "Minutes": int(SMSCode.TTL.Minutes())},
+		EventKey: "login_sms:" + live.ID}); err != nil {
+		return err
+	}
+	return audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: "code.issue", Subject: "citizen:" + c.ID,
+		Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
+}
+
+// CheckSMSCode checks the code for transaction t (the attempt counts at
+// once); on success t reaches level substantial and consume is what the
+// caller runs in the store transaction that saves t (broker.Complete), so
+// the code is used up in the same commit as the session it opens.
+func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) (consume func(store.Tx) error, err error) {
+	r, err := m.codes.Match(ctx, m.store, SMSCode, t.ID, code)
+	if err != nil {
+		return nil, err
 	}
 	if r.Err != nil {
 		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
 			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
 		p, _ := problem.As(r.Err)
-		return &problem.Error{Status: p.Status, MsgID: p.MsgID,
+		return nil, &problem.Error{Status: p.Status, MsgID: p.MsgID,
 			Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
 	}
-	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, m.now().UTC())
-	return nil
+	now := m.now().UTC()
+	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
+	return func(tx store.Tx) error {
+		err := tx.ConsumeCode(ctx, r.CodeID, now)
+		if errors.Is(err, store.ErrStale) {
+			return broker.ErrTxStale // a parallel request used it, and so finished t
+		}
+		return err
+	}, nil
 }
