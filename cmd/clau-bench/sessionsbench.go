@@ -249,21 +249,5 @@ func procRSS(pid int) (int64, error) {
 
 // fetchHeap saves the server's heap profile.
 func fetchHeap(base, path string) error {
-	res, err := http.Get(base + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		return fmt.Errorf("profiler answered %s", res.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return download(base+"/debug/pprof/heap?gc=1", path)
 }

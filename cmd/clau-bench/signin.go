@@ -467,7 +467,12 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // fetchProfile saves the server's CPU profile over the next d.
 func fetchProfile(base string, d time.Duration, path string) error {
-	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
+	return download(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), path)
+}
+
+// download saves what the server's profiler answers at u to path.
+func download(u, path string) error {
+	res, err := http.Get(u)
 	if err != nil {
 		return err
 	}
