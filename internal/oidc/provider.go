@@ -147,6 +147,11 @@ func New(ctx context.Context, d Deps) (*Provider, error) {
 		op.NewEndpoint(prefix+"revoke"), op.NewEndpoint(prefix+"end_session"), op.NewEndpoint(prefix+"keys")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(prefix + "introspect")),
 	}
+	seal, err := newTokenSeal(k.crypto, cfg.CryptoKeyId)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	opts = append(opts, op.WithCrypto(seal))
 	if strings.HasPrefix(d.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure()) // development on localhost
 	}
