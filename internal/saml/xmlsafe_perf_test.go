@@ -2,6 +2,7 @@ package saml
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +22,8 @@ func TestRoundTripsAsValidator(t *testing.T) {
 		[]byte(`<a xmlns="urn:x"><b xmlns=""/></a>`), // namespace undeclared
 		[]byte("<a>\xff</a>"),                        // not UTF-8
 		[]byte(`<a>&#0;</a>`),                        // not an XML character
-		[]byte(`<:a/>`), []byte(`<a :b="1"/>`), []byte(`<a>]]></a>`), []byte("<a>\r\n\t x &amp; &lt;</a>"),
+		[]byte(`<:a/>`), []byte(`<a :b="1"/>`), []byte(`<a>]]></a>`), []byte("<a>\r\n\t x &amp; &lt; &#xD; &#34;</a>"),
+		[]byte(`<a:b xmlns:a="u"></a:b>`), []byte(`<a></a:b:c>`), []byte(`<a></1>`), []byte(`<a.b></a.b>`), []byte(`<a>x</a >`),
 	}
 	files, _ := filepath.Glob("testdata/fuzz/*/*")
 	for _, f := range files {
@@ -79,4 +81,58 @@ func BenchmarkRoundTripValidator(b *testing.B) {
 			}
 		}
 	})
+}
+
+// FuzzRoundTrips: parseXML's round-trip check and xrv.Validate agree.
+func FuzzRoundTrips(f *testing.F) {
+	f.Add([]byte(seedRequest))
+	f.Add([]byte(`<x:y:z xmlns:x="a">t</x:y:z>`))
+	f.Add([]byte("<a>\r\n\t x &amp; &#xD; &lt;</a>"))
+	f.Add([]byte(`<a:b xmlns:a="u"></a:b>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := xrv.Validate(bytes.NewReader(data)) == nil
+		if got := roundTrips(data) == nil; got != want {
+			t.Fatalf("roundTrips(%q) ok=%v, xrv.Validate ok=%v", data, got, want)
+		}
+	})
+}
+
+// TestRoundTripsMutations: roundTrips and xrv.Validate agree on
+// thousands of small documents mutated at random towards what
+// encoding/xml gets wrong (colons, odd bytes, entities, bad names).
+func TestRoundTripsMutations(t *testing.T) {
+	seeds := []string{`<a:b xmlns:a="u" c="d">t &amp; u</a:b>`, `<x y:z="1" xmlns:y="v"><w>&#xD;</w></x>`,
+		"<p:q xmlns:p=\"u\">\r\n\t<r/></p:q>", `<a><b.c-d_e>x</b.c-d_e></a>`}
+	alphabet := []string{"<", ">", ":", "/", `"`, "'", "&", ";", "#x", " ", "\r", "\n", "\t", "\xff", "\x00", "\x7f", "a", "Z", "0",
+		"-", ".", "_", "=", "xmlns", "é", "]]>", "&lt;", "&#0;", "&#xFFFE;", "</a>", ":b:", "\u2028"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	agreeOK, agreeBad := 0, 0
+	for i := range 6000 {
+		b := []byte(seeds[i%len(seeds)])
+		for range 1 + rng.IntN(3) {
+			at := rng.IntN(len(b) + 1)
+			switch rng.IntN(3) {
+			case 0, 1:
+				ins := alphabet[rng.IntN(len(alphabet))]
+				b = append(b[:at:at], append([]byte(ins), b[at:]...)...)
+			default:
+				if at < len(b) {
+					b = append(b[:at:at], b[at+1:]...)
+				}
+			}
+		}
+		want := xrv.Validate(bytes.NewReader(b)) == nil
+		if got := roundTrips(b) == nil; got != want {
+			t.Fatalf("roundTrips(%q) ok=%v, xrv.Validate ok=%v", b, got, want)
+		}
+		if want {
+			agreeOK++
+		} else {
+			agreeBad++
+		}
+	}
+	if agreeOK < 500 || agreeBad < 500 {
+		t.Fatalf("mutations too one-sided to compare: %d accepted, %d refused", agreeOK, agreeBad)
+	}
+	t.Logf("%d accepted and %d refused by both", agreeOK, agreeBad)
 }
