@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/clau-eid/clau/internal/saml"
 )
 
 // samlCeiling is building and signing a response shaped like the ones the
@@ -19,9 +20,8 @@ import (
 // successful samlp:Response holding one assertion with a persistent NameID
 // and the six attributes, the assertion and then the response each with
 // an enveloped RSA-SHA256 signature over exclusive c14n, the certificate
-// in KeyInfo, an RSA-3072 key; then serialised. It signs the way
-// internal/saml's keys.sign does, with the same goxmldsig calls; keep the
-// two alike.
+// in KeyInfo, an RSA-3072 key; then serialised. Both signatures go
+// through saml.SignEnveloped, the function the IdP signs with.
 func samlCeiling(ctx context.Context, d time.Duration) (ceiling, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 3072)
 	if err != nil {
@@ -103,7 +103,7 @@ func signedResponse(key *rsa.PrivateKey, cert []byte, now time.Time) ([]byte, er
 		av.CreateAttr("xsi:type", at[2])
 		av.SetText(at[3])
 	}
-	if err := signEnveloped(key, cert, a); err != nil {
+	if err := saml.SignEnveloped(key, cert, a); err != nil {
 		return nil, err
 	}
 
@@ -119,30 +119,10 @@ func signedResponse(key *rsa.PrivateKey, cert []byte, now time.Time) ([]byte, er
 	issuer(res)
 	res.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success")
 	res.AddChild(a)
-	if err := signEnveloped(key, cert, res); err != nil {
+	if err := saml.SignEnveloped(key, cert, res); err != nil {
 		return nil, err
 	}
 	return doc.WriteToBytes()
-}
-
-// signEnveloped signs el as internal/saml's keys.sign does: RSA-SHA256,
-// exclusive c14n with no inclusive prefixes, the signature right after
-// the Issuer (el's first child here).
-func signEnveloped(key *rsa.PrivateKey, cert []byte, el *etree.Element) error {
-	ctx, err := dsig.NewSigningContext(key, [][]byte{cert})
-	if err != nil {
-		return err
-	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
-		return err
-	}
-	sig, err := ctx.ConstructSignature(el, true)
-	if err != nil {
-		return err
-	}
-	el.InsertChildAt(1, sig)
-	return nil
 }
 
 func randomID() string {

@@ -101,6 +101,8 @@ type IdP struct {
 	mu  sync.RWMutex
 	sps map[string]*SP // from config
 	reg *registered    // registered at run time (`clau sp`), cached
+
+	posts postPages // the auto-post page, cut where each response differs
 }
 
 //go:embed templates/*.html
@@ -852,9 +854,11 @@ func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param str
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+origin)
 	w.Header().Set("Cache-Control", "no-store")
-	p.Renderer.Render(w, r, http.StatusOK, "saml_post.html", "saml.post_title", map[string]string{
-		"Action": action, "Param": param, "Value": base64.StdEncoding.EncodeToString(msg), "RelayState": relay,
-		"Script": scriptPath})
+	if p.writePostPage(w, r, action, param, msg, relay) {
+		return
+	}
+	p.Renderer.Render(w, r, http.StatusOK, "saml_post.html", "saml.post_title",
+		postData(action, param, base64.StdEncoding.EncodeToString(msg), relay))
 }
 
 // refusePage shows why a message was refused, in the reader's language,

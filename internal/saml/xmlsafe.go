@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"io"
 	"strings"
@@ -107,7 +108,7 @@ func parseXML(data []byte, limit int) (*etree.Document, error) {
 		}
 		return nil, errDTD
 	}
-	if err := xrv.Validate(bytes.NewReader(data)); err != nil {
+	if err := roundTrips(data); err != nil {
 		return nil, errMalformed
 	}
 	doc := etree.NewDocument()
@@ -135,6 +136,78 @@ func parseXML(data []byte, limit int) (*etree.Document, error) {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// roundTrips is xrv.Validate without its bookkeeping: the same
+// non-strict tokeniser and the same per-token check (xrv.CheckToken), but
+// reading data in place. xrv.Validate reads through a byte-at-a-time
+// tee (so that its error can name a line and column, which parseXML
+// drops). Two kinds of token skip the check because they cannot change
+// in a round trip (see plainText and plainEnd); every start element,
+// where the known encoding/xml mutations live, is checked.
+func roundTrips(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	d.CharsetReader = func(_ string, input io.Reader) (io.Reader, error) { return input, nil }
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if plainText(t) {
+				continue
+			}
+		case xml.EndElement:
+			if plainEnd(t.Name) {
+				continue
+			}
+		}
+		if err := xrv.CheckToken(tok); err != nil {
+			return err
+		}
+	}
+}
+
+// plainText reports whether character data is printable ASCII, tabs and
+// line ends only. encoding/xml writes those bytes as themselves or as
+// character references (" ' & < > tab LF CR) that read back as the same
+// bytes, so xrv.CheckToken would pass it.
+func plainText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainEnd reports whether an end tag's prefix and local name are plain
+// ASCII names (a letter or '_', then letters, digits, '_', '-', '.'; no
+// colon). xrv.CheckToken writes </local> and compares the local name
+// read back, which such a name survives; a name with a second colon or
+// anything unusual goes through the check.
+func plainEnd(n xml.Name) bool {
+	return plainName(n.Local) && (n.Space == "" || plainName(n.Space))
+}
+
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checkTree walks the tree without recursion.

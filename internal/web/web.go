@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -129,22 +130,37 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 		http.SetCookie(w, &http.Cookie{Name: httpserver.LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: req.TLS != nil})
 	}
-	t, ok := r.pages[name]
-	if !ok {
-		r.srv.WriteError(w, req, errUnknownPage(name))
-		return
-	}
 	var b bytes.Buffer
-	p := Page{Lang: lang, Title: title, Path: req.URL.Path, Languages: []string{"ca", "es", "en"}, Data: data}
-	if err := t.Execute(&b, p); err != nil {
+	if err := r.Execute(&b, lang, req.URL.Path, name, title, data); err != nil {
 		r.srv.WriteError(w, req, err)
 		return
 	}
+	WriteHTML(w, lang, status, b.Bytes())
+}
+
+// Lang is the language Render writes req's page in.
+func (r *Renderer) Lang(req *http.Request) string { return r.srv.Lang(req) }
+
+// Execute writes page name as Render does for a reader of lang at path,
+// without the response: for a page that is partly computed once and
+// reused (saml's auto-post form).
+func (r *Renderer) Execute(w io.Writer, lang, path, name, title string, data any) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return errUnknownPage(name)
+	}
+	return t.Execute(w, Page{Lang: lang, Title: title, Path: path, Languages: []string{"ca", "es", "en"}, Data: data})
+}
+
+// WriteHTML sends a page body with the headers Render sends.
+func WriteHTML(w http.ResponseWriter, lang string, status int, body ...[]byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", lang)
 	w.Header().Set("Vary", "Accept-Language, Cookie")
 	w.WriteHeader(status)
-	_, _ = b.WriteTo(w)
+	for _, b := range body {
+		_, _ = w.Write(b)
+	}
 }
 
 type errUnknownPage string

@@ -1,0 +1,21 @@
+package saml
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+)
+
+// PostPages answers r with the auto-post page twice: as postForm does
+// (from the cached shell when it can; shell reports whether it did) and
+// through the page template alone.
+func (p *IdP) PostPages(r *http.Request, action, param string, msg []byte, relay string) (fast, full *httptest.ResponseRecorder, shell bool) {
+	fast, full = httptest.NewRecorder(), httptest.NewRecorder()
+	shell = p.writePostPage(fast, r, action, param, msg, relay)
+	if !shell {
+		p.postForm(fast, r, action, param, msg, relay)
+	}
+	p.Renderer.Render(full, r, http.StatusOK, "saml_post.html", "saml.post_title",
+		postData(action, param, base64.StdEncoding.EncodeToString(msg), relay))
+	return fast, full, shell
+}
