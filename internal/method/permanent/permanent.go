@@ -215,11 +215,7 @@ func (m *Method) SendSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Trans
 }
 
 func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transaction, c *identity.Citizen, source string) error {
-	code, _, err := m.codes.Issue(ctx, tx, SMSCode, t.ID)
-	if err != nil {
-		return err
-	}
-	live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID)
+	code, live, err := m.codes.IssueCode(ctx, tx, SMSCode, t.ID)
 	if err != nil {
 		return err
 	}
@@ -230,6 +226,43 @@ func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transa
 	}
 	return audit.Append(ctx, tx, &audit.Event{Actor: "citizen:" + c.ID, Action: "code.issue", Subject: "citizen:" + c.ID,
 		Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
+}
+
+// CheckSMSCodeIn checks the code for transaction t inside the caller's
+// store transaction, which then goes on to complete t (broker.CompleteIn):
+// the attempt, the code's consumption and the session commit together, one
+// write instead of two. A wrong, expired or spent code returns its
+// *problem.Error after writing the attempt and a login.sms_fail audit
+// event in tx, which the caller must commit without completing t. Parallel
+// guesses still cannot pass the limit: the attempt is spent under the
+// transaction's write lock before the comparison, and never given back.
+func (m *Method) CheckSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Transaction, code, source string) error {
+	r, err := m.codes.Match(ctx, tx, SMSCode, t.ID, code)
+	if err != nil {
+		return err
+	}
+	if r.Err != nil {
+		if err := audit.Append(ctx, tx, &audit.Event{At: m.now().UTC(), Actor: "citizen:" + t.CitizenID,
+			Action: "login.sms_fail", Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied}); err != nil {
+			return err
+		}
+		return codeProblem(r)
+	}
+	now := m.now().UTC()
+	if err := tx.ConsumeCode(ctx, r.CodeID, now); errors.Is(err, store.ErrStale) {
+		return broker.ErrTxStale // a parallel request used it, and so finished t
+	} else if err != nil {
+		return err
+	}
+	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
+	return nil
+}
+
+// codeProblem is a failed check as the citizen sees it, on the code field.
+func codeProblem(r secure.CodeCheck) error {
+	p, _ := problem.As(r.Err)
+	return &problem.Error{Status: p.Status, MsgID: p.MsgID,
+		Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
 }
 
 // CheckSMSCode checks the code for transaction t (the attempt counts at
@@ -244,9 +277,7 @@ func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, 
 	if r.Err != nil {
 		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
 			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
-		p, _ := problem.As(r.Err)
-		return nil, &problem.Error{Status: p.Status, MsgID: p.MsgID,
-			Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
+		return nil, codeProblem(r)
 	}
 	now := m.now().UTC()
 	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
