@@ -264,28 +264,3 @@ func codeProblem(r secure.CodeCheck) error {
 	return &problem.Error{Status: p.Status, MsgID: p.MsgID,
 		Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
 }
-
-// CheckSMSCode checks the code for transaction t (the attempt counts at
-// once); on success t reaches level substantial and consume is what the
-// caller runs in the store transaction that saves t (broker.Complete), so
-// the code is used up in the same commit as the session it opens.
-func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) (consume func(store.Tx) error, err error) {
-	r, err := m.codes.Match(ctx, m.store, SMSCode, t.ID, code)
-	if err != nil {
-		return nil, err
-	}
-	if r.Err != nil {
-		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
-			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
-		return nil, codeProblem(r)
-	}
-	now := m.now().UTC()
-	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
-	return func(tx store.Tx) error {
-		err := tx.ConsumeCode(ctx, r.CodeID, now)
-		if errors.Is(err, store.ErrStale) {
-			return broker.ErrTxStale // a parallel request used it, and so finished t
-		}
-		return err
-	}, nil
-}
