@@ -234,8 +234,9 @@ func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transa
 // write instead of two. A wrong, expired or spent code returns its
 // *problem.Error after writing the attempt and a login.sms_fail audit
 // event in tx, which the caller must commit without completing t. Parallel
-// guesses still cannot pass the limit: the attempt is spent under the
-// transaction's write lock before the comparison, and never given back.
+// guesses still cannot pass the limit: the attempt is spent by one
+// conditional update before the comparison (under SQLite's write lock, or
+// PostgreSQL's row lock until commit), and never given back.
 func (m *Method) CheckSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Transaction, code, source string) error {
 	r, err := m.codes.Match(ctx, tx, SMSCode, t.ID, code)
 	if err != nil {
