@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/method/permanent"
+	"github.com/clau-eid/clau/internal/problem"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/web"
 )
@@ -188,27 +190,62 @@ func (p *Pages) loginSMS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	c, err := p.Store.CitizenByID(ctx, t.CitizenID)
-	if err != nil {
-		p.Server.WriteError(w, r, err)
+	if r.Method == http.MethodGet {
+		p.showSMS(w, r, t, http.StatusOK, web.NewForm(nil), nil)
 		return
 	}
-	data := page{Any: struct {
+	// The code's check and the sign-in it allows commit once: the attempt,
+	// the code used up, the session and the audit events. A wrong code
+	// commits its attempt and its audit event, and nothing else.
+	ctx := r.Context()
+	var (
+		se    *broker.Session
+		wrong error
+		done  *broker.Transaction
+	)
+	err := p.Store.InTx(ctx, func(tx store.Tx) error {
+		se, wrong = nil, nil
+		tt := *t // t as loaded, whatever a retried attempt did to its copy
+		tt.AMR = slices.Clone(t.AMR)
+		done = &tt
+		err := p.Permanent.CheckSMSCodeIn(ctx, tx, done, r.PostFormValue("code"), httpserver.ClientIP(ctx))
+		if _, ok := problem.As(err); ok && !errors.Is(err, broker.ErrTxStale) {
+			wrong = err
+			return nil
+		} else if err != nil {
+			return err
+		}
+		se, err = p.Broker.CompleteIn(ctx, tx, done, sessionToken(r), p.meta(r))
+		return err
+	})
+	switch {
+	case err != nil:
+		p.loginError(w, r, "login_password.html", t, web.NewForm(nil), err)
+	case wrong != nil:
+		p.showSMS(w, r, t, 0, web.NewForm(nil), wrong)
+	default:
+		p.setSession(w, se.Token)
+		http.Redirect(w, r, done.Request.ContinueURL, http.StatusSeeOther)
+	}
+}
+
+// showSMS renders the SMS code page; with err, the form again with err's
+// messages (its status from err).
+func (p *Pages) showSMS(w http.ResponseWriter, r *http.Request, t *broker.Transaction, status int, f *web.Form, err error) {
+	c, cerr := p.Store.CitizenByID(r.Context(), t.CitizenID)
+	if cerr != nil {
+		p.Server.WriteError(w, r, cerr)
+		return
+	}
+	data := page{Form: f, Any: struct {
 		T      *broker.Transaction
 		Mobile string
 	}{t, maskedMobile(c)}}
-	if r.Method == http.MethodGet {
-		data.Form = web.NewForm(nil)
-		p.render(w, r, "login_sms.html", "login.sms_title", http.StatusOK, data)
-		return
-	}
-	consume, err := p.Permanent.CheckSMSCode(ctx, t, r.PostFormValue("code"), httpserver.ClientIP(ctx))
 	if err != nil {
-		p.fail(w, r, "login_sms.html", "login.sms_title", web.NewForm(nil), err, data)
+		p.fail(w, r, "login_sms.html", "login.sms_title", f, err, data)
 		return
 	}
-	p.finish(w, r, t, consume)
+	p.render(w, r, "login_sms.html", "login.sms_title", status, data)
 }
 
 func (p *Pages) loginResend(w http.ResponseWriter, r *http.Request) {

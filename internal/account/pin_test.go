@@ -2,11 +2,13 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clau-eid/clau/internal/method/permanent"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
 )
@@ -295,5 +297,89 @@ func TestPINSourceThrottleAndDisable(t *testing.T) {
 	}
 	if st != 429 || !strings.Contains(body, "Too many PIN requests") {
 		t.Fatalf("31st request from one source: %d", st)
+	}
+}
+
+// The SMS code of a sign-in at substantial: each wrong code spends an
+// attempt and is audited, and opens no session; the right code signs in
+// and is used up with it; after the last attempt even the right code
+// fails. (The check and the sign-in it allows commit together, so each of
+// these must hold of what was committed.)
+func TestSignInSMSCodeAttempts(t *testing.T) {
+	s := newSite(t)
+	s.activated()
+	ctx := context.Background()
+	startSMS := func(b *browser) (smsPath, txID string) {
+		t.Helper()
+		_, _, body := b.get(s.url + "/login?loa=substantial&method=permanent&continue=/me")
+		_, p, _ := b.post(s.url+formAction(t, body), "document", "12345678Z", "password", good)
+		if !strings.HasSuffix(p, "/sms") {
+			t.Fatalf("the password went to %s", p)
+		}
+		return p, strings.TrimSuffix(strings.TrimPrefix(p, "/login/"), "/sms")
+	}
+	attempts := func(txID string) int {
+		t.Helper()
+		c, err := s.store.LiveCode(ctx, permanent.SMSCode.Purpose, txID)
+		if err != nil {
+			t.Fatalf("no live code: %v", err)
+		}
+		return c.Attempts
+	}
+	okBefore, failBefore := s.audited("login.ok"), s.audited("login.sms_fail")
+
+	b := s.browser("ca")
+	sms, txID := startSMS(b)
+	code := s.lastSMS()
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	st, p, body := b.post(s.url+sms, "code", wrong)
+	if st != 400 || p != sms {
+		t.Fatalf("wrong code: %d %s", st, p)
+	}
+	mustContain(t, body, "El codi no és correcte", "2 intents", `id="code-error"`, "34*****678")
+	if n := attempts(txID); n != 1 {
+		t.Fatalf("attempts after a wrong code: %d", n)
+	}
+	if got := s.audited("login.sms_fail") - failBefore; got != 1 {
+		t.Fatalf("login.sms_fail events: %d", got)
+	}
+	if _, p, _ := b.get(s.url + "/me"); p == "/me" {
+		t.Fatal("a wrong code opened a session")
+	}
+	if st, p, _ := b.post(s.url+sms, "code", code); st != 200 || p != "/me" {
+		t.Fatalf("right code: %d %s", st, p)
+	}
+	if _, err := s.store.LiveCode(ctx, permanent.SMSCode.Purpose, txID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the code is live after signing in with it: %v", err)
+	}
+	if got := s.audited("login.ok") - okBefore; got != 1 {
+		t.Fatalf("login.ok events: %d", got)
+	}
+
+	// Three wrong codes: the right one no longer works, nothing signs in.
+	b = s.browser("en")
+	sms, txID = startSMS(b)
+	code = s.lastSMS()
+	for i := 0; i < permanent.SMSCode.MaxAttempts; i++ {
+		b.post(s.url+sms, "code", wrong)
+	}
+	if n := attempts(txID); n != permanent.SMSCode.MaxAttempts {
+		t.Fatalf("attempts after %d wrong codes: %d", permanent.SMSCode.MaxAttempts, n)
+	}
+	st, p, _ = b.post(s.url+sms, "code", code)
+	if st != 400 || p != sms {
+		t.Fatalf("right code after the last attempt: %d %s", st, p)
+	}
+	if _, p, _ := b.get(s.url + "/me"); p == "/me" {
+		t.Fatal("an exhausted code opened a session")
+	}
+	if got := s.audited("login.ok") - okBefore; got != 1 {
+		t.Fatalf("login.ok events: %d", got)
+	}
+	if got := s.audited("login.sms_fail") - failBefore; got != 1+permanent.SMSCode.MaxAttempts+1 {
+		t.Fatalf("login.sms_fail events: %d", got)
 	}
 }

@@ -235,33 +235,51 @@ func (b *Broker) Complete(ctx context.Context, t *Transaction, oldToken string, 
 	if t.State != StateDone {
 		return nil, fmt.Errorf("broker: completing a transaction in state %s", t.State)
 	}
+	var se *Session
+	err := b.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		se, err = b.CompleteIn(ctx, tx, t, oldToken, m, also...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return se, nil
+}
+
+// CompleteIn is Complete inside the caller's store transaction, for a
+// method whose last check writes too (an SMS code's attempt): the check
+// and the sign-in it allows then commit once. The caller must not use
+// the session unless its transaction commits.
+func (b *Broker) CompleteIn(ctx context.Context, tx store.Tx, t *Transaction, oldToken string, m Meta, also ...func(store.Tx) error) (*Session, error) {
+	if t.State != StateDone {
+		return nil, fmt.Errorf("broker: completing a transaction in state %s", t.State)
+	}
 	now := b.opts.Now().UTC()
 	token := newToken()
 	se := &store.Session{ID: hashToken(token), Kind: store.SessionCitizen, Subject: t.CitizenID, LoA: string(t.LoA),
 		AMR: t.AMR, AuthTime: t.AuthTime, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(b.opts.SessionTTL),
 		Source: m.Source, UserAgent: truncate(m.UserAgent, 200)}
-	err := b.store.InTx(ctx, func(tx store.Tx) error {
-		if err := b.Save(ctx, tx, t); err != nil {
-			return err
+	if err := b.Save(ctx, tx, t); err != nil {
+		return nil, err
+	}
+	for _, f := range also {
+		if err := f(tx); err != nil {
+			return nil, err
 		}
-		for _, f := range also {
-			if err := f(tx); err != nil {
-				return err
-			}
+	}
+	if oldToken != "" {
+		if err := tx.RevokeSession(ctx, hashToken(oldToken), now); err != nil {
+			return nil, err
 		}
-		if oldToken != "" {
-			if err := tx.RevokeSession(ctx, hashToken(oldToken), now); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateSession(ctx, se); err != nil {
-			return err
-		}
-		return audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + t.CitizenID, Action: "login.ok",
-			Subject: "citizen:" + t.CitizenID, Source: m.Source, Details: map[string]string{
-				"sp": t.Request.SP, "sp_name": t.Request.SPName, "method": t.Method, "loa": string(t.LoA),
-				"amr": fmt.Sprint(t.AMR), "tx": t.ID, "ua": truncate(m.UserAgent, 200)}})
-	})
+	}
+	if err := tx.CreateSession(ctx, se); err != nil {
+		return nil, err
+	}
+	err := audit.Append(ctx, tx, &audit.Event{At: now, Actor: "citizen:" + t.CitizenID, Action: "login.ok",
+		Subject: "citizen:" + t.CitizenID, Source: m.Source, Details: map[string]string{
+			"sp": t.Request.SP, "sp_name": t.Request.SPName, "method": t.Method, "loa": string(t.LoA),
+			"amr": fmt.Sprint(t.AMR), "tx": t.ID, "ua": truncate(m.UserAgent, 200)}})
 	if err != nil {
 		return nil, err
 	}

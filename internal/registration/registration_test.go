@@ -189,19 +189,38 @@ func TestJourney(t *testing.T) {
 			if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); msgID(err) != "sms.resend_wait" {
 				t.Fatalf("immediate resend: %v", err)
 			}
-			if _, err := w.perm.CheckSMSCode(w.ctx, tx2, "000000", "x"); msgID(err) != "code.wrong" {
-				t.Fatalf("wrong sms code: %v", err)
+			// A wrong code: its attempt and audit event commit, t stays put.
+			var wrong error
+			if err := w.store.InTx(w.ctx, func(tx store.Tx) error {
+				wrong = w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, "000000", "x")
+				return nil
+			}); err != nil || msgID(wrong) != "code.wrong" {
+				t.Fatalf("wrong sms code: %v, %v", err, wrong)
 			}
-			consume, err := w.perm.CheckSMSCode(w.ctx, tx2, w.lastSMS("+34612345678"), "x")
-			if err != nil {
-				t.Fatal(err)
+			if live, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); err != nil || live.Attempts != 1 {
+				t.Fatalf("attempts after a wrong code: %+v, %v", live, err)
 			}
+			if tx2.State != broker.StateSecondFactor {
+				t.Fatalf("after a wrong code: %s", tx2.State)
+			}
+			// The right code and the step-up commit together.
+			var se2 *broker.Session
+			err = w.store.InTx(w.ctx, func(tx store.Tx) error {
+				if err := w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, w.lastSMS("+34612345678"), "x"); err != nil {
+					return err
+				}
+				var err error
+				se2, err = w.broker.CompleteIn(w.ctx, tx, tx2, se.Token, broker.Meta{})
+				return err
+			})
 			if tx2.State != broker.StateDone || tx2.LoA != broker.Substantial {
 				t.Fatalf("after sms: %s %s", tx2.State, tx2.LoA)
 			}
-			se2, err := w.broker.Complete(w.ctx, tx2, se.Token, broker.Meta{}, consume)
 			if err != nil || se2.Token == se.Token {
 				t.Fatalf("step-up must rotate the session token: %v", err)
+			}
+			if _, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the SMS code is live after the step-up: %v", err)
 			}
 			if old, _ := w.broker.SessionFor(w.ctx, se.Token); old != nil {
 				t.Fatal("the old session token still works after rotation")

@@ -67,6 +67,17 @@ func codeValue(subject, code string) []byte { return []byte(subject + "\x00" + c
 // purpose, and returns it in clear (to send or show once) with its expiry.
 // Pass a store.Tx to commit it with the change it belongs to.
 func (o *OneTimeCodes) Issue(ctx context.Context, s store.Codes, spec CodeSpec, subject string) (string, time.Time, error) {
+	code, c, err := o.IssueCode(ctx, s, spec, subject)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return code, c.ExpiresAt, nil
+}
+
+// IssueCode is Issue returning the stored record too (its ID names the
+// code, e.g. in the event key of the message that carries it), so a
+// caller does not read back what it has just written.
+func (o *OneTimeCodes) IssueCode(ctx context.Context, s store.Codes, spec CodeSpec, subject string) (string, *store.Code, error) {
 	var (
 		code string
 		err  error
@@ -82,7 +93,7 @@ func (o *OneTimeCodes) Issue(ctx context.Context, s store.Codes, spec CodeSpec, 
 		code, err = NewNumericCode(o.rand, digits)
 	}
 	if err != nil {
-		return "", time.Time{}, err
+		return "", nil, err
 	}
 	now := o.now().UTC()
 	c := &store.Code{
@@ -91,9 +102,9 @@ func (o *OneTimeCodes) Issue(ctx context.Context, s store.Codes, spec CodeSpec, 
 		ExpiresAt: now.Add(spec.TTL), MaxAttempts: spec.MaxAttempts, CreatedAt: now,
 	}
 	if err := s.ReplaceCode(ctx, c); err != nil {
-		return "", time.Time{}, err
+		return "", nil, err
 	}
-	return code, c.ExpiresAt, nil
+	return code, c, nil
 }
 
 // Check compares input with the live code for purpose and subject. Every

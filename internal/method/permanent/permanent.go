@@ -215,11 +215,7 @@ func (m *Method) SendSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Trans
 }
 
 func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transaction, c *identity.Citizen, source string) error {
-	code, _, err := m.codes.Issue(ctx, tx, SMSCode, t.ID)
-	if err != nil {
-		return err
-	}
-	live, err := tx.LiveCode(ctx, SMSCode.Purpose, t.ID)
+	code, live, err := m.codes.IssueCode(ctx, tx, SMSCode, t.ID)
 	if err != nil {
 		return err
 	}
@@ -232,29 +228,40 @@ func (m *Method) issueSMSCode(ctx context.Context, tx store.Tx, t *broker.Transa
 		Source: source, Details: map[string]string{"purpose": SMSCode.Purpose, "to": secure.MaskPhone(c.Mobile)}})
 }
 
-// CheckSMSCode checks the code for transaction t (the attempt counts at
-// once); on success t reaches level substantial and consume is what the
-// caller runs in the store transaction that saves t (broker.Complete), so
-// the code is used up in the same commit as the session it opens.
-func (m *Method) CheckSMSCode(ctx context.Context, t *broker.Transaction, code, source string) (consume func(store.Tx) error, err error) {
-	r, err := m.codes.Match(ctx, m.store, SMSCode, t.ID, code)
+// CheckSMSCodeIn checks the code for transaction t inside the caller's
+// store transaction, which then goes on to complete t (broker.CompleteIn):
+// the attempt, the code's consumption and the session commit together, one
+// write instead of two. A wrong, expired or spent code returns its
+// *problem.Error after writing the attempt and a login.sms_fail audit
+// event in tx, which the caller must commit without completing t. Parallel
+// guesses still cannot pass the limit: the attempt is spent by one
+// conditional update before the comparison (under SQLite's write lock, or
+// PostgreSQL's row lock until commit), and never given back.
+func (m *Method) CheckSMSCodeIn(ctx context.Context, tx store.Tx, t *broker.Transaction, code, source string) error {
+	r, err := m.codes.Match(ctx, tx, SMSCode, t.ID, code)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.Err != nil {
-		_ = audit.New(m.store, m.now).Record(ctx, audit.Event{Actor: "citizen:" + t.CitizenID, Action: "login.sms_fail",
-			Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied})
-		p, _ := problem.As(r.Err)
-		return nil, &problem.Error{Status: p.Status, MsgID: p.MsgID,
-			Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
+		if err := audit.Append(ctx, tx, &audit.Event{At: m.now().UTC(), Actor: "citizen:" + t.CitizenID,
+			Action: "login.sms_fail", Subject: "citizen:" + t.CitizenID, Source: source, Outcome: audit.Denied}); err != nil {
+			return err
+		}
+		return codeProblem(r)
 	}
 	now := m.now().UTC()
-	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
-	return func(tx store.Tx) error {
-		err := tx.ConsumeCode(ctx, r.CodeID, now)
-		if errors.Is(err, store.ErrStale) {
-			return broker.ErrTxStale // a parallel request used it, and so finished t
-		}
+	if err := tx.ConsumeCode(ctx, r.CodeID, now); errors.Is(err, store.ErrStale) {
+		return broker.ErrTxStale // a parallel request used it, and so finished t
+	} else if err != nil {
 		return err
-	}, nil
+	}
+	t.Identified(t.CitizenID, Name, WithSMSLoA, []string{"sms", "mfa"}, now)
+	return nil
+}
+
+// codeProblem is a failed check as the citizen sees it, on the code field.
+func codeProblem(r secure.CodeCheck) error {
+	p, _ := problem.As(r.Err)
+	return &problem.Error{Status: p.Status, MsgID: p.MsgID,
+		Fields: []problem.Field{{Name: "code", MsgID: p.MsgID, Args: map[string]any{"Remaining": r.Remaining}}}}
 }
