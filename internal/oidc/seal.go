@@ -67,6 +67,10 @@ func (t *tokenSeal) Encrypt(s string) (string, error) {
 // caller turns it into invalid_grant or invalid_token, and says no more.
 var errUnsealed = errors.New("oidc: value does not open")
 
+// sealEncoding decodes sealed values: base64url without padding, strict
+// about the unused low bits of the last character.
+var sealEncoding = base64.RawURLEncoding.Strict()
+
 // Decrypt opens a value sealed by Encrypt, or by the library's crypto
 // before this one was in use.
 func (t *tokenSeal) Decrypt(s string) (string, error) {
@@ -82,7 +86,9 @@ func (t *tokenSeal) Decrypt(s string) (string, error) {
 	if len(rest) > 4096 {
 		return "", errUnsealed
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(rest)
+	// Strict: a value is accepted in its one canonical spelling only, so
+	// a changed padding bit in the last character is refused, not ignored.
+	sealed, err := sealEncoding.DecodeString(rest)
 	if err != nil {
 		return "", errUnsealed
 	}
