@@ -47,6 +47,7 @@ var upgradeChecks = map[int64]func(t *testing.T, ctx context.Context, s store.St
 	9:  checkLettersV9,
 	10: checkPasswordNoticesV10,
 	11: checkDeregisteredDocumentsV11,
+	12: checkAuditRowidV12,
 }
 
 func TestMigrationVersionsUnique(t *testing.T) {
@@ -629,5 +630,51 @@ func checkDeregisteredDocumentsV11(t *testing.T, ctx context.Context, s store.St
 	}
 	if c, err := s.CitizenByDocument(ctx, "X1234567L"); err != nil || c.ID != "fx-citizen-4" {
 		t.Errorf("v11 live record of X1234567L = %+v, %v", c, err)
+	}
+}
+
+// checkAuditRowidV12: the rebuilt trail (2.sql's events) is found by
+// subject and by actor through its indexes, newest first, and the next
+// append continues the chain after the last event.
+func checkAuditRowidV12(t *testing.T, ctx context.Context, s store.Store) {
+	t.Helper()
+	seqs := func(f store.AuditFilter) []int64 {
+		es, err := s.ListAudit(ctx, f)
+		if err != nil {
+			t.Errorf("v12 ListAudit(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, e := range es {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	if ss, ok := s.(*sqlstore.Store); ok && ss.Driver() == sqlstore.SQLite {
+		// The sequence number is the rowid: no index of its own.
+		var auto int
+		if err := ss.DB().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
+			WHERE type = 'index' AND tbl_name = 'audit_events' AND name LIKE 'sqlite_autoindex%'`).Scan(&auto); err != nil || auto != 0 {
+			t.Errorf("v12 audit_events keeps %d automatic key indexes (%v), want 0", auto, err)
+		}
+	}
+	if got := seqs(store.AuditFilter{Actor: "officer:fx-officer-1"}); !reflect.DeepEqual(got, []int64{1}) {
+		t.Errorf("v12 events by officer:fx-officer-1 = %v, want [1]", got)
+	}
+	if got := seqs(store.AuditFilter{Subject: "citizen:fx-citizen-1"}); !reflect.DeepEqual(got, []int64{2, 1}) {
+		t.Errorf("v12 events about citizen:fx-citizen-1 = %v, want [2 1]", got)
+	}
+	e := &store.AuditEvent{Actor: "system", Action: "test.after_upgrade", Subject: "citizen:fx-citizen-1"}
+	if err := s.AppendAudit(ctx, e, func(e *store.AuditEvent) error {
+		e.Hash = "aaaa000000000000000000000000000000000000000000000000000000000003"
+		return nil
+	}); err != nil {
+		t.Fatalf("v12 append after upgrade: %v", err)
+	}
+	const h2 = "aaaa000000000000000000000000000000000000000000000000000000000002"
+	if e.Seq != 3 || e.PrevHash != h2 {
+		t.Errorf("v12 append after upgrade: seq %d after %q, want 3 after %q", e.Seq, e.PrevHash, h2)
+	}
+	if got := seqs(store.AuditFilter{Subject: "citizen:fx-citizen-1"}); !reflect.DeepEqual(got, []int64{3, 2, 1}) {
+		t.Errorf("v12 events about citizen:fx-citizen-1 after an append = %v, want [3 2 1]", got)
 	}
 }

@@ -1,0 +1,3 @@
+-- Data as it stood at migration version 12 (00012_audit_rowid.sql): the
+-- version rebuilds audit_events and adds no table, so it has no rows of its
+-- own; its check reads back the trail 2.sql wrote.
