@@ -94,6 +94,9 @@ func (r *Renderer) addPage(fsys fs.FS, name string, partials ...string) error {
 			}
 			return m
 		},
+		// list makes a slice for a partial to range over, e.g. a
+		// table's column headings.
+		"list": func(v ...any) []any { return v },
 		"field": func(f *Form, name string) []string {
 			if f == nil {
 				return nil
