@@ -22,7 +22,7 @@ import (
 	"github.com/clau-eid/clau/internal/web"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/*.tmpl
 var templates embed.FS
 
 // Lister is what the directory reads.
@@ -42,7 +42,7 @@ type Directory struct {
 
 // New parses the templates.
 func New(s Lister, srv *httpserver.Server, r *web.Renderer) (*Directory, error) {
-	if err := r.AddPages(templates, "templates/*.html"); err != nil {
+	if err := r.AddPages(templates, "templates/*.html", "templates/partials.tmpl"); err != nil {
 		return nil, err
 	}
 	return &Directory{store: s, srv: srv, renderer: r}, nil

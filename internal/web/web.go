@@ -63,8 +63,8 @@ func NewRenderer(srv *httpserver.Server, log *slog.Logger) (*Renderer, error) {
 }
 
 // AddPages parses the page templates matching pattern in another
-// package's files; each defines "content" and renders inside the shared
-// layout, together with the package's partials (files of templates its
+// package's files; each defines "content" (or a part that a partial's
+// "content" frames) and renders inside the shared layout, together with the package's partials (files of templates its
 // pages share, e.g. "templates/partials.tmpl"). Page names must be unique
 // across packages.
 func (r *Renderer) AddPages(fsys fs.FS, pattern string, partials ...string) error {
@@ -94,6 +94,9 @@ func (r *Renderer) addPage(fsys fs.FS, name string, partials ...string) error {
 			}
 			return m
 		},
+		// list makes a slice for a partial to range over, e.g. a
+		// table's column headings.
+		"list": func(v ...any) []any { return v },
 		"field": func(f *Form, name string) []string {
 			if f == nil {
 				return nil
