@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"runtime"
 	"slices"
 	"strings"
@@ -188,17 +187,11 @@ func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration)
 // from `from`, the password to `to`, then the account page from `from`
 // with the session `to` made. from == to is the one-process case.
 func crossSignIn(from, to, doc string, tr http.RoundTripper) error {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := postPassword(c, from, to, doc)
+	c, _, err := passwordSignIn(from, to, doc, tr)
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
-		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	res, err = c.Get(from + "/me")
+	res, err := c.Get(from + "/me")
 	if err != nil {
 		return err
 	}

@@ -391,15 +391,9 @@ var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9
 // the password, and the answer that sends the citizen on with a session
 // (the page it sends them to belongs to the service, not to the sign-in).
 func signIn(base, doc string, tr http.RoundTripper) error {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := postPassword(c, base, base, doc)
+	_, res, err := passwordSignIn(base, base, doc, tr)
 	if err != nil {
 		return err
-	}
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
-		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	for _, ck := range res.Cookies() {
 		if ck.Name == "clau_session" && ck.Value != "" {
@@ -409,23 +403,63 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	return errors.New("no session cookie after the password")
 }
 
+// newBrowser is a browser with a fresh cookie jar that follows no
+// redirect, so every answer on the way can be checked.
+func newBrowser(tr http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// passwordSignIn is a new browser's password sign-in (postPassword) up to
+// the answer that sends the citizen on to /me; the browser keeps the
+// session.
+func passwordSignIn(formBase, postBase, doc string, tr http.RoundTripper) (*http.Client, *http.Response, error) {
+	c := newBrowser(tr)
+	res, err := postPassword(c, formBase, postBase, doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
+		return nil, nil, fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	return c, res, nil
+}
+
 // postPassword gets the password form from formBase and posts the document
 // and the bench password to postBase (the same process, or another one)
 // with c's cookies. The answer comes back with its body read; a busy
 // answer (503 + Retry-After) is errBusy.
 func postPassword(c *http.Client, formBase, postBase, doc string) (*http.Response, error) {
 	// method=permanent: the password form at once, not the method chooser.
-	res, err := c.Get(formBase + "/login?continue=/me&method=permanent")
+	action, err := passwordForm(c, formBase+"/login?continue=/me&method=permanent", "login form")
 	if err != nil {
 		return nil, err
+	}
+	return sendPassword(c, postBase+action, doc)
+}
+
+// passwordForm gets u with c and returns the action of the password form
+// in the answer; step names the request in the error when there is none.
+func passwordForm(c *http.Client, u, step string) (string, error) {
+	res, err := c.Get(u)
+	if err != nil {
+		return "", err
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	m := formAction.FindSubmatch(body)
 	if res.StatusCode != 200 || m == nil {
-		return nil, fmt.Errorf("login form: %d, no form", res.StatusCode)
+		return "", fmt.Errorf("%s: %d, no form", step, res.StatusCode)
 	}
-	res, err = c.PostForm(postBase+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	return string(m[1]), nil
+}
+
+// sendPassword posts the document and the bench password to the form at
+// u. The answer comes back with its body read; a busy answer (503 +
+// Retry-After) is errBusy.
+func sendPassword(c *http.Client, u, doc string) (*http.Response, error) {
+	res, err := c.PostForm(u, url.Values{"document": {doc}, "password": {benchPassword}})
 	if err != nil {
 		return nil, err
 	}
