@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +17,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/clau-eid/clau/internal/pkitest"
@@ -167,39 +164,7 @@ func (b *certBench) start(dir string) (*server, error) {
 		"CLAU_LOG_LEVEL=info", "CLAU_CERTIFICATE_ENABLED=true", "CLAU_CERTIFICATE_LISTEN="+addrs[1],
 		"CLAU_CERTIFICATE_PUBLIC_URL="+b.cert, "CLAU_CERTIFICATE_PROFILES="+string(profiles))
 	cmd.Dir = dir
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	up := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent := false
-		for sc.Scan() {
-			if !sent && strings.Contains(sc.Text(), `"msg":"clau listening"`) {
-				up <- true
-				sent = true
-			}
-		}
-		if !sent {
-			up <- false
-		}
-	}()
-	select {
-	case ok := <-up:
-		if !ok {
-			cmd.Wait()
-			return nil, errors.New("clau serve exited before listening")
-		}
-		return &server{cmd: cmd, base: b.issuer}, nil
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		return nil, errors.New("clau serve did not start")
-	}
+	return launch(cmd)
 }
 
 func (b *certBench) run(ctx context.Context, d time.Duration) loopResult {

@@ -295,6 +295,13 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		cmd.Env = append(cmd.Env, env...)
 	}
 	cmd.Dir = dir
+	return launch(cmd)
+}
+
+// launch starts clau serve as cmd and waits until it listens: its
+// address (and its profiler's, when it serves one) come from its JSON log
+// on stderr, which goes on being drained while it runs.
+func launch(cmd *exec.Cmd) (*server, error) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
