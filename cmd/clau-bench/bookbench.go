@@ -104,14 +104,11 @@ func runBook(args []string, out, log io.Writer) error {
 
 // prepare makes the office and its popular slots, starting tomorrow.
 func (b *bookBench) prepare(ctx context.Context, dsn string) error {
-	s, err := sqlstore.Open(ctx, b.driver, dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	o := &identity.Office{ID: store.NewID(), Code: "BENCH-01", Name: "OAC Bench", Address: "Plaça Major 1",
 		PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona", Active: true}
 	if err := s.CreateOffice(ctx, o); err != nil {

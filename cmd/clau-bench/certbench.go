@@ -129,14 +129,11 @@ func (b *certBench) newCert() tls.Certificate {
 }
 
 func (b *certBench) prepare(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"), sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	if err := seed.Citizens(ctx, s, 0, b.citizens, 1000, nil); err != nil {
 		return err
 	}

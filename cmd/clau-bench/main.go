@@ -209,14 +209,11 @@ func runStore(args []string, out, log io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	s, err := sqlstore.Open(ctx, b.driver, target, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, target)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	return b.run(ctx, s)
 }
 

@@ -15,10 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
-	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -106,29 +103,22 @@ func runPair(args []string, out, log io.Writer) error {
 
 // prepare loads the citizens, all active with one password.
 func (b *pairBench) prepare(ctx context.Context) error {
-	s, err := sqlstore.Open(ctx, sqlstore.Postgres, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.Postgres, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	if n, err := s.CountCitizens(ctx); err != nil || n > 0 {
 		if err == nil {
 			return fmt.Errorf("the database holds %d citizens already; pair needs an empty one", n)
 		}
 		return err
 	}
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
-	return s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(i, store.NewID())
-		c.Status = identity.StatusActive
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
-	}, nil)
+	return s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen { return activeCitizen(i, phc) }, nil)
 }
 
 // measure warms up, then signs in from concurrency browsers for the

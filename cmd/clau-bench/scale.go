@@ -15,10 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
-	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -88,20 +85,17 @@ type scaleRow struct {
 }
 
 func (b *scaleBench) run(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, b.driver, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	hash, err := hashCeiling(ctx, b.signin.params, ceilingTime(b.signin.duration))
 	if err != nil {
 		return fmt.Errorf("hash-only ceiling: %w", err)
 	}
 	hashCPU := hash.cpuPerOp()
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
@@ -152,9 +146,7 @@ func (b *scaleBench) load(ctx context.Context, s *sqlstore.Store, have, size int
 	start := time.Now()
 	last := start
 	err := s.LoadCitizens(ctx, size-have, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(have+i, store.NewID())
-		c.Status = identity.StatusActive
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+		return activeCitizen(have+i, phc)
 	}, func(stored int) {
 		if time.Since(last) > 10*time.Second {
 			last = time.Now()

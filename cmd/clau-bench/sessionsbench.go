@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
@@ -73,24 +71,20 @@ func runSessions(args []string, out, log io.Writer) error {
 }
 
 func (b *sessionsBench) run(ctx context.Context, dir string, out, log io.Writer) error {
-	s, err := sqlstore.Open(ctx, b.driver, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
 	ids := make([]string, b.signin.citizens)
 	if err := s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(i, store.NewID())
-		c.Status = identity.StatusActive
-		ids[i] = c.ID
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+		c := activeCitizen(i, phc)
+		ids[i] = c.Citizen.ID
+		return c
 	}, nil); err != nil {
 		return err
 	}

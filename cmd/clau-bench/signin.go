@@ -195,14 +195,11 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 // prepare makes the data folder: migrated, seeded, every citizen active
 // with the same password (one hash, so preparing takes seconds).
 func (b *signinBench) prepare(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"), sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	return seedActive(ctx, s, b.citizens, b.params)
 }
 
@@ -211,7 +208,7 @@ func seedActive(ctx context.Context, s *sqlstore.Store, n int, params secure.Arg
 	if err := seed.Citizens(ctx, s, 0, n, 1000, nil); err != nil {
 		return err
 	}
-	phc, err := secure.NewHasher(params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, params)
 	if err != nil {
 		return err
 	}

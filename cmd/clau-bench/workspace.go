@@ -6,7 +6,10 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -25,6 +28,34 @@ func argon2Flags(fs *flag.FlagSet, p *secure.Argon2Params) func() error {
 		p.Memory, p.Time, p.Threads = uint32(*mem), uint32(*iter), uint8(*par)
 		return p.Validate()
 	}
+}
+
+// openMigrated opens the benchmark's database with its schema brought up
+// to date, as clau serve finds it.
+func openMigrated(ctx context.Context, driver, dsn string) (*sqlstore.Store, error) {
+	s, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// benchHash is the bench password hashed with p: seeded citizens all
+// share it, so preparing costs one hash.
+func benchHash(ctx context.Context, p secure.Argon2Params) (string, error) {
+	return secure.NewHasher(p, 1, nil).Hash(ctx, benchPassword)
+}
+
+// activeCitizen is synthetic citizen i, active, with the password hash
+// phc, for sqlstore.LoadCitizens.
+func activeCitizen(i int, phc string) sqlstore.BulkCitizen {
+	c := seed.Citizen(i, store.NewID())
+	c.Status = identity.StatusActive
+	return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
 }
 
 // workspace is where a benchmark that runs clau serve works: a scratch
