@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -46,10 +45,8 @@ type certBench struct {
 }
 
 func runCert(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &certBench{}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs := serveFlags("cert", log, &b.clau)
 	fs.IntVar(&b.citizens, "citizens", 10000, "active citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -61,14 +58,13 @@ func runCert(args []string, out, log io.Writer) error {
 	if !b.fresh && *ocspMode != "cached" {
 		return fmt.Errorf("-ocsp must be cached or fresh")
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	dir, clau, cleanup, err := scratch("cert", b.clau, log)
+	ctx, ws, err := newWorkspace("cert", b.clau, sqlstore.SQLite, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	dir := ws.dir
+	b.clau = ws.clau
 	fmt.Fprintf(log, "clau-bench cert: %d CPUs, %s, %d citizens, concurrency %d, OCSP %s\n",
 		runtime.NumCPU(), runtime.Version(), b.citizens, b.concurrency, *ocspMode)
 	b.pki = pkitest.NewSpain(time.Now)

@@ -30,7 +30,6 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -484,26 +483,4 @@ func fmtSignedDur(d time.Duration) string {
 		return "-" + fmtDur(-d)
 	}
 	return fmtDur(d)
-}
-
-// scratch makes a temporary folder for a benchmark that runs clau serve
-// and, unless clau names a binary already, builds ./cmd/clau into it.
-// cleanup removes the folder.
-func scratch(name, clau string, log io.Writer) (dir, bin string, cleanup func(), err error) {
-	dir, err = os.MkdirTemp("", "clau-bench-"+name)
-	if err != nil {
-		return "", "", nil, err
-	}
-	cleanup = func() { os.RemoveAll(dir) }
-	bin = clau
-	if bin == "" {
-		bin = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			cleanup()
-			return "", "", nil, fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
-	return dir, bin, cleanup, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -32,12 +31,10 @@ type pairBench struct {
 }
 
 func runPair(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &pairBench{}
 	b.signin.params = lowParams
+	fs := serveFlags("pair", log, &b.signin.clau)
 	dsn := fs.String("dsn", "", "PostgreSQL database to use and keep (default: a throwaway schema on "+defaultPostgresDSN+")")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure each setup")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -48,9 +45,7 @@ func runPair(args []string, out, log io.Writer) error {
 	if err := setParams(); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "pair", b.signin.clau, sqlstore.Postgres, *dsn, log)
+	ctx, ws, err := newWorkspace("pair", b.signin.clau, sqlstore.Postgres, *dsn, log)
 	if err != nil {
 		return err
 	}

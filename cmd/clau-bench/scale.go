@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -33,15 +32,13 @@ type scaleBench struct {
 }
 
 func runScale(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &scaleBench{out: out, log: log}
 	b.signin.params = lowParams
+	fs := serveFlags("scale", log, &b.signin.clau)
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.StringVar(&b.dsn, "dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
 	keyring := fs.String("keyring", "", "keyring file for clau serve (default: a new one in the scratch folder); with -dsn, keep it to measure that database again later: the database's keys are sealed with it")
 	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure at each size")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
 	fs.StringVar(&b.signin.profile, "profile", "", "write the server's CPU profile at each size to FILE-<size>")
@@ -61,9 +58,7 @@ func runScale(args []string, out, log io.Writer) error {
 	if err := setParams(); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "scale", b.signin.clau, b.driver, b.dsn, log)
+	ctx, ws, err := newWorkspace("scale", b.signin.clau, b.driver, b.dsn, log)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,23 +39,19 @@ type sessionsBench struct {
 }
 
 func runSessions(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &sessionsBench{}
 	b.signin.params = lowParams
+	fs := serveFlags("sessions", log, &b.signin.clau)
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.IntVar(&b.sessions, "sessions", 100000, "live SSO sessions to hold")
 	fs.IntVar(&b.sample, "sample", 200, "of which made by real sign-ins")
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "citizens the sessions belong to")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers at once")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.StringVar(&b.heapProfile, "heapprofile", "", "write the server's heap profile with the sessions live to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "sessions", b.signin.clau, b.driver, "", log)
+	ctx, ws, err := newWorkspace("sessions", b.signin.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}

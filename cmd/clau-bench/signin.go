@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -56,16 +54,14 @@ func runSignin(args []string, out, log io.Writer) error {
 }
 
 func runLogins(mode string, args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &signinBench{params: secure.DefaultArgon2Params()}
+	fs := serveFlags(mode, log, &b.clau)
 	switch mode {
 	case "oidc":
 		b.oidc = &oidcEndpoints{}
 	case "pin":
 		b.pin = &pinEndpoints{}
 	}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -93,14 +89,13 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	dir, clau, cleanup, err := scratch("signin", b.clau, log)
+	ctx, ws, err := newWorkspace("signin", b.clau, sqlstore.SQLite, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	dir := ws.dir
+	b.clau = ws.clau
 	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
 		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
@@ -497,10 +492,6 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // fetchProfile saves the server's CPU profile over the next d.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,12 +40,10 @@ type tokenBench struct {
 type issued struct{ code, verifier string }
 
 func runToken(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(log)
 	// The hash is not measured here: the browsers sign in once, at a low cost.
 	b := &tokenBench{signinBench: signinBench{params: lowParams}}
+	fs := serveFlags("token", log, &b.clau)
 	b.oidc = &oidcEndpoints{}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver of the server: sqlite or postgres (a throwaway schema)")
 	fs.DurationVar(&b.duration, "duration", 10*time.Second, "measured exchange time per signing algorithm (summed over rounds)")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "relying-party connections exchanging at once")
@@ -67,9 +64,7 @@ func runToken(args []string, out, log io.Writer) error {
 		}
 		b.algs = append(b.algs, a)
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "token", b.clau, b.driver, "", log)
+	ctx, ws, err := newWorkspace("token", b.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
