@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
@@ -264,16 +264,10 @@ func (s *benchSP) request(base string) (string, error) {
 	el.CreateAttr("Destination", base+"/saml/sso")
 	el.CreateAttr("AssertionConsumerServiceURL", s.acs)
 	el.CreateElement("saml:Issuer").SetText(s.entityID)
-	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert})
-	if err != nil {
+	// Signed as the IdP signs (RSA-SHA256, exclusive c14n, after the Issuer).
+	if err := saml.SignEnveloped(s.key, s.cert, el); err != nil {
 		return "", err
 	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	sig, err := ctx.ConstructSignature(el, true)
-	if err != nil {
-		return "", err
-	}
-	el.InsertChildAt(1, sig)
 	doc := etree.NewDocument()
 	doc.SetRoot(el)
 	b, err := doc.WriteToBytes()
