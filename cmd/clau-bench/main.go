@@ -91,33 +91,28 @@ func main() {
 
 var errUnknownScenario = errors.New("unknown benchmark")
 
-// runScenario runs one benchmark by name. A new scenario is one more case.
+// scenarios are the benchmarks by name. A new scenario is one more line.
+var scenarios = map[string]func(args []string, out, log io.Writer) error{
+	"store":    runStore,
+	"signin":   runSignin,
+	"oidc":     func(args []string, out, log io.Writer) error { return runLogins("oidc", args, out, log) },
+	"saml":     runSAML,
+	"book":     runBook,
+	"cert":     runCert,
+	"pin":      func(args []string, out, log io.Writer) error { return runLogins("pin", args, out, log) },
+	"token":    runToken,
+	"scale":    runScale,
+	"pair":     runPair,
+	"sessions": runSessions,
+}
+
+// runScenario runs one benchmark by name.
 func runScenario(name string, args []string, out, log io.Writer) error {
-	switch name {
-	case "store":
-		return runStore(args, out, log)
-	case "signin":
-		return runSignin(args, out, log)
-	case "oidc":
-		return runLogins("oidc", args, out, log)
-	case "saml":
-		return runSAML(args, out, log)
-	case "book":
-		return runBook(args, out, log)
-	case "cert":
-		return runCert(args, out, log)
-	case "pin":
-		return runLogins("pin", args, out, log)
-	case "token":
-		return runToken(args, out, log)
-	case "scale":
-		return runScale(args, out, log)
-	case "pair":
-		return runPair(args, out, log)
-	case "sessions":
-		return runSessions(args, out, log)
+	run, ok := scenarios[name]
+	if !ok {
+		return errUnknownScenario
 	}
-	return errUnknownScenario
+	return run(args, out, log)
 }
 
 func usage(w io.Writer) {
