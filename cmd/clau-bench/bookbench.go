@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,10 +40,8 @@ type bookBench struct {
 }
 
 func runBook(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("book", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &bookBench{}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs := serveFlags("book", log, &b.clau)
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver of the server: sqlite or postgres (a throwaway schema)")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 16, "citizens booking at once")
@@ -57,9 +54,7 @@ func runBook(args []string, out, log io.Writer) error {
 	if b.slots < 1 || b.capacity < 1 || b.concurrency < 1 {
 		return errors.New("-slots, -capacity and -concurrency must be at least 1")
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "book", b.clau, b.driver, "", log)
+	ctx, ws, err := newWorkspace("book", b.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
@@ -104,14 +99,11 @@ func runBook(args []string, out, log io.Writer) error {
 
 // prepare makes the office and its popular slots, starting tomorrow.
 func (b *bookBench) prepare(ctx context.Context, dsn string) error {
-	s, err := sqlstore.Open(ctx, b.driver, dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	o := &identity.Office{ID: store.NewID(), Code: "BENCH-01", Name: "OAC Bench", Address: "Plaça Major 1",
 		PostalCode: "08001", Municipality: "Barcelona", Province: "Barcelona", Active: true}
 	if err := s.CreateOffice(ctx, o); err != nil {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/clau-eid/clau/internal/pkitest"
@@ -49,10 +45,8 @@ type certBench struct {
 }
 
 func runCert(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &certBench{}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs := serveFlags("cert", log, &b.clau)
 	fs.IntVar(&b.citizens, "citizens", 10000, "active citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -64,14 +58,13 @@ func runCert(args []string, out, log io.Writer) error {
 	if !b.fresh && *ocspMode != "cached" {
 		return fmt.Errorf("-ocsp must be cached or fresh")
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	dir, clau, cleanup, err := scratch("cert", b.clau, log)
+	ctx, ws, err := newWorkspace("cert", b.clau, sqlstore.SQLite, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	dir := ws.dir
+	b.clau = ws.clau
 	fmt.Fprintf(log, "clau-bench cert: %d CPUs, %s, %d citizens, concurrency %d, OCSP %s\n",
 		runtime.NumCPU(), runtime.Version(), b.citizens, b.concurrency, *ocspMode)
 	b.pki = pkitest.NewSpain(time.Now)
@@ -132,14 +125,11 @@ func (b *certBench) newCert() tls.Certificate {
 }
 
 func (b *certBench) prepare(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"), sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	if err := seed.Citizens(ctx, s, 0, b.citizens, 1000, nil); err != nil {
 		return err
 	}
@@ -167,39 +157,7 @@ func (b *certBench) start(dir string) (*server, error) {
 		"CLAU_LOG_LEVEL=info", "CLAU_CERTIFICATE_ENABLED=true", "CLAU_CERTIFICATE_LISTEN="+addrs[1],
 		"CLAU_CERTIFICATE_PUBLIC_URL="+b.cert, "CLAU_CERTIFICATE_PROFILES="+string(profiles))
 	cmd.Dir = dir
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	up := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent := false
-		for sc.Scan() {
-			if !sent && strings.Contains(sc.Text(), `"msg":"clau listening"`) {
-				up <- true
-				sent = true
-			}
-		}
-		if !sent {
-			up <- false
-		}
-	}()
-	select {
-	case ok := <-up:
-		if !ok {
-			cmd.Wait()
-			return nil, errors.New("clau serve exited before listening")
-		}
-		return &server{cmd: cmd, base: b.issuer}, nil
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		return nil, errors.New("clau serve did not start")
-	}
+	return launch(cmd)
 }
 
 func (b *certBench) run(ctx context.Context, d time.Duration) loopResult {

@@ -30,7 +30,6 @@ import (
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -92,33 +91,28 @@ func main() {
 
 var errUnknownScenario = errors.New("unknown benchmark")
 
-// runScenario runs one benchmark by name. A new scenario is one more case.
+// scenarios are the benchmarks by name. A new scenario is one more line.
+var scenarios = map[string]func(args []string, out, log io.Writer) error{
+	"store":    runStore,
+	"signin":   runSignin,
+	"oidc":     func(args []string, out, log io.Writer) error { return runLogins("oidc", args, out, log) },
+	"saml":     runSAML,
+	"book":     runBook,
+	"cert":     runCert,
+	"pin":      func(args []string, out, log io.Writer) error { return runLogins("pin", args, out, log) },
+	"token":    runToken,
+	"scale":    runScale,
+	"pair":     runPair,
+	"sessions": runSessions,
+}
+
+// runScenario runs one benchmark by name.
 func runScenario(name string, args []string, out, log io.Writer) error {
-	switch name {
-	case "store":
-		return runStore(args, out, log)
-	case "signin":
-		return runSignin(args, out, log)
-	case "oidc":
-		return runLogins("oidc", args, out, log)
-	case "saml":
-		return runSAML(args, out, log)
-	case "book":
-		return runBook(args, out, log)
-	case "cert":
-		return runCert(args, out, log)
-	case "pin":
-		return runLogins("pin", args, out, log)
-	case "token":
-		return runToken(args, out, log)
-	case "scale":
-		return runScale(args, out, log)
-	case "pair":
-		return runPair(args, out, log)
-	case "sessions":
-		return runSessions(args, out, log)
+	run, ok := scenarios[name]
+	if !ok {
+		return errUnknownScenario
 	}
-	return errUnknownScenario
+	return run(args, out, log)
 }
 
 func usage(w io.Writer) {
@@ -209,14 +203,11 @@ func runStore(args []string, out, log io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	s, err := sqlstore.Open(ctx, b.driver, target, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, target)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	return b.run(ctx, s)
 }
 
@@ -487,26 +478,4 @@ func fmtSignedDur(d time.Duration) string {
 		return "-" + fmtDur(-d)
 	}
 	return fmtDur(d)
-}
-
-// scratch makes a temporary folder for a benchmark that runs clau serve
-// and, unless clau names a binary already, builds ./cmd/clau into it.
-// cleanup removes the folder.
-func scratch(name, clau string, log io.Writer) (dir, bin string, cleanup func(), err error) {
-	dir, err = os.MkdirTemp("", "clau-bench-"+name)
-	if err != nil {
-		return "", "", nil, err
-	}
-	cleanup = func() { os.RemoveAll(dir) }
-	bin = clau
-	if bin == "" {
-		bin = filepath.Join(dir, "clau")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/clau")
-		build.Stderr = log
-		if err := build.Run(); err != nil {
-			cleanup()
-			return "", "", nil, fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
-		}
-	}
-	return dir, bin, cleanup, nil
 }

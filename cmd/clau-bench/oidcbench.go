@@ -99,24 +99,13 @@ func (o *oidcEndpoints) flow(_ string, doc string, tr http.RoundTripper) error {
 	q := url.Values{"client_id": {benchClient}, "redirect_uri": {benchRedirect}, "response_type": {"code"},
 		"scope": {"openid profile"}, "state": {"s" + strconv.Itoa(int(time.Now().UnixNano()))}, "nonce": {"n"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
-	res, err := c.Get(o.authorize + "?" + q.Encode())
+	action, err := passwordForm(c, o.authorize+"?"+q.Encode(), "authorize")
 	if err != nil {
 		return err
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formAction.FindSubmatch(body)
-	if res.StatusCode != 200 || m == nil {
-		return fmt.Errorf("authorize: %d, no sign-in form", res.StatusCode)
-	}
-	res, err = c.PostForm(o.issuer+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	res, err := sendPassword(c, o.issuer+action, doc)
 	if err != nil {
 		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
-		return errBusy
 	}
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	code := ""

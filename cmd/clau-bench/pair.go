@@ -4,22 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
-	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -36,12 +31,10 @@ type pairBench struct {
 }
 
 func runPair(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &pairBench{}
 	b.signin.params = lowParams
+	fs := serveFlags("pair", log, &b.signin.clau)
 	dsn := fs.String("dsn", "", "PostgreSQL database to use and keep (default: a throwaway schema on "+defaultPostgresDSN+")")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure each setup")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -52,9 +45,7 @@ func runPair(args []string, out, log io.Writer) error {
 	if err := setParams(); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "pair", b.signin.clau, sqlstore.Postgres, *dsn, log)
+	ctx, ws, err := newWorkspace("pair", b.signin.clau, sqlstore.Postgres, *dsn, log)
 	if err != nil {
 		return err
 	}
@@ -107,29 +98,22 @@ func runPair(args []string, out, log io.Writer) error {
 
 // prepare loads the citizens, all active with one password.
 func (b *pairBench) prepare(ctx context.Context) error {
-	s, err := sqlstore.Open(ctx, sqlstore.Postgres, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.Postgres, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	if n, err := s.CountCitizens(ctx); err != nil || n > 0 {
 		if err == nil {
 			return fmt.Errorf("the database holds %d citizens already; pair needs an empty one", n)
 		}
 		return err
 	}
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
-	return s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(i, store.NewID())
-		c.Status = identity.StatusActive
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
-	}, nil)
+	return s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen { return activeCitizen(i, phc) }, nil)
 }
 
 // measure warms up, then signs in from concurrency browsers for the
@@ -188,17 +172,11 @@ func (b *pairBench) run(ctx context.Context, servers []*server, d time.Duration)
 // from `from`, the password to `to`, then the account page from `from`
 // with the session `to` made. from == to is the one-process case.
 func crossSignIn(from, to, doc string, tr http.RoundTripper) error {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := postPassword(c, from, to, doc)
+	c, _, err := passwordSignIn(from, to, doc, tr)
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
-		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	res, err = c.Get(from + "/me")
+	res, err := c.Get(from + "/me")
 	if err != nil {
 		return err
 	}

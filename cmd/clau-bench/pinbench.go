@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -64,10 +63,8 @@ var pinCode = regexp.MustCompile(`\b\d{6}\b`)
 // that sends the citizen on with a session.
 func (p *pinEndpoints) flow(base string, i int, tr http.RoundTripper) error {
 	c := seed.Citizen(i, "")
-	jar, _ := cookiejar.New(nil)
 	src := fmt.Sprintf("10.%d.%d.%d", rand.IntN(256), rand.IntN(256), 1+rand.IntN(254))
-	cl := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cl := newBrowser(tr)
 	do := func(method, u string, form url.Values) (*http.Response, error) {
 		var body io.Reader
 		if form != nil {

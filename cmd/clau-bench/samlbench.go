@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"html"
 	"io"
@@ -27,10 +26,11 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/clau-eid/clau/internal/saml"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
 // samlBench measures the SAML identity provider's own work: each browser
@@ -54,10 +54,8 @@ type benchSP struct {
 }
 
 func runSAML(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("saml", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &samlBench{signinBench: signinBench{params: secure.DefaultArgon2Params()}}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs := serveFlags("saml", log, &b.clau)
 	fs.DurationVar(&b.duration, "duration", 15*time.Second, "how long to measure each kind of response")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers with an SSO session asking at once")
 	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the signed-only window to FILE (go tool pprof FILE)")
@@ -65,14 +63,13 @@ func runSAML(args []string, out, log io.Writer) error {
 		return err
 	}
 	b.citizens = b.concurrency
-	ctx, stop := signalContext()
-	defer stop()
-	dir, clau, cleanup, err := scratch("saml", b.clau, log)
+	ctx, ws, err := newWorkspace("saml", b.clau, sqlstore.SQLite, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	dir := ws.dir
+	b.clau = ws.clau
 	if err := b.prepare(ctx, dir); err != nil {
 		return err
 	}
@@ -267,16 +264,10 @@ func (s *benchSP) request(base string) (string, error) {
 	el.CreateAttr("Destination", base+"/saml/sso")
 	el.CreateAttr("AssertionConsumerServiceURL", s.acs)
 	el.CreateElement("saml:Issuer").SetText(s.entityID)
-	ctx, err := dsig.NewSigningContext(s.key, [][]byte{s.cert})
-	if err != nil {
+	// Signed as the IdP signs (RSA-SHA256, exclusive c14n, after the Issuer).
+	if err := saml.SignEnveloped(s.key, s.cert, el); err != nil {
 		return "", err
 	}
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	sig, err := ctx.ConstructSignature(el, true)
-	if err != nil {
-		return "", err
-	}
-	el.InsertChildAt(1, sig)
 	doc := etree.NewDocument()
 	doc.SetRoot(el)
 	b, err := doc.WriteToBytes()

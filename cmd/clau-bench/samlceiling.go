@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"math/big"
 	"time"
 
 	"github.com/beevik/etree"
@@ -20,17 +17,11 @@ import (
 // successful samlp:Response holding one assertion with a persistent NameID
 // and the six attributes, the assertion and then the response each with
 // an enveloped RSA-SHA256 signature over exclusive c14n, the certificate
-// in KeyInfo, an RSA-3072 key; then serialised. Both signatures go
-// through saml.SignEnveloped, the function the IdP signs with.
+// in KeyInfo, an RSA-3072 key; then serialised. The key comes from
+// saml.NewSigningKey and both signatures go through saml.SignEnveloped,
+// as the IdP makes its key and signs.
 func samlCeiling(ctx context.Context, d time.Duration) (ceiling, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 3072)
-	if err != nil {
-		return ceiling{}, err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "clau-bench", Organization: []string{"Clau"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, BasicConstraintsValid: true}
-	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	key, cert, err := saml.NewSigningKey("clau-bench", time.Now(), 24*time.Hour)
 	if err != nil {
 		return ceiling{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,10 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
-	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -36,15 +32,13 @@ type scaleBench struct {
 }
 
 func runScale(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &scaleBench{out: out, log: log}
 	b.signin.params = lowParams
+	fs := serveFlags("scale", log, &b.signin.clau)
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.StringVar(&b.dsn, "dsn", "", "database to use and keep (default: a throwaway SQLite file, or a throwaway schema on "+defaultPostgresDSN+")")
 	keyring := fs.String("keyring", "", "keyring file for clau serve (default: a new one in the scratch folder); with -dsn, keep it to measure that database again later: the database's keys are sealed with it")
 	sizes := fs.String("sizes", "10000,1000000", "comma-separated registry sizes to measure at, ascending")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.DurationVar(&b.signin.duration, "duration", 20*time.Second, "how long to measure at each size")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers signing in at once")
 	fs.StringVar(&b.signin.profile, "profile", "", "write the server's CPU profile at each size to FILE-<size>")
@@ -64,9 +58,7 @@ func runScale(args []string, out, log io.Writer) error {
 	if err := setParams(); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "scale", b.signin.clau, b.driver, b.dsn, log)
+	ctx, ws, err := newWorkspace("scale", b.signin.clau, b.driver, b.dsn, log)
 	if err != nil {
 		return err
 	}
@@ -88,20 +80,17 @@ type scaleRow struct {
 }
 
 func (b *scaleBench) run(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, b.driver, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	hash, err := hashCeiling(ctx, b.signin.params, ceilingTime(b.signin.duration))
 	if err != nil {
 		return fmt.Errorf("hash-only ceiling: %w", err)
 	}
 	hashCPU := hash.cpuPerOp()
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
@@ -152,9 +141,7 @@ func (b *scaleBench) load(ctx context.Context, s *sqlstore.Store, have, size int
 	start := time.Now()
 	last := start
 	err := s.LoadCitizens(ctx, size-have, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(have+i, store.NewID())
-		c.Status = identity.StatusActive
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+		return activeCitizen(have+i, phc)
 	}, func(stored int) {
 		if time.Since(last) > 10*time.Second {
 			last = time.Now()

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clau-eid/clau/internal/identity"
-	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/seed"
 	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
@@ -42,23 +39,19 @@ type sessionsBench struct {
 }
 
 func runSessions(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &sessionsBench{}
 	b.signin.params = lowParams
+	fs := serveFlags("sessions", log, &b.signin.clau)
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver: sqlite or postgres")
 	fs.IntVar(&b.sessions, "sessions", 100000, "live SSO sessions to hold")
 	fs.IntVar(&b.sample, "sample", 200, "of which made by real sign-ins")
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "citizens the sessions belong to")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers at once")
-	fs.StringVar(&b.signin.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.StringVar(&b.heapProfile, "heapprofile", "", "write the server's heap profile with the sessions live to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "sessions", b.signin.clau, b.driver, "", log)
+	ctx, ws, err := newWorkspace("sessions", b.signin.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
@@ -73,24 +66,20 @@ func runSessions(args []string, out, log io.Writer) error {
 }
 
 func (b *sessionsBench) run(ctx context.Context, dir string, out, log io.Writer) error {
-	s, err := sqlstore.Open(ctx, b.driver, b.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, b.dsn)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
-	phc, err := secure.NewHasher(b.signin.params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, b.signin.params)
 	if err != nil {
 		return err
 	}
 	ids := make([]string, b.signin.citizens)
 	if err := s.LoadCitizens(ctx, b.signin.citizens, func(i int) sqlstore.BulkCitizen {
-		c := seed.Citizen(i, store.NewID())
-		c.Status = identity.StatusActive
-		ids[i] = c.ID
-		return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+		c := activeCitizen(i, phc)
+		ids[i] = c.Citizen.ID
+		return c
 	}, nil); err != nil {
 		return err
 	}

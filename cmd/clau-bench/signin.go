@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -56,16 +54,14 @@ func runSignin(args []string, out, log io.Writer) error {
 }
 
 func runLogins(mode string, args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
-	fs.SetOutput(log)
 	b := &signinBench{params: secure.DefaultArgon2Params()}
+	fs := serveFlags(mode, log, &b.clau)
 	switch mode {
 	case "oidc":
 		b.oidc = &oidcEndpoints{}
 	case "pin":
 		b.pin = &pinEndpoints{}
 	}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.IntVar(&b.citizens, "citizens", 10000, "activated citizens to sign in as, at random")
 	fs.DurationVar(&b.duration, "duration", 20*time.Second, "how long to measure")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "browsers signing in at once")
@@ -93,14 +89,13 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	dir, clau, cleanup, err := scratch("signin", b.clau, log)
+	ctx, ws, err := newWorkspace("signin", b.clau, sqlstore.SQLite, "", log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	b.clau = clau
+	defer ws.cleanup()
+	dir := ws.dir
+	b.clau = ws.clau
 	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
 		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
@@ -195,14 +190,11 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 // prepare makes the data folder: migrated, seeded, every citizen active
 // with the same password (one hash, so preparing takes seconds).
 func (b *signinBench) prepare(ctx context.Context, dir string) error {
-	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"), sqlstore.Options{})
+	s, err := openMigrated(ctx, sqlstore.SQLite, filepath.Join(dir, "clau.db"))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
 	return seedActive(ctx, s, b.citizens, b.params)
 }
 
@@ -211,7 +203,7 @@ func seedActive(ctx context.Context, s *sqlstore.Store, n int, params secure.Arg
 	if err := seed.Citizens(ctx, s, 0, n, 1000, nil); err != nil {
 		return err
 	}
-	phc, err := secure.NewHasher(params, 1, nil).Hash(ctx, benchPassword)
+	phc, err := benchHash(ctx, params)
 	if err != nil {
 		return err
 	}
@@ -295,6 +287,13 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 		cmd.Env = append(cmd.Env, env...)
 	}
 	cmd.Dir = dir
+	return launch(cmd)
+}
+
+// launch starts clau serve as cmd and waits until it listens: its
+// address (and its profiler's, when it serves one) come from its JSON log
+// on stderr, which goes on being drained while it runs.
+func launch(cmd *exec.Cmd) (*server, error) {
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -391,15 +390,9 @@ var formAction = regexp.MustCompile(`<form method="post" action="(/login/[a-z0-9
 // the password, and the answer that sends the citizen on with a session
 // (the page it sends them to belongs to the service, not to the sign-in).
 func signIn(base, doc string, tr http.RoundTripper) error {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := postPassword(c, base, base, doc)
+	_, res, err := passwordSignIn(base, base, doc, tr)
 	if err != nil {
 		return err
-	}
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
-		return fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	for _, ck := range res.Cookies() {
 		if ck.Name == "clau_session" && ck.Value != "" {
@@ -409,23 +402,63 @@ func signIn(base, doc string, tr http.RoundTripper) error {
 	return errors.New("no session cookie after the password")
 }
 
+// newBrowser is a browser with a fresh cookie jar that follows no
+// redirect, so every answer on the way can be checked.
+func newBrowser(tr http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// passwordSignIn is a new browser's password sign-in (postPassword) up to
+// the answer that sends the citizen on to /me; the browser keeps the
+// session.
+func passwordSignIn(formBase, postBase, doc string, tr http.RoundTripper) (*http.Client, *http.Response, error) {
+	c := newBrowser(tr)
+	res, err := postPassword(c, formBase, postBase, doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/me" {
+		return nil, nil, fmt.Errorf("after the password: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	return c, res, nil
+}
+
 // postPassword gets the password form from formBase and posts the document
 // and the bench password to postBase (the same process, or another one)
 // with c's cookies. The answer comes back with its body read; a busy
 // answer (503 + Retry-After) is errBusy.
 func postPassword(c *http.Client, formBase, postBase, doc string) (*http.Response, error) {
 	// method=permanent: the password form at once, not the method chooser.
-	res, err := c.Get(formBase + "/login?continue=/me&method=permanent")
+	action, err := passwordForm(c, formBase+"/login?continue=/me&method=permanent", "login form")
 	if err != nil {
 		return nil, err
+	}
+	return sendPassword(c, postBase+action, doc)
+}
+
+// passwordForm gets u with c and returns the action of the password form
+// in the answer; step names the request in the error when there is none.
+func passwordForm(c *http.Client, u, step string) (string, error) {
+	res, err := c.Get(u)
+	if err != nil {
+		return "", err
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	m := formAction.FindSubmatch(body)
 	if res.StatusCode != 200 || m == nil {
-		return nil, fmt.Errorf("login form: %d, no form", res.StatusCode)
+		return "", fmt.Errorf("%s: %d, no form", step, res.StatusCode)
 	}
-	res, err = c.PostForm(postBase+string(m[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	return string(m[1]), nil
+}
+
+// sendPassword posts the document and the bench password to the form at
+// u. The answer comes back with its body read; a busy answer (503 +
+// Retry-After) is errBusy.
+func sendPassword(c *http.Client, u, doc string) (*http.Response, error) {
+	res, err := c.PostForm(u, url.Values{"document": {doc}, "password": {benchPassword}})
 	if err != nil {
 		return nil, err
 	}
@@ -459,10 +492,6 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // fetchProfile saves the server's CPU profile over the next d.

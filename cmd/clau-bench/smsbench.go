@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -41,28 +40,15 @@ func (m *smsEndpoints) prepare(ctx context.Context, dir string) error {
 // sends the citizen on with a session.
 func (m *smsEndpoints) flow(base string, i int, tr http.RoundTripper) error {
 	doc, mobile := seed.DNI(i), seed.Mobile(i)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(base + "/login?continue=/me&method=permanent&loa=substantial")
+	c := newBrowser(tr)
+	action, err := passwordForm(c, base+"/login?continue=/me&method=permanent&loa=substantial", "login form")
 	if err != nil {
 		return err
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	f := formAction.FindSubmatch(body)
-	if res.StatusCode != 200 || f == nil {
-		return fmt.Errorf("login form: %d, no form", res.StatusCode)
 	}
 	sent := time.Now().Add(-time.Second).UnixMicro()
-	res, err = c.PostForm(base+string(f[1]), url.Values{"document": {doc}, "password": {benchPassword}})
+	res, err := sendPassword(c, base+action, doc)
 	if err != nil {
 		return err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") != "" {
-		return errBusy
 	}
 	next := res.Header.Get("Location")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(next, "/sms") {
@@ -71,7 +57,7 @@ func (m *smsEndpoints) flow(base string, i int, tr http.RoundTripper) error {
 	if res, err = c.Get(base + next); err != nil {
 		return err
 	}
-	body, _ = io.ReadAll(res.Body)
+	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), `autocomplete="one-time-code"`) {
 		return fmt.Errorf("SMS page: %d, no code field", res.StatusCode)

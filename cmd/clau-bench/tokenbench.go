@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,12 +40,10 @@ type tokenBench struct {
 type issued struct{ code, verifier string }
 
 func runToken(args []string, out, log io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(log)
 	// The hash is not measured here: the browsers sign in once, at a low cost.
 	b := &tokenBench{signinBench: signinBench{params: lowParams}}
+	fs := serveFlags("token", log, &b.clau)
 	b.oidc = &oidcEndpoints{}
-	fs.StringVar(&b.clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
 	fs.StringVar(&b.driver, "driver", sqlstore.SQLite, "storage driver of the server: sqlite or postgres (a throwaway schema)")
 	fs.DurationVar(&b.duration, "duration", 10*time.Second, "measured exchange time per signing algorithm (summed over rounds)")
 	fs.IntVar(&b.concurrency, "concurrency", 4, "relying-party connections exchanging at once")
@@ -67,19 +64,17 @@ func runToken(args []string, out, log io.Writer) error {
 		}
 		b.algs = append(b.algs, a)
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	ws, err := newWorkspace(ctx, "token", b.clau, b.driver, "", log)
+	ctx, ws, err := newWorkspace("token", b.clau, b.driver, "", log)
 	if err != nil {
 		return err
 	}
 	defer ws.cleanup()
 	b.clau, b.env = ws.clau, ws.env
-	s, err := sqlstore.Open(ctx, b.driver, ws.dsn, sqlstore.Options{})
+	s, err := openMigrated(ctx, b.driver, ws.dsn)
 	if err != nil {
 		return err
 	}
-	err = b.seedStore(ctx, s)
+	err = seedActive(ctx, s, b.citizens, b.params)
 	s.Close()
 	if err != nil {
 		return err
@@ -156,14 +151,6 @@ func runToken(args []string, out, log io.Writer) error {
 			fmtDur(per), 1/per.Seconds())
 	}
 	return nil
-}
-
-// seedStore migrates the store and makes the browsers' citizens.
-func (b *tokenBench) seedStore(ctx context.Context, s *sqlstore.Store) error {
-	if _, err := s.Migrate(ctx, 0); err != nil {
-		return err
-	}
-	return seedActive(ctx, s, b.citizens, b.params)
 }
 
 // round issues n codes for client (untimed), then exchanges them all from

@@ -3,10 +3,17 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 
+	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/secure"
+	"github.com/clau-eid/clau/internal/seed"
+	"github.com/clau-eid/clau/internal/store"
 	"github.com/clau-eid/clau/internal/store/sqlstore"
 )
 
@@ -27,6 +34,34 @@ func argon2Flags(fs *flag.FlagSet, p *secure.Argon2Params) func() error {
 	}
 }
 
+// openMigrated opens the benchmark's database with its schema brought up
+// to date, as clau serve finds it.
+func openMigrated(ctx context.Context, driver, dsn string) (*sqlstore.Store, error) {
+	s, err := sqlstore.Open(ctx, driver, dsn, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx, 0); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// benchHash is the bench password hashed with p: seeded citizens all
+// share it, so preparing costs one hash.
+func benchHash(ctx context.Context, p secure.Argon2Params) (string, error) {
+	return secure.NewHasher(p, 1, nil).Hash(ctx, benchPassword)
+}
+
+// activeCitizen is synthetic citizen i, active, with the password hash
+// phc, for sqlstore.LoadCitizens.
+func activeCitizen(i int, phc string) sqlstore.BulkCitizen {
+	c := seed.Citizen(i, store.NewID())
+	c.Status = identity.StatusActive
+	return sqlstore.BulkCitizen{Citizen: c, PasswordHash: phc}
+}
+
 // workspace is where a benchmark that runs clau serve works: a scratch
 // folder (the servers' data folder), the clau binary, and the database.
 type workspace struct {
@@ -44,10 +79,14 @@ type workspace struct {
 // newWorkspace makes the scratch folder (building clau into it unless clau
 // names a binary) and the database: dsn when given, else a SQLite file in
 // the folder or a new schema on the local PostgreSQL, which cleanup drops.
-func newWorkspace(ctx context.Context, name, clau, driver, dsn string, log io.Writer) (*workspace, error) {
+// ctx is the run's: an interrupt cancels it, and cleanup, which the run
+// defers, still removes what the workspace made.
+func newWorkspace(name, clau, driver, dsn string, log io.Writer) (context.Context, *workspace, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	dir, bin, rm, err := scratch(name, clau, log)
 	if err != nil {
-		return nil, err
+		stop()
+		return nil, nil, err
 	}
 	if dsn == "" && driver == sqlstore.SQLite {
 		dsn = filepath.Join(dir, "clau.db")
@@ -55,13 +94,45 @@ func newWorkspace(ctx context.Context, name, clau, driver, dsn string, log io.Wr
 	target, drop, err := benchDSN(ctx, driver, dsn)
 	if err != nil {
 		rm()
-		return nil, err
+		stop()
+		return nil, nil, err
 	}
-	ws := &workspace{dir: dir, clau: bin, driver: driver, dsn: target, cleanup: func() { drop(); rm() }}
+	ws := &workspace{dir: dir, clau: bin, driver: driver, dsn: target, cleanup: func() { drop(); rm(); stop() }}
 	serverDSN := target
 	if driver == sqlstore.Postgres {
 		serverDSN = withAppName(target)
 	}
 	ws.env = []string{"CLAU_STORAGE_DRIVER=" + driver, "CLAU_STORAGE_DSN=" + serverDSN}
-	return ws, nil
+	return ctx, ws, nil
+}
+
+// scratch makes a temporary folder for a benchmark that runs clau serve
+// and, unless clau names a binary already, builds ./cmd/clau into it.
+// cleanup removes the folder.
+func scratch(name, clau string, log io.Writer) (dir, bin string, cleanup func(), err error) {
+	dir, err = os.MkdirTemp("", "clau-bench-"+name)
+	if err != nil {
+		return "", "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	bin = clau
+	if bin == "" {
+		bin = filepath.Join(dir, "clau")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/clau")
+		build.Stderr = log
+		if err := build.Run(); err != nil {
+			cleanup()
+			return "", "", nil, fmt.Errorf("building clau (run from the repository root, or give -clau): %w", err)
+		}
+	}
+	return dir, bin, cleanup, nil
+}
+
+// serveFlags is the flag set of a scenario that runs clau serve, writing
+// its errors and -h to log, with the -clau flag into clau.
+func serveFlags(name string, log io.Writer, clau *string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(log)
+	fs.StringVar(clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	return fs
 }

@@ -99,15 +99,7 @@ func loadOrCreateKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, cn
 }
 
 func createKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, cn string, now time.Time) error {
-	rk, err := rsa.GenerateKey(rand.Reader, rsaBits)
-	if err != nil {
-		return err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: []string{"Clau"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certTTL), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true}
-	cd, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &rk.PublicKey, rk)
+	rk, cd, err := NewSigningKey(cn, now, certTTL)
 	if err != nil {
 		return err
 	}
@@ -131,6 +123,26 @@ func createKeys(ctx context.Context, s store.Flows, kr *secure.Keyring, cn strin
 	}
 	return s.CreateFlow(ctx, &store.Flow{ID: keyFlowID, Kind: keyKind, State: "active", Data: data,
 		ExpiresAt: now.Add(keyTTL)})
+}
+
+// NewSigningKey makes a signing key and its self-signed certificate (DER)
+// as the IdP makes its own: RSA-3072, valid from an hour before now for
+// ttl. clau-bench's XML-signature ceiling signs with one made here, so the
+// ceiling's key and KeyInfo are the IdP's.
+func NewSigningKey(cn string, now time.Time, ttl time.Duration) (*rsa.PrivateKey, []byte, error) {
+	rk, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: []string{"Clau"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(ttl), KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true}
+	cd, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &rk.PublicKey, rk)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rk, cd, nil
 }
 
 // sign adds the IdP's enveloped signature to el (SignEnveloped).
