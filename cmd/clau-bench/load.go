@@ -115,7 +115,8 @@ func parseLoads(s string) ([]float64, error) {
 // reportLoads runs the open-loop part of a benchmark: the single sign-in
 // latency (one browser at a time), then each multiple of the peak rate
 // measured in closed loop, and prints one table.
-func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, base string, peak float64, loads []float64) error {
+func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, srv *server, peak float64, loads []float64) error {
+	base := srv.base
 	conc := b.concurrency
 	b.concurrency = 1
 	one := b.run(ctx, base, min(b.duration, 10*time.Second))
@@ -134,7 +135,25 @@ func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, base 
 	fmt.Fprintln(out, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, m := range loads {
 		fmt.Fprintf(log, "open loop at %.2g× the peak (%.1f/s) for %s\n", m, m*peak, b.duration)
+		// With -profile, the server's execution trace of each level's
+		// window goes to FILE.<level>x.trace: where requests waited
+		// (go tool trace -pprof=sched|sync|syscall FILE).
+		traceDone := make(chan error, 1)
+		tracePath := ""
+		if b.profile != "" && srv.pprof != "" && b.duration > 2*time.Second {
+			tracePath = fmt.Sprintf("%s.%gx.trace", b.profile, m)
+			go func() {
+				traceDone <- download(fmt.Sprintf("%s/debug/pprof/trace?seconds=%d", srv.pprof, int((b.duration-time.Second).Seconds())), tracePath)
+			}()
+		} else {
+			traceDone <- nil
+		}
 		r := b.openLoop(ctx, base, m*peak, b.duration)
+		if err := <-traceDone; err != nil {
+			return fmt.Errorf("trace: %w", err)
+		} else if tracePath != "" {
+			fmt.Fprintf(log, "server execution trace in %s: go tool trace -pprof=sched %s\n", tracePath, tracePath)
+		}
 		if r.firstErr != nil {
 			fmt.Fprintln(log, "first failure:", r.firstErr)
 		}

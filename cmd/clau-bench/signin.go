@@ -71,7 +71,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	if mode == "signin" {
 		fs.BoolVar(&sms, "sms", false, "sign in at level substantial: the password, then the SMS code (read from the outbox table); closed loop only")
 	}
-	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE)")
+	fs.StringVar(&b.profile, "profile", "", "write the server's CPU profile over the measured window to FILE (go tool pprof FILE), and with -load its execution trace of each open-loop level to FILE.<level>x.trace")
 	setParams := argon2Flags(fs, &b.params)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -182,7 +182,7 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 		"before the server started", hash.goroutines), "argon2id (m KiB, t, p)",
 		fmt.Sprintf("%d, %d, %d", b.params.Memory, b.params.Time, b.params.Threads), "hash", "hashes")
 	if len(loads) > 0 {
-		return b.reportLoads(ctx, out, log, srv.base, float64(n)/elapsed.Seconds(), loads)
+		return b.reportLoads(ctx, out, log, srv, float64(n)/elapsed.Seconds(), loads)
 	}
 	return nil
 }
