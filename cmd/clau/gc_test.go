@@ -18,7 +18,7 @@ import (
 func TestServeSizesGCForHashing(t *testing.T) {
 	params := secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	slots := secure.DefaultConcurrency(params, runtime.NumCPU())
-	want := secure.GCMemoryLimit(int64(params.Memory) << 10 * int64(slots))
+	want := secure.NewHasher(params, slots, nil).GCMemoryLimit()
 	for _, c := range []struct {
 		name        string
 		env         []string

@@ -48,13 +48,13 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // tuneGC gives the garbage collector room for password hashing
-// (secure.GCMemoryLimit) unless the operator set GOGC or GOMEMLIMIT.
+// (secure.Hasher.GCMemoryLimit) unless the operator set GOGC or GOMEMLIMIT.
 func tuneGC(a *app) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		a.log.Info("garbage collector as GOGC and GOMEMLIMIT set it")
 		return
 	}
-	limit := secure.GCMemoryLimit(a.hasher.HashingMemory())
+	limit := a.hasher.GCMemoryLimit()
 	debug.SetMemoryLimit(limit)
 	debug.SetGCPercent(secure.GCPercent)
 	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", secure.GCPercent)

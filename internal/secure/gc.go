@@ -13,18 +13,28 @@ package secure
 // hash's memory and the sign-in pages").
 //
 // GCMemoryLimit is the fixed room the server gives the collector instead:
-// a soft memory limit that counts the hashes in flight once, plus a fixed
-// headroom, so the collector runs about once per headroom of garbage
-// whatever the hashes' size, and memory stays bounded by a number the
-// operator can read in the logs.
+// a soft memory limit that counts the hashes in flight once, plus room
+// for six freed blocks (one hash's memory each) of garbage, so the
+// collector runs about once per six hashes whatever their size, and
+// memory stays bounded by a number the operator can read in the logs.
+//
+// The room is counted in blocks, not bytes. A fixed 48 MiB (six blocks at
+// 8 MiB, where it was first measured) or the hashes in flight left room
+// for one or two blocks at larger hashes: the heap ran
+// against the limit, the runtime handed freed blocks back to the kernel
+// to stay under it, and each hash faulted its block in again page by
+// page. On 2 CPUs that cost 250-277 ms of CPU per sign-in at the 64 MiB
+// default against 151-178 ms with Go's defaults, and 48-51 ms against
+// 40 ms at 19 MiB; with room for six blocks both matched Go's defaults
+// (BENCHMARKS.md, "The collector at larger hashing costs").
 
 const (
 	// gcBase is the room for everything but hashing: templates, message
 	// catalogues, routes, connections (the live heap is about 7 MB).
 	gcBase = 32 << 20
-	// gcHeadroom is the least garbage between two collections: six
-	// hashes at 8 MiB, one at the 64 MiB default.
-	gcHeadroom = 48 << 20
+	// gcHeadroomBlocks is the least garbage between two collections, in
+	// hashes' blocks.
+	gcHeadroomBlocks = 6
 	// GCPercent is the collector's percent under the limit: above the
 	// default so the limit, not the growth ratio, paces collections
 	// while hashes are in flight, finite so an idle server's heap stays
@@ -39,11 +49,13 @@ func (h *Hasher) HashingMemory() int64 {
 }
 
 // GCMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
-// for a server whose password hashes hold at most hashing bytes at once:
-// room for the rest of the server, the hashes in flight, and as much
-// again (at least gcHeadroom) as garbage between collections. While the
-// rest of the live heap stays under 16 MiB that is never less room than
-// the default GOGC=100 gives with every slot busy.
-func GCMemoryLimit(hashing int64) int64 {
-	return gcBase + hashing + max(gcHeadroom, hashing)
+// for a server hashing with h: room for the rest of the server, the
+// hashes in flight, and as garbage between collections six hashes'
+// blocks or as much again as in flight, whichever is more. While the rest
+// of the live heap stays under 16 MiB that is never less room than the
+// default GOGC=100 gives with every slot busy.
+func (h *Hasher) GCMemoryLimit() int64 {
+	block := int64(h.params.Memory) << 10
+	hashing := h.HashingMemory()
+	return gcBase + hashing + max(gcHeadroomBlocks*block, hashing)
 }
