@@ -20,12 +20,12 @@ package secure
 //
 // The room is counted in blocks, not bytes. A fixed 48 MiB (six blocks at
 // 8 MiB, where it was first measured) or the hashes in flight left room
-// for one or two blocks at larger hashes: the heap ran
-// against the limit, the runtime handed freed blocks back to the kernel
-// to stay under it, and each hash faulted its block in again page by
-// page. On 2 CPUs that cost 250-277 ms of CPU per sign-in at the 64 MiB
-// default against 151-178 ms with Go's defaults, and 48-51 ms against
-// 40 ms at 19 MiB; with room for six blocks both matched Go's defaults
+// for one or two blocks at larger hashes: the heap ran against the limit,
+// the runtime handed freed blocks back to the kernel to stay under it, and
+// each hash faulted its block in again page by page. On 2 CPUs that cost
+// 248-277 ms of CPU per sign-in at the 64 MiB default against 151-184 ms
+// with Go's defaults, and 48-51 ms against 32-40 ms at 19 MiB; with room
+// for six blocks both matched Go's defaults
 // (BENCHMARKS.md, "The collector at larger hashing costs").
 
 const (

@@ -30,7 +30,7 @@ func TestGCMemoryLimit(t *testing.T) {
 		}
 		// Room for six freed blocks beside those in flight, so the runtime
 		// need not hand them back to the kernel.
-		if block := int64(c.params.Memory) << 10; got-32*mib-h.HashingMemory() < 6*block {
+		if block := int64(c.params.Memory) << 10; got-gcBase-h.HashingMemory() < gcHeadroomBlocks*block {
 			t.Errorf("%s: limit %d MiB leaves room for fewer than six freed blocks", c.name, got/mib)
 		}
 		// Never less room than GOGC=100 leaves with every slot busy and

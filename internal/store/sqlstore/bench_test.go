@@ -46,7 +46,6 @@ func BenchmarkExchangeWrite(b *testing.B) {
 				return err
 			}
 			f.State = "used"
-			f.Data = append(f.Data[:0:0], f.Data...)
 			if err := tx.UpdateFlow(ctx, f); err != nil {
 				return err
 			}
