@@ -64,9 +64,9 @@ func NewRenderer(srv *httpserver.Server, log *slog.Logger) (*Renderer, error) {
 
 // AddPages parses the page templates matching pattern in another
 // package's files; each defines "content" (or a part that a partial's
-// "content" frames) and renders inside the shared layout, together with the package's partials (files of templates its
-// pages share, e.g. "templates/partials.tmpl"). Page names must be unique
-// across packages.
+// "content" frames) and renders inside the shared layout, together with
+// the package's partials (files of templates its pages share, e.g.
+// "templates/partials.tmpl"). Page names must be unique across packages.
 func (r *Renderer) AddPages(fsys fs.FS, pattern string, partials ...string) error {
 	names, err := fs.Glob(fsys, pattern)
 	if err != nil {
