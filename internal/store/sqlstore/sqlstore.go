@@ -198,13 +198,16 @@ func (s *Store) atomic(ctx context.Context, fn func(t *Store) error) error {
 }
 
 func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err // an ended request starts nothing
+	}
 	if s.stmts != nil { // SQLite: every transaction writes (BEGIN IMMEDIATE)
 		if err := s.stmts.gate.enter(ctx); err != nil {
 			return err
 		}
 		defer s.stmts.gate.leave()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(s.txContext(ctx), nil)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -220,6 +223,17 @@ func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) 
 		return err
 	}
 	return mapErr(tx.Commit())
+}
+
+// txContext is the context a transaction runs under: on SQLite it waited
+// for the write gate already and is over in microseconds, so it runs
+// without ctx's cancellation (see uncancelled); PostgreSQL keeps ctx, and
+// a cancelled request ends its transaction on the server.
+func (s *Store) txContext(ctx context.Context) context.Context {
+	if s.stmts == nil {
+		return ctx
+	}
+	return uncancelled(ctx)
 }
 
 // retryable reports whether a transaction failed only because of a

@@ -47,6 +47,9 @@ type cachedQueryer struct {
 }
 
 func (q cachedQueryer) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if q.tx != nil {
+		ctx = uncancelled(ctx)
+	}
 	st, err := q.c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -68,13 +71,16 @@ func (q cachedQueryer) ExecContext(ctx context.Context, query string, args ...an
 		}
 		defer q.c.gate.leave()
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(uncancelled(ctx), args...)
 }
 
 func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := q.prepared(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	if q.tx != nil {
+		ctx = uncancelled(ctx)
 	}
 	return st.QueryContext(ctx, args...)
 }
@@ -85,7 +91,7 @@ func (q cachedQueryer) QueryRowContext(ctx context.Context, query string, args .
 		// *sql.Row cannot carry an error of its own: run the query
 		// unprepared, which reports the same failure through Scan.
 		if q.tx != nil {
-			return q.tx.QueryRowContext(ctx, query, args...)
+			return q.tx.QueryRowContext(uncancelled(ctx), query, args...)
 		}
 		return q.c.db.QueryRowContext(ctx, query, args...)
 	}
@@ -96,5 +102,23 @@ func (q cachedQueryer) QueryRowContext(ctx context.Context, query string, args .
 		// method, so a new one that forgets fails there.
 		panic("sqlstore: a write with RETURNING outside a transaction (wrap it in Store.atomic): " + query)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(uncancelled(ctx), args...)
+}
+
+// uncancelled is ctx without its cancellation and deadline, for the
+// statements that are over in microseconds: single-row reads, writes and
+// everything inside a transaction (which waited for the write gate with
+// ctx, and which a cancellation could only roll back). With a context
+// that can end, modernc's driver starts a goroutine per statement to
+// interrupt it (and database/sql another per query outside a
+// transaction); an execution trace of sign-ins under load showed those
+// goroutines as the largest item waiting to run. Multi-row queries
+// outside a transaction (lists, searches, exports) keep ctx, so a client
+// that leaves still stops them; another process's lock is still bounded
+// by the busy timeout.
+func uncancelled(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }

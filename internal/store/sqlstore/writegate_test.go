@@ -87,3 +87,71 @@ func TestSQLiteWritersQueue(t *testing.T) {
 		t.Fatalf("audit events %v", actions)
 	}
 }
+
+// On SQLite the statements of a transaction run without the request's
+// cancellation (they are over in microseconds, and starting a goroutine
+// per statement to watch the context cost more than many of them): a
+// request that has ended starts no transaction, one that ends during its
+// transaction still gets all of it or none of it as its function
+// decides, and the lists outside a transaction still stop when it ends.
+func TestSQLiteCancelledRequests(t *testing.T) {
+	s := sqltest.Open(t, sqlstore.SQLite)
+	noSeal := func(*store.AuditEvent) error { return nil }
+	count := func(action string) int {
+		n := 0
+		_ = s.ScanAudit(context.Background(), 0, func(e store.AuditEvent) error {
+			if e.Action == action {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := s.InTx(ended, func(tx store.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("a transaction for an ended request: ran %v, %v", ran, err)
+	}
+	if err := s.AppendAudit(ended, &store.AuditEvent{Action: "test.ended"}, noSeal); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an append for an ended request: %v", err)
+	}
+
+	for _, fail := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		action := "test.committed"
+		if fail {
+			action = "test.rolledback"
+		}
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.AppendAudit(ctx, &store.AuditEvent{Action: action}, noSeal); err != nil {
+				return err
+			}
+			cancel() // the client went away in the middle
+			if err := tx.AppendAudit(ctx, &store.AuditEvent{Action: action}, noSeal); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("the function's own failure")
+			}
+			return nil
+		})
+		want := 2
+		if fail {
+			want = 0
+			if err == nil {
+				t.Fatal("a failing transaction reported success")
+			}
+		} else if err != nil {
+			t.Fatalf("a transaction whose request ended in the middle: %v", err)
+		}
+		if got := count(action); got != want {
+			t.Fatalf("%s: %d events written, want %d", action, got, want)
+		}
+	}
+	if _, err := s.ListCitizens(ended, store.Page{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a list for an ended request: %v", err)
+	}
+}
