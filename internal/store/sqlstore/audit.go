@@ -100,19 +100,16 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	}
 	rows, err := s.q().QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events
 		WHERE seq < $1 AND ($2 = '' OR subject = $2) AND ($3 = '' OR actor = $3)
-		AND ($4 = '' OR action LIKE $5)`+actions+` ORDER BY seq DESC LIMIT $6`, args...)
+		AND ($4 = '' OR action LIKE $5 ESCAPE '\')`+actions+` ORDER BY seq DESC LIMIT $6`, args...)
 	return collect(rows, err, scanAudit)
 }
 
+// likePrefix is a LIKE pattern (with ESCAPE '\') matching what starts
+// with s. Action names hold '_' (saml.authn_request), which LIKE would
+// take for any character: it is escaped, not dropped, as are '%' and
+// the escape itself.
 func likePrefix(s string) string {
-	r := make([]rune, 0, len(s)+1)
-	for _, c := range s {
-		if c == '%' || c == '_' {
-			continue // action names never hold these; drop rather than escape portably
-		}
-		r = append(r, c)
-	}
-	return string(r) + "%"
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 func scanAudit(r scanner) (*store.AuditEvent, error) {

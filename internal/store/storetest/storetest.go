@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -401,6 +402,27 @@ func testAuditList(t *testing.T, s store.Store) {
 	page, _ := s.ListAudit(ctx(), store.AuditFilter{Before: 3, Limit: 1})
 	if len(page) != 1 || page[0].Seq != 2 {
 		t.Fatalf("paging = %+v", page)
+	}
+	// '_' and '%' in a filter are themselves, not LIKE's wildcards.
+	for _, a := range []string{"saml.authn_request", "saml.authnXrequest", "saml.50%", "saml.50x"} {
+		if err := s.AppendAudit(ctx(), &store.AuditEvent{Actor: "sp:x", Action: a}, sealWith); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for filter, want := range map[string][]string{
+		"saml.authn_request": {"saml.authn_request"},
+		"saml.authn_":        {"saml.authn_request"},
+		"saml.50%":           {"saml.50%"},
+		"saml.":              {"saml.50x", "saml.50%", "saml.authnXrequest", "saml.authn_request"},
+	} {
+		got, err := s.ListAudit(ctx(), store.AuditFilter{Action: filter})
+		var names []string
+		for _, e := range got {
+			names = append(names, e.Action)
+		}
+		if err != nil || !slices.Equal(names, want) {
+			t.Errorf("action filter %q = %v (%v), want %v", filter, names, err, want)
+		}
 	}
 }
 
