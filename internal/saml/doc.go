@@ -54,12 +54,20 @@
 //	SP ──AuthnRequest──► /saml/sso: verified, policy settled (levels from
 //	   RequestedAuthnContext minimum|exact|maximum|better, never below
 //	   the SP's min_loa; methods: the SP's list minus Cl@ve's exclusion
-//	   attributes; NameID format; mandatory attributes) and kept as a
-//	   flow (kind saml_auth) ──303──► /saml/login?id=…
-//	/saml/login: binds the request to the browser (cookie
-//	   clau_saml_req_<id>, one per request, so tabs do not interfere);
-//	   IsPassive answers from the SSO session alone (NoPassive otherwise);
-//	   else toSignIn starts a broker transaction for the SP (SP = entity
+//	   attributes; NameID format; mandatory attributes) and sealed by
+//	   the keyring into the URL, for two minutes, with nothing written
+//	   ──303──► /saml/login?r=… (a request too large for a URL is kept as
+//	   a flow now instead ──303──► /saml/login?id=…)
+//	/saml/login: a session that holds what the request needs answers it
+//	   at once, in one write transaction: the request's ID recorded
+//	   against replay (so a reload of the URL, or the request posted
+//	   again, is refused), the SP among the session's participants, the
+//	   response's audit event with what the request asked. IsPassive
+//	   answers from the SSO session alone (NoPassive otherwise). Else the
+//	   request is kept as a flow (kind saml_auth; replay record and
+//	   saml.authn_request event in the same transaction), bound to the
+//	   browser (cookie clau_saml_req_<id>, one per request, so tabs do
+//	   not interfere) and toSignIn starts a broker transaction for the SP (SP = entity
 //	   ID; SPName = a signed request's ProviderName, else saml_sps name,
 //	   else the metadata's OrganizationDisplayName, else the entity ID;
 //	   level, methods, ForceAuthn, continue /saml/continue?id=…) and hands
@@ -72,7 +80,9 @@
 //	   form (static script, visible button).
 //
 // A flow's states: pending ──► answered (once; a reload or a second tab
-// gets an error page, never a second assertion).
+// gets an error page, never a second assertion). The replay record, kept
+// for requestAge + 2 × clockSkew from when it is written, outlives the
+// two minutes a sealed request's URL is good for.
 //
 // # Keys and NameIDs
 //

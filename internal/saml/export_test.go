@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"time"
 )
 
 // PostPages answers r with the auto-post page twice: as postForm does
@@ -18,4 +19,11 @@ func (p *IdP) PostPages(r *http.Request, action, param string, msg []byte, relay
 	p.Renderer.Render(full, r, http.StatusOK, "saml_post.html", "saml.post_title",
 		postData(action, param, base64.StdEncoding.EncodeToString(msg), relay))
 	return fast, full, shell
+}
+
+// OpensHandoff reports whether the login URL's sealed request v would
+// still be accepted at now.
+func (p *IdP) OpensHandoff(v string, now time.Time) bool {
+	_, ok := p.openHandoff(v, now)
+	return ok
 }

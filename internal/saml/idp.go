@@ -51,7 +51,12 @@ const (
 	authKind   = "saml_auth" // a pending AuthnRequest
 	replayKind = "saml_rid"  // IDs of requests seen, until they could no longer be valid
 
-	authTTL    = 15 * time.Minute
+	authTTL = 15 * time.Minute
+	// handoffTTL bounds a sealed request in the 303 to /saml/login. It
+	// must stay well under the replay record's life (requestAge + 2 ×
+	// clockSkew from when the login writes it), so that the record
+	// outlives every URL that could answer the request.
+	handoffTTL = 2 * time.Minute
 	clockSkew  = 3 * time.Minute
 	requestAge = 5 * time.Minute // an AuthnRequest older than this (plus skew) has expired
 )
@@ -327,6 +332,8 @@ type authState struct {
 	Started     time.Time `json:"started"`
 	// Signed: the request was signed, so its ProviderName is the SP's.
 	Signed bool `json:"signed,omitempty"`
+	// Until is set only while the request rides sealed in the login URL.
+	Until time.Time `json:"until,omitzero"`
 	// TxID is the broker transaction of the last trip to the sign-in pages.
 	TxID string `json:"tx,omitempty"`
 }
@@ -380,47 +387,98 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.RelayState = relay
-	o := p.policy(st, sp)
-	var (
-		id   string
-		data []byte
-	)
-	if o == nil {
-		id = store.NewID()
-		if data, err = json.Marshal(st); err != nil {
-			p.Server.WriteError(w, r, err)
-			return
-		}
-	}
-	// The replay record, the pending request and its audit event commit
-	// together: one write transaction per request, and no request kept
-	// without its audit event.
-	err = p.Store.InTx(ctx, func(tx store.Tx) error {
-		if err := p.notReplayed(ctx, tx, sp, st.Req.ID); err != nil {
-			return err
-		}
-		if o != nil {
+	if o := p.policy(st, sp); o != nil {
+		// The replay record and the refusal's audit event commit together.
+		err = p.Store.InTx(ctx, func(tx store.Tx) error {
+			if err := p.notReplayed(ctx, tx, sp, st.Req.ID); err != nil {
+				return err
+			}
 			return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "denied",
 				map[string]string{"request": st.Req.ID, "status": o.status}))
+		})
+		if err != nil {
+			p.refusePage(w, r, sp.EntityID, storeRefusal(err))
+			return
 		}
-		if err := tx.CreateFlow(ctx, &store.Flow{ID: id, Kind: authKind, State: "pending", Data: data,
-			ExpiresAt: p.now().Add(authTTL)}); err != nil {
-			return err
-		}
-		return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
-			"min_loa": string(st.MinLoA), "force_authn": strconv.FormatBool(st.Req.ForceAuthn), "is_passive": strconv.FormatBool(st.Req.IsPassive)}))
-	})
-	if err != nil {
-		p.refusePage(w, r, sp.EntityID, storeRefusal(err))
-		return
-	}
-	if o != nil {
 		p.respond(w, r, o)
 		return
 	}
 	// A 303 to a GET on our own site: the browser then sends the SSO
-	// session cookie (SameSite=Lax), which it withholds on a cross-site POST.
-	http.Redirect(w, r, loginPath+"?id="+id, http.StatusSeeOther)
+	// session cookie (SameSite=Lax), which it withholds on a cross-site
+	// POST. The verified request rides in that URL, sealed, and nothing
+	// is written yet: most requests are answered from the SSO session,
+	// and the answer's one transaction records the request ID against
+	// replay (see login). A request too large for a URL is kept as a
+	// flow now, as one that needs the sign-in pages is at the login.
+	st.Until = p.now().Add(handoffTTL)
+	if sealed, err := p.sealHandoff(st); err == nil && len(sealed) <= maxHandoff {
+		http.Redirect(w, r, loginPath+"?"+handoffParam+"="+sealed, http.StatusSeeOther)
+		return
+	}
+	st.Until = time.Time{}
+	f, err := p.keepRequest(ctx, st, sp)
+	if err != nil {
+		p.refusePage(w, r, sp.EntityID, storeRefusal(err))
+		return
+	}
+	http.Redirect(w, r, loginPath+"?id="+f.ID, http.StatusSeeOther)
+}
+
+// The sealed request in the 303 from /saml/sso to /saml/login.
+const (
+	handoffParam = "r"
+	// maxHandoff keeps the login URL well inside what proxies accept in
+	// a request line (nginx: 8 KB by default).
+	maxHandoff = 3000
+)
+
+var handoffAAD = []byte("clau saml login handoff v1")
+
+func (p *IdP) sealHandoff(st *authState) (string, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return "", err
+	}
+	return p.Keyring.Seal(data, handoffAAD)
+}
+
+// openHandoff is the request sealHandoff sealed, if it is still within
+// its time.
+func (p *IdP) openHandoff(v string, now time.Time) (*authState, bool) {
+	data, err := p.Keyring.Open(v, handoffAAD)
+	if err != nil {
+		return nil, false
+	}
+	var st authState
+	if json.Unmarshal(data, &st) != nil || !now.Before(st.Until) {
+		return nil, false
+	}
+	st.Until = time.Time{}
+	return &st, true
+}
+
+// keepRequest keeps a verified request as a pending flow, with its replay
+// record and its audit event in the same transaction: no request kept
+// without its audit event, and a replay refused (as a *refusal).
+func (p *IdP) keepRequest(ctx context.Context, st *authState, sp *SP) (*store.Flow, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	f := &store.Flow{ID: store.NewID(), Kind: authKind, State: "pending", Data: data, ExpiresAt: p.now().Add(authTTL)}
+	err = p.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := p.notReplayed(ctx, tx, sp, st.Req.ID); err != nil {
+			return err
+		}
+		g := *f // a retried transaction starts afresh
+		if err := tx.CreateFlow(ctx, &g); err != nil {
+			return err
+		}
+		*f = g
+		return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
+			"min_loa": string(st.MinLoA), "force_authn": strconv.FormatBool(st.Req.ForceAuthn), "is_passive": strconv.FormatBool(st.Req.IsPassive)}))
+	})
+	return f, err
 }
 
 func asRefusal(err error) *refusal {
@@ -620,10 +678,37 @@ func (p *IdP) pending(w http.ResponseWriter, r *http.Request) (*authState, *stor
 	return st, f, sp, true
 }
 
-// login ties the request to this browser and answers IsPassive from the
-// SSO session alone; otherwise it hands over to the sign-in pages.
+// handoff opens the request sealed in the login URL, or shows why not.
+func (p *IdP) handoff(w http.ResponseWriter, r *http.Request, v string) (*authState, *SP, bool) {
+	st, ok := p.openHandoff(v, p.now())
+	if !ok {
+		p.refusePage(w, r, "", refuse("saml.err.tx_unknown", "sign-in request unknown, altered or expired"))
+		return nil, nil, false
+	}
+	sp := p.sp(st.Req.Issuer)
+	if sp == nil {
+		p.refusePage(w, r, st.Req.Issuer, refuse("saml.err.unknown_sp", "the service provider is no longer configured"))
+		return nil, nil, false
+	}
+	return st, sp, true
+}
+
+// login answers a request from the SSO session when it holds what the
+// request needs, and IsPassive from the session alone; otherwise it keeps
+// the request (if it came sealed in the URL), ties it to this browser and
+// hands over to the sign-in pages.
 func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
-	st, f, sp, ok := p.pending(w, r)
+	var (
+		st *authState
+		f  *store.Flow // nil while the request is only in the URL
+		sp *SP
+		ok bool
+	)
+	if v := r.URL.Query().Get(handoffParam); v != "" {
+		st, sp, ok = p.handoff(w, r, v)
+	} else {
+		st, f, sp, ok = p.pending(w, r)
+	}
 	if !ok {
 		return
 	}
@@ -645,6 +730,12 @@ func (p *IdP) login(w http.ResponseWriter, r *http.Request) {
 			// The sign-in pages rotate the session; remember this one so
 			// its single-logout participants carry over.
 			st.PrevSession = se.ID
+		}
+		if f == nil {
+			if f, err = p.keepRequest(r.Context(), st, sp); err != nil {
+				p.refusePage(w, r, sp.EntityID, storeRefusal(err))
+				return
+			}
 		}
 		p.toSignIn(w, r, st, f, sp, st.Req.ForceAuthn)
 	}
@@ -749,10 +840,12 @@ func (p *IdP) success(w http.ResponseWriter, r *http.Request, st *authState, f *
 }
 
 // finishWith builds and signs the response, then in one transaction
-// marks the request answered (once: a second tab or a reload loses),
-// records the SP among the session's single-logout participants and
-// audits the response; last it posts the response to the SP. Signing
-// comes first so that no write transaction waits on it.
+// marks the request answered (once: a second tab or a reload loses) or,
+// for a request answered straight from the login URL (f nil), records
+// its ID against replay, which a reload of that URL then meets; records
+// the SP among the session's single-logout participants and audits the
+// response; last it posts the response to the SP. Signing comes first so
+// that no write transaction waits on it.
 func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, f *store.Flow, o *outcome) {
 	ctx := r.Context()
 	if o.citizen != nil {
@@ -763,39 +856,61 @@ func (p *IdP) finishWith(w http.ResponseWriter, r *http.Request, st *authState, 
 		p.Server.WriteError(w, r, err)
 		return
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		p.Server.WriteError(w, r, err)
-		return
+	var data []byte
+	if f != nil {
+		if data, err = json.Marshal(st); err != nil {
+			p.Server.WriteError(w, r, err)
+			return
+		}
 	}
 	for range 3 {
 		err = p.Store.InTx(ctx, func(tx store.Tx) error {
-			g := *f // a retried transaction starts from the version read
-			g.State, g.Data = "answered", data
-			if err := tx.UpdateFlow(ctx, &g); err != nil {
-				return fmt.Errorf("%w: %w", errAuthFlow, err)
+			if f == nil {
+				if err := p.notReplayed(ctx, tx, o.sp, st.Req.ID); err != nil {
+					return err
+				}
+			} else {
+				g := *f // a retried transaction starts from the version read
+				g.State, g.Data = "answered", data
+				if err := tx.UpdateFlow(ctx, &g); err != nil {
+					return fmt.Errorf("%w: %w", errAuthFlow, err)
+				}
 			}
 			if o.citizen != nil {
 				if err := p.rememberSP(ctx, tx, o); err != nil {
 					return err
 				}
 			}
-			return audit.Append(ctx, tx, p.responseEvent(ctx, o))
+			ev := p.responseEvent(ctx, o)
+			if f == nil {
+				// No saml.authn_request event was written for this
+				// request: its answer's event says what it asked.
+				ev.Details["min_loa"] = string(st.MinLoA)
+				ev.Details["force_authn"] = strconv.FormatBool(st.Req.ForceAuthn)
+				ev.Details["is_passive"] = strconv.FormatBool(st.Req.IsPassive)
+			}
+			return audit.Append(ctx, tx, ev)
 		})
 		if !errors.Is(err, errParticipantsRace) {
 			break
 		}
 	}
+	var ref *refusal
 	if errors.Is(err, errAuthFlow) {
 		p.staleOrError(w, r, err)
+		return
+	} else if errors.As(err, &ref) {
+		p.refusePage(w, r, o.sp.EntityID, ref)
 		return
 	} else if err != nil {
 		p.Server.WriteError(w, r, err)
 		return
 	}
-	if _, err := r.Cookie(bindCookie + f.ID); err == nil {
-		http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: "", Path: "/saml/", MaxAge: -1, HttpOnly: true,
-			Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+	if f != nil {
+		if _, err := r.Cookie(bindCookie + f.ID); err == nil {
+			http.SetCookie(w, &http.Cookie{Name: bindCookie + f.ID, Value: "", Path: "/saml/", MaxAge: -1, HttpOnly: true,
+				Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode})
+		}
 	}
 	p.postForm(w, r, o.acs, "SAMLResponse", b, o.relay)
 }

@@ -231,9 +231,10 @@ func newBrowser(t testing.TB) *browser {
 }
 
 type answer struct {
-	status int
-	url    *url.URL
-	body   string
+	status   int
+	url      *url.URL
+	body     string
+	location string // of a redirect not followed
 }
 
 // do sends a request; a form is posted as a browser posts it from the
@@ -259,7 +260,7 @@ func (b *browser) do(method, u string, form url.Values, fetchSite string) answer
 	}
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)
-	return answer{status: res.StatusCode, url: res.Request.URL, body: string(out)}
+	return answer{status: res.StatusCode, url: res.Request.URL, body: string(out), location: res.Header.Get("Location")}
 }
 
 // signInPath is a page of a sign-in transaction: /login/{id}, or one of
