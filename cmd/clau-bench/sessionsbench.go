@@ -48,7 +48,11 @@ func runSessions(args []string, out, log io.Writer) error {
 	fs.IntVar(&b.signin.citizens, "citizens", 10000, "citizens the sessions belong to")
 	fs.IntVar(&b.signin.concurrency, "concurrency", 4, "browsers at once")
 	fs.StringVar(&b.heapProfile, "heapprofile", "", "write the server's heap profile with the sessions live to FILE")
+	params := argon2Flags(fs, &b.signin.params)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := params(); err != nil {
 		return err
 	}
 	ctx, ws, err := newWorkspace("sessions", b.signin.clau, b.driver, "", log)
