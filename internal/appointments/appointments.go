@@ -162,32 +162,50 @@ type Booking struct {
 
 func refHash(k *secure.Keyring, ref string) string { return k.Hash("appointment_ref", []byte(ref)) }
 
-// Book books a slot of office o for the citizen and queues the
-// confirmation, all or nothing.
-func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Booking, error) {
-	var fields []problem.Field
-	doc, err := identity.ParseDocument(r.Document)
+// citizen is who a Request is for, checked and normalised.
+type citizen struct {
+	doc                       identity.Document
+	name, mobile, email, lang string
+}
+
+// checkCitizen checks the document, name and contact of r, the same for
+// booking and for the waiting list; fields lists what is wrong, in the
+// order of the form.
+func checkCitizen(r Request) (c citizen, fields []problem.Field) {
+	var err error
+	c.doc, err = identity.ParseDocument(r.Document)
 	if p, ok := problem.As(err); ok {
 		fields = append(fields, p.Fields...)
 	}
-	name := strings.Join(strings.Fields(r.Name), " ")
-	if name == "" || utf8.RuneCountInString(name) > 120 {
+	c.name = strings.Join(strings.Fields(r.Name), " ")
+	if c.name == "" || utf8.RuneCountInString(c.name) > 120 {
 		fields = append(fields, errName)
 	}
-	var mobile, email string
 	if strings.TrimSpace(r.Mobile) != "" {
-		if mobile, err = identity.NormaliseMobile(r.Mobile); err != nil {
+		if c.mobile, err = identity.NormaliseMobile(r.Mobile); err != nil {
 			fields = append(fields, problem.Field{Name: "mobile", MsgID: "mobile.format"})
 		}
 	}
 	if strings.TrimSpace(r.Email) != "" {
-		if email, err = identity.NormaliseEmail(r.Email); err != nil {
+		if c.email, err = identity.NormaliseEmail(r.Email); err != nil {
 			fields = append(fields, problem.Field{Name: "email", MsgID: "email.format"})
 		}
 	}
 	if strings.TrimSpace(r.Mobile) == "" && strings.TrimSpace(r.Email) == "" {
 		fields = append(fields, ErrNoContact.Fields...)
 	}
+	c.lang = r.Language
+	if c.lang != "es" && c.lang != "en" {
+		c.lang = "ca"
+	}
+	return c, fields
+}
+
+// Book books a slot of office o for the citizen and queues the
+// confirmation, all or nothing.
+func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Booking, error) {
+	c, fields := checkCitizen(r)
+	doc := c.doc
 	if r.SlotID == "" {
 		fields = append(fields, problem.Field{Name: "slot", MsgID: "booking.slot_required"})
 	}
@@ -202,12 +220,8 @@ func (s *Service) Book(ctx context.Context, o *identity.Office, r Request) (*Boo
 		return nil, err
 	}
 	ref := code[:8]
-	lang := r.Language
-	if lang != "es" && lang != "en" {
-		lang = "ca"
-	}
-	a := &store.Appointment{ID: store.NewID(), SlotID: r.SlotID, DocNumber: doc.Number, Name: name, Mobile: mobile,
-		Email: email, Language: lang, RefHash: refHash(s.keyring, ref)}
+	a := &store.Appointment{ID: store.NewID(), SlotID: r.SlotID, DocNumber: doc.Number, Name: c.name, Mobile: c.mobile,
+		Email: c.email, Language: c.lang, RefHash: refHash(s.keyring, ref)}
 	var when time.Time
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.Book(ctx, a, s.now()); err != nil {

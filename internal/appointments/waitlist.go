@@ -3,8 +3,6 @@ package appointments
 import (
 	"context"
 	"errors"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/identity"
@@ -22,42 +20,17 @@ var ErrWaiting = problem.Invalid(problem.Field{Name: "document", MsgID: "booking
 
 // JoinWaitlist queues the citizen of r at office o.
 func (s *Service) JoinWaitlist(ctx context.Context, o *identity.Office, r Request) error {
-	var fields []problem.Field
-	doc, err := identity.ParseDocument(r.Document)
-	if p, ok := problem.As(err); ok {
-		fields = append(fields, p.Fields...)
-	}
-	name := strings.Join(strings.Fields(r.Name), " ")
-	if name == "" || utf8.RuneCountInString(name) > 120 {
-		fields = append(fields, errName)
-	}
-	var mobile, email string
-	if strings.TrimSpace(r.Mobile) != "" {
-		if mobile, err = identity.NormaliseMobile(r.Mobile); err != nil {
-			fields = append(fields, problem.Field{Name: "mobile", MsgID: "mobile.format"})
-		}
-	}
-	if strings.TrimSpace(r.Email) != "" {
-		if email, err = identity.NormaliseEmail(r.Email); err != nil {
-			fields = append(fields, problem.Field{Name: "email", MsgID: "email.format"})
-		}
-	}
-	if strings.TrimSpace(r.Mobile) == "" && strings.TrimSpace(r.Email) == "" {
-		fields = append(fields, ErrNoContact.Fields...)
-	}
+	c, fields := checkCitizen(r)
+	doc := c.doc
 	if err := s.limit(ctx, s.bookings, true, "appointment.book", r.Source, doc.Masked()); err != nil {
 		return err
 	}
 	if len(fields) > 0 {
 		return problem.Invalid(fields...)
 	}
-	lang := r.Language
-	if lang != "es" && lang != "en" {
-		lang = "ca"
-	}
-	e := &store.WaitEntry{ID: store.NewID(), OfficeID: o.ID, DocNumber: doc.Number, Name: name, Mobile: mobile, Email: email,
-		Language: lang, CreatedAt: s.now().UTC()}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	e := &store.WaitEntry{ID: store.NewID(), OfficeID: o.ID, DocNumber: doc.Number, Name: c.name, Mobile: c.mobile, Email: c.email,
+		Language: c.lang, CreatedAt: s.now().UTC()}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.JoinWaitlist(ctx, e); err != nil {
 			return err
 		}

@@ -102,6 +102,19 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// decodeVersioned decodes the body of a change into v, as decode does, and
+// refuses one without the version of the record it was made from; version
+// points at that field of v.
+func decodeVersioned(r *http.Request, v any, version *int64) error {
+	if err := decode(r, v); err != nil {
+		return err
+	}
+	if *version <= 0 {
+		return errVersion
+	}
+	return nil
+}
+
 func (d *Desk) apiMe(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"username": s.Officer.Username, "name": s.Officer.DisplayName,
 		"role": s.Officer.Role, "office": s.Office.Code, "token_name": s.Session.Name, "token_expires_at": s.Session.ExpiresAt.UTC()})
@@ -181,12 +194,8 @@ func (d *Desk) apiContact(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		Email   string `json:"email"`
 		Mobile  string `json:"mobile"`
 	}
-	if err := decode(r, &in); err != nil {
+	if err := decodeVersioned(r, &in, &in.Version); err != nil {
 		d.d.Server.WriteError(w, r, err)
-		return
-	}
-	if in.Version <= 0 {
-		d.d.Server.WriteError(w, r, errVersion)
 		return
 	}
 	c, err := d.d.Registration.CorrectContact(r.Context(), s.actor(r), r.PathValue("id"), in.Version, in.Email, in.Mobile)
@@ -202,12 +211,8 @@ func (d *Desk) apiDeregister(w http.ResponseWriter, r *http.Request, s *signedIn
 		Version int64  `json:"version"`
 		Reason  string `json:"reason"`
 	}
-	if err := decode(r, &in); err != nil {
+	if err := decodeVersioned(r, &in, &in.Version); err != nil {
 		d.d.Server.WriteError(w, r, err)
-		return
-	}
-	if in.Version <= 0 {
-		d.d.Server.WriteError(w, r, errVersion)
 		return
 	}
 	c, err := d.d.Registration.Deregister(r.Context(), s.actor(r), r.PathValue("id"), in.Version, in.Reason)

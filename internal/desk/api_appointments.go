@@ -97,16 +97,12 @@ func (d *Desk) apiAppointmentStatus(w http.ResponseWriter, r *http.Request, s *s
 		Version int64  `json:"version"`
 	}
 	subject := "appointment:" + r.PathValue("id")
-	if err := decode(r, &in); err != nil {
+	if err := decodeVersioned(r, &in, &in.Version); err != nil {
 		d.d.Server.WriteError(w, r, d.refusedAPI(r, s, "appointment.status", subject, err))
 		return
 	}
 	if in.Status == "arrived" {
 		in.Status = store.ApptAttended
-	}
-	if in.Version <= 0 {
-		d.d.Server.WriteError(w, r, d.refusedAPI(r, s, "appointment.status", subject, errVersion))
-		return
 	}
 	a, err := d.markAppointment(r.Context(), r, s, r.PathValue("id"), in.Status, in.Version)
 	if err != nil {

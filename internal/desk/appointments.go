@@ -119,12 +119,7 @@ func (d *Desk) renderDay(w http.ResponseWriter, r *http.Request, s *signedIn, st
 	dv.Counts = map[string]any{"Booked": counts[store.ApptBooked], "Arrived": counts[store.ApptAttended],
 		"NoShow": counts[store.ApptNoShow], "Done": counts[store.ApptDone], "Cancelled": counts[store.ApptCancelled]}
 	v := &view{Lang: lang, Me: d.me(lang, s), Day: dv}
-	if notice != "" {
-		v.Notice = d.t(lang, notice, nil)
-	}
-	if pageErr != nil {
-		v.Error = d.t(lang, problemOf(pageErr).MsgID, nil)
-	}
+	d.setMessages(v, lang, notice, pageErr)
 	d.render(w, at(r, "/desk/appointments"), status, "desk_appointments.html", "desk.appt.title", v)
 }
 

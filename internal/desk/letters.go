@@ -296,12 +296,8 @@ func (d *Desk) apiUpgrade(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		DocumentShown   string `json:"document_shown"`
 		DocumentChecked bool   `json:"document_checked"`
 	}
-	if err := decode(r, &in); err != nil {
+	if err := decodeVersioned(r, &in, &in.Version); err != nil {
 		d.d.Server.WriteError(w, r, err)
-		return
-	}
-	if in.Version <= 0 {
-		d.d.Server.WriteError(w, r, errVersion)
 		return
 	}
 	c, err := d.d.Registration.UpgradeToAdvanced(r.Context(), s.actor(r), r.PathValue("id"), in.Version,

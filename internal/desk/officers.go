@@ -110,13 +110,7 @@ func (d *Desk) renderOfficers(w http.ResponseWriter, r *http.Request, s *signedI
 		form = web.NewForm(map[string]string{"office": s.Office.Code, "role": "officer"})
 	}
 	v.Form = d.buildForm(lang, form, fields)
-	if notice != "" {
-		v.Notice = d.t(lang, notice, nil)
-	}
-	if pageErr != nil {
-		p, _ := problem.As(pageErr)
-		v.Error = d.t(lang, p.MsgID, nil)
-	}
+	d.setMessages(v, lang, notice, pageErr)
 	d.render(w, at(r, "/desk/officers"), status, "desk_officers.html", "desk.officers.title", v)
 }
 

@@ -67,13 +67,7 @@ func (d *Desk) renderOffices(w http.ResponseWriter, r *http.Request, s *signedIn
 			ActivateLabel:   d.t(lang, "desk.offices.activate_label", args)})
 	}
 	v.Form = d.buildForm(lang, form, officeFields)
-	if notice != "" {
-		v.Notice = d.t(lang, notice, nil)
-	}
-	if pageErr != nil {
-		p, _ := problem.As(pageErr)
-		v.Error = d.t(lang, p.MsgID, nil)
-	}
+	d.setMessages(v, lang, notice, pageErr)
 	d.render(w, at(r, "/desk/offices"), status, "desk_offices.html", "desk.offices.title", v)
 }
 

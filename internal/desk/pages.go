@@ -181,13 +181,7 @@ func (d *Desk) renderCitizen(w http.ResponseWriter, r *http.Request, s *signedIn
 		cv.Upgrade = &up
 	}
 	v := &view{Lang: lang, Me: d.me(lang, s), Citizen: cv}
-	if o.notice != "" {
-		v.Notice = d.t(lang, o.notice, nil)
-	}
-	if o.err != nil {
-		p, _ := problem.As(o.err)
-		v.Error = d.t(lang, p.MsgID, nil)
-	}
+	d.setMessages(v, lang, o.notice, o.err)
 	// The failing form's summary goes at the top, announced.
 	switch {
 	case cv.Contact.HasErrors():

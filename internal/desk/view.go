@@ -155,6 +155,18 @@ func (d *Desk) render(w http.ResponseWriter, r *http.Request, status int, page, 
 	d.d.Renderer.Render(w, r, status, page, title, v)
 }
 
+// setMessages puts on v what a page says above its content: notice, a
+// message ID for a confirmation, and pageErr, a refusal of the whole page
+// by its problem's message; either may be missing.
+func (d *Desk) setMessages(v *view, lang, notice string, pageErr error) {
+	if notice != "" {
+		v.Notice = d.t(lang, notice, nil)
+	}
+	if pageErr != nil {
+		v.Error = d.t(lang, problemOf(pageErr).MsgID, nil)
+	}
+}
+
 // lang is the reader's language.
 func (d *Desk) lang(r *http.Request) string { return d.d.Server.Lang(r) }
 

@@ -9,6 +9,7 @@ package problem
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,6 +64,14 @@ func New(status int, msgID string) *Error { return &Error{Status: status, MsgID:
 // Invalid returns a 422 problem for the given fields.
 func Invalid(fields ...Field) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, MsgID: "input.invalid", Fields: fields}
+}
+
+// LockedFor returns a 429 problem for a throttle that holds for d: msgID
+// is the message of the whole problem and of the field at fault, and gets
+// d as Minutes, rounded up to a whole minute.
+func LockedFor(msgID, field string, d time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, MsgID: msgID,
+		Fields: []Field{{Name: field, MsgID: msgID, Args: map[string]any{"Minutes": int(math.Ceil(d.Minutes()))}}}}
 }
 
 // Wrap attaches an internal cause to a copy of p.

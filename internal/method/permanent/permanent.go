@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
@@ -50,9 +49,7 @@ var (
 
 // Locked says the password is locked for a while.
 func Locked(d time.Duration) *problem.Error {
-	return &problem.Error{Status: http.StatusTooManyRequests, MsgID: "account.locked",
-		Fields: []problem.Field{{Name: "document", MsgID: "account.locked",
-			Args: map[string]any{"Minutes": int(math.Ceil(d.Minutes()))}}}}
+	return problem.LockedFor("account.locked", "document", d)
 }
 
 // Method is the permanent-password method.

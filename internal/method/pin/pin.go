@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -41,9 +40,7 @@ var (
 
 // TooMany says requests are throttled for a while.
 func TooMany(d time.Duration) *problem.Error {
-	return &problem.Error{Status: http.StatusTooManyRequests, MsgID: "pin.too_many",
-		Fields: []problem.Field{{Name: "document", MsgID: "pin.too_many",
-			Args: map[string]any{"Minutes": int(math.Ceil(d.Minutes()))}}}}
+	return problem.LockedFor("pin.too_many", "document", d)
 }
 
 // Options tune the method.
