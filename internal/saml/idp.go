@@ -470,11 +470,9 @@ func (p *IdP) keepRequest(ctx context.Context, st *authState, sp *SP) (*store.Fl
 		if err := p.notReplayed(ctx, tx, sp, st.Req.ID); err != nil {
 			return err
 		}
-		g := *f // a retried transaction starts afresh
-		if err := tx.CreateFlow(ctx, &g); err != nil {
+		if err := tx.CreateFlow(ctx, f); err != nil { // sets only what a retry sets again
 			return err
 		}
-		*f = g
 		return audit.Append(ctx, tx, p.event(ctx, "saml.authn_request", sp.EntityID, "", "ok", map[string]string{"request": st.Req.ID,
 			"min_loa": string(st.MinLoA), "force_authn": strconv.FormatBool(st.Req.ForceAuthn), "is_passive": strconv.FormatBool(st.Req.IsPassive)}))
 	})
