@@ -18,13 +18,14 @@ import (
 func TestServeSizesGCForHashing(t *testing.T) {
 	params := secure.Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	slots := secure.DefaultConcurrency(params, runtime.NumCPU())
-	want := secure.NewHasher(params, slots, nil).GCMemoryLimit()
+	h := secure.NewHasher(params, slots, nil)
+	want, percent := h.GCMemoryLimit(), h.GCPercent()
 	for _, c := range []struct {
 		name        string
 		env         []string
 		limit, gogc float64
 	}{
-		{"default", nil, float64(want), secure.GCPercent},
+		{"default", nil, float64(want), float64(percent)},
 		{"GOGC set", []string{"GOGC=100"}, math.MaxInt64, 100},
 		{"GOMEMLIMIT set", []string{"GOMEMLIMIT=200MiB"}, 200 << 20, 100},
 	} {

@@ -48,16 +48,16 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // tuneGC gives the garbage collector room for password hashing
-// (secure.Hasher.GCMemoryLimit) unless the operator set GOGC or GOMEMLIMIT.
+// (secure.Hasher.GCMemoryLimit and GCPercent) unless the operator set GOGC or GOMEMLIMIT.
 func tuneGC(a *app) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		a.log.Info("garbage collector as GOGC and GOMEMLIMIT set it")
 		return
 	}
-	limit := a.hasher.GCMemoryLimit()
+	limit, percent := a.hasher.GCMemoryLimit(), a.hasher.GCPercent()
 	debug.SetMemoryLimit(limit)
-	debug.SetGCPercent(secure.GCPercent)
-	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", secure.GCPercent)
+	debug.SetGCPercent(percent)
+	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", percent)
 }
 
 // serve runs the server until ctx ends. ready, when set, is called once

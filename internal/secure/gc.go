@@ -14,9 +14,11 @@ package secure
 //
 // GCMemoryLimit is the fixed room the server gives the collector instead:
 // a soft memory limit that counts the hashes in flight once, plus room
-// for six freed blocks (one hash's memory each) of garbage, so the
-// collector runs about once per six hashes whatever their size, and
-// memory stays bounded by a number the operator can read in the logs.
+// for six freed blocks (one hash's memory each) of garbage, and memory
+// stays bounded by a number the operator can read in the logs. GCPercent
+// is the growth ratio that paces collections inside that room, about
+// once per six hashes whatever their size, without the heap reaching
+// the limit.
 //
 // The room is counted in blocks, not bytes. A fixed 48 MiB (six blocks at
 // 8 MiB, where it was first measured) or the hashes in flight left room
@@ -35,11 +37,18 @@ const (
 	// gcHeadroomBlocks is the least garbage between two collections, in
 	// hashes' blocks.
 	gcHeadroomBlocks = 6
-	// GCPercent is the collector's percent under the limit: above the
-	// default so the limit, not the growth ratio, paces collections
-	// while hashes are in flight, finite so an idle server's heap stays
-	// small.
-	GCPercent = 400
+	// gcLiveBase is the live heap besides the hashes GCPercent counts on.
+	gcLiveBase = 16 << 20
+	// gcGoalTenths is how much of the limit, in tenths, the collector's
+	// own goal may reach with every slot busy. The runtime's scavenger
+	// hands free memory back to the kernel once the process holds 95% of
+	// the limit, so a goal above that keeps it returning the freed blocks
+	// that the next hashes fault in again.
+	gcGoalTenths = 9
+	// The GC percent stays within these bounds: finite so an idle
+	// server's heap stays small, and not so low that collections come
+	// every hash or two when many slots hash at once.
+	gcPercentMin, gcPercentMax = 50, 400
 )
 
 // HashingMemory is the most memory the hasher's password hashes hold at
@@ -58,4 +67,20 @@ func (h *Hasher) GCMemoryLimit() int64 {
 	block := int64(h.params.Memory) << 10
 	hashing := h.HashingMemory()
 	return gcBase + hashing + max(gcHeadroomBlocks*block, hashing)
+}
+
+// GCPercent is the collector's percent (runtime/debug.SetGCPercent) for a
+// server hashing with h under GCMemoryLimit: the growth ratio that, with
+// every slot busy and the rest of the live heap at 16 MiB, puts the next
+// collection at nine tenths of the limit. So the ratio paces collections,
+// about once per six hashes' blocks of garbage, and the limit is only a
+// bound that a heap growing for other reasons meets. When the limit paced
+// them instead (a fixed 400 at 19 MiB), the heap sat at the limit, the
+// scavenger kept returning freed blocks to the kernel, and zeroing each
+// new block, page faults included, took 4.4 ms of a 19 MiB hash instead
+// of 1.1 ms (BENCHMARKS.md, "The collector's percent from the limit").
+func (h *Hasher) GCPercent() int {
+	live := gcLiveBase + h.HashingMemory()
+	p := int(100*gcGoalTenths*h.GCMemoryLimit()/(10*live)) - 100
+	return min(max(p, gcPercentMin), gcPercentMax)
 }
