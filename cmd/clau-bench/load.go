@@ -106,8 +106,8 @@ func (b *signinBench) openLoop(ctx context.Context, base string, rate float64, d
 // open loop's p99 can be read against: with Poisson arrivals queueing
 // alone makes the p99 a multiple of the service time (4.3× for one slot
 // at half its capacity, 2.6× for two). A fixed seed makes it the same
-// for the same inputs; rates at or above the slots' capacity give the
-// p99 of the simulated arrivals, which grows with their number.
+// for the same inputs. At or above the slots' capacity the queue only
+// grows, and the p99 says how long the simulation ran.
 func idealQueueP99(service []time.Duration, slots int, rate float64) time.Duration {
 	const arrivals = 200_000
 	if len(service) == 0 || slots < 1 || rate <= 0 {
@@ -199,15 +199,28 @@ func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, srv *
 		if len(r.busy) > 0 {
 			refusal = fmtDur(percentile(r.busy, 0.99))
 		}
-		ideal := idealQueueP99(single, slots, m*peak)
-		fmt.Fprintf(out, "| %.2g× | %.1f | %.1f | %d (%.0f%%) | %s | %s | %.1f | %.1f | %s | %d |\n",
+		// Past the ideal server's capacity its queue has no p99 to give.
+		ideal := "–"
+		if m*peak < float64(slots)/mean(single).Seconds() {
+			ideal = fmt.Sprintf("%.1f", float64(idealQueueP99(single, slots, m*peak))/float64(percentile(single, 0.5)))
+		}
+		fmt.Fprintf(out, "| %.2g× | %.1f | %.1f | %d (%.0f%%) | %s | %s | %.1f | %s | %s | %d |\n",
 			m, float64(r.offered)/r.elapsed.Seconds(), float64(len(r.ok))/r.elapsed.Seconds(),
 			len(r.busy), 100*float64(len(r.busy))/float64(max(r.offered, 1)),
 			fmtDur(percentile(r.ok, 0.5)), fmtDur(percentile(r.ok, 0.99)),
 			float64(percentile(r.ok, 0.99))/float64(percentile(single, 0.5)),
-			float64(ideal)/float64(percentile(single, 0.5)), refusal, r.errs+r.abandoned)
+			ideal, refusal, r.errs+r.abandoned)
 		// Let the server drain before the next level.
 		time.Sleep(warmup(b.duration))
 	}
 	return nil
+}
+
+// mean is the average of d (0 for none).
+func mean(d []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, v := range d {
+		sum += v
+	}
+	return sum / time.Duration(max(len(d), 1))
 }
