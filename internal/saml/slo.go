@@ -108,6 +108,11 @@ func (p *IdP) rememberSP(ctx context.Context, tx store.Tx, o *outcome) error {
 	if err := json.Unmarshal(f.Data, &ss); err != nil {
 		return err
 	}
+	if len(carried) == 0 && len(ss.Participants) > 0 && ss.Participants[len(ss.Participants)-1] == pt {
+		// The SP asked again in this session and was the last to: merging
+		// would give the same list, so there is nothing to write.
+		return nil
+	}
 	ss.Participants = merge(append(ss.Participants, carried...), pt)
 	if f.Data, err = json.Marshal(ss); err != nil {
 		return err

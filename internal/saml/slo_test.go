@@ -36,6 +36,16 @@ func TestSingleLogout(t *testing.T) {
 	if infoA.SessionIndex == "" || infoB.SessionIndex == "" || infoA.NameID == infoB.NameID {
 		t.Fatalf("session indexes %q %q, names %q %q", infoA.SessionIndex, infoB.SessionIndex, infoA.NameID, infoB.NameID)
 	}
+	// B asks again from the SSO session: the same name and session
+	// index, and still one LogoutRequest for B below.
+	ans = b.postRequest(s, authnRequest(t, bc), "")
+	again, err := bc.RetrieveAssertionInfo(postedForm(t, ans).values["SAMLResponse"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.NameID != infoB.NameID || again.SessionIndex != infoB.SessionIndex {
+		t.Fatalf("B's second answer names %q in %q, the first %q in %q", again.NameID, again.SessionIndex, infoB.NameID, infoB.SessionIndex)
+	}
 
 	doc, err := a.BuildLogoutRequestDocument(infoA.NameID, infoA.SessionIndex)
 	if err != nil {
