@@ -77,8 +77,9 @@ func (h *Hasher) GCMemoryLimit() int64 {
 // bound that a heap growing for other reasons meets. When the limit paced
 // them instead (a fixed 400 at 19 MiB), the heap sat at the limit, the
 // scavenger kept returning freed blocks to the kernel, and zeroing each
-// new block, page faults included, took 4.4 ms of a 19 MiB hash instead
-// of 1.1 ms (BENCHMARKS.md, "The collector's percent from the limit").
+// new block, page faults included, took 3.9-6.0 ms per 19 MiB sign-in
+// instead of 1.2-1.5 ms (BENCHMARKS.md, "The collector's percent from the
+// limit").
 func (h *Hasher) GCPercent() int {
 	live := gcLiveBase + h.HashingMemory()
 	p := int(100*gcGoalTenths*h.GCMemoryLimit()/(10*live)) - 100
