@@ -213,7 +213,7 @@ type services struct {
 
 func (a *app) services() *services {
 	codes := secure.NewOneTimeCodes(a.keyring, a.now, nil)
-	b := broker.New(a.store, broker.Options{Now: a.now})
+	b := broker.New(a.store, broker.Options{Now: a.now, Sealer: a.keyring})
 	sv := &services{
 		codes:     codes,
 		broker:    b,

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -145,6 +146,31 @@ func (p *Pages) bind(w http.ResponseWriter, path string) {
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 	http.SetCookie(w, &http.Cookie{Name: "clau_flow_check", Value: digest(v), Path: path, HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
+}
+
+// heldCookie keeps a sign-in's transaction in the browser, sealed, until
+// its first write stores it (broker.Hold); scoped like the binding.
+const heldCookie = "clau_tx"
+
+// hold gives the browser t to keep while t is not stored.
+func (p *Pages) hold(ctx context.Context, w http.ResponseWriter, t *broker.Transaction) error {
+	sealed, err := p.Broker.Hold(ctx, t)
+	if err != nil || sealed == "" {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: heldCookie, Value: sealed, Path: "/login/" + t.ID, HttpOnly: true,
+		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(t.ExpiresAt.Sub(p.Broker.Now()).Seconds()) + 1})
+	return nil
+}
+
+// Held is the browser's sealed copy of the transaction of the sign-in
+// page r is for ("" when it has none), for broker.Resume; the pages of
+// other sign-in methods under /login/{id}/ receive it too.
+func Held(r *http.Request) string {
+	if c, err := r.Cookie(heldCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // bound reports whether r carries the binding set for its flow's path.

@@ -99,7 +99,7 @@ func newSiteWith(t *testing.T, methods *broker.Registry, opts ...siteOption) *si
 		t.Fatal(err)
 	}
 	perm := permanent.New(s, hasher, codes, n, nil)
-	br := broker.New(s, broker.Options{})
+	br := broker.New(s, broker.Options{Sealer: kr})
 	self := selfservice.New(s, codes, hasher, n, perm, br, selfservice.Options{Now: clk.Now})
 	pk.OnRegister(self.PasskeyAdded)
 	pages, err := account.New(account.Deps{Store: s, Broker: br, PIN: pinMethod, Passkey: pk,

@@ -28,13 +28,9 @@ func (p *Pages) loginStart(w http.ResponseWriter, r *http.Request) {
 		loa = broker.Low
 	}
 	q := r.URL.Query()
-	t, err := p.Broker.Start(r.Context(), broker.Request{SP: broker.LocalSP, MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
+	t := p.Broker.Prepare(broker.Request{SP: broker.LocalSP, MinLoA: loa, ForceAuthn: q.Get("prompt") == "login",
 		ContinueURL: localURL(q.Get("continue")), Methods: methodsParam(q.Get("methods")), Preselect: q.Get("method"),
 		LoginHint: loginHint(q.Get("login_hint"))})
-	if err != nil {
-		p.Server.WriteError(w, r, err)
-		return
-	}
 	p.begin(w, r, t, false)
 }
 
@@ -77,6 +73,10 @@ func (p *Pages) begin(w http.ResponseWriter, r *http.Request, t *broker.Transact
 		if err := p.toSMS(ctx, w, r, t, nil); err != nil {
 			p.Server.WriteError(w, r, err)
 		}
+		return
+	}
+	if err := p.hold(ctx, w, t); err != nil {
+		p.Server.WriteError(w, r, err)
 		return
 	}
 	if redirect {
@@ -134,7 +134,7 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transac
 // transaction loads the request's transaction bound to this browser, or
 // shows why not.
 func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, want string) (*broker.Transaction, bool) {
-	t, err := p.Broker.Load(r.Context(), r.PathValue("id"))
+	t, err := p.Broker.Resume(r.Context(), r.PathValue("id"), Held(r))
 	if err == nil && !bound(r) {
 		err = errNotThisBrowser
 	}

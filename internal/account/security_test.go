@@ -61,7 +61,7 @@ func newSecSite(t *testing.T, life permanent.Lifecycle) *secSite {
 	}
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{Now: clk.Now, BaseURL: "https://clau.example"})
-	br := broker.New(s, broker.Options{Now: clk.Now})
+	br := broker.New(s, broker.Options{Now: clk.Now, Sealer: kr})
 	perm := permanent.New(s, hasher, codes, n, clk.Now)
 	life.BaseURL = "https://clau.example"
 	perm.SetLifecycle(life)

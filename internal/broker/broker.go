@@ -76,6 +76,15 @@ type Options struct {
 	SessionTTL  time.Duration // absolute SSO session lifetime; default 8 h
 	SessionIdle time.Duration // idle timeout; default 30 min
 	Now         func() time.Time
+	// Sealer seals the transactions the browser holds until their first
+	// write (Hold); secure.Keyring is one. Without it Hold stores them.
+	Sealer Sealer
+}
+
+// Sealer is authenticated encryption under the server's keys.
+type Sealer interface {
+	Seal(plaintext, aad []byte) (string, error)
+	Open(sealed string, aad []byte) ([]byte, error)
 }
 
 // Broker runs login transactions and SSO sessions.
@@ -115,19 +124,92 @@ func (b *Broker) Now() time.Time { return b.opts.Now() }
 
 // Start records a new transaction.
 func (b *Broker) Start(ctx context.Context, r Request) (*Transaction, error) {
+	t := b.Prepare(r)
+	if err := b.Save(ctx, b.store, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Prepare returns a new transaction without storing it, so a sign-in
+// begins with no write: a page view that goes no further costs the store
+// nothing, and the first step that writes anyway (a password checked, a
+// PIN sent) stores it with its own write. Until then the sign-in pages
+// keep it in the browser, sealed (Hold, Resume).
+func (b *Broker) Prepare(r Request) *Transaction {
 	if !r.MinLoA.Valid() {
 		r.MinLoA = Low
 	}
-	t := &Transaction{ID: store.NewID(), State: StateStarted, Request: r, ExpiresAt: b.opts.Now().Add(b.opts.TxTTL)}
-	data, err := json.Marshal(t)
+	return &Transaction{ID: store.NewID(), State: StateStarted, Request: r, ExpiresAt: b.opts.Now().Add(b.opts.TxTTL)}
+}
+
+// Stored reports whether t has been written (Prepare's have not, until
+// their first Save).
+func (t *Transaction) Stored() bool { return t.Version != 0 }
+
+// maxHeld bounds a held transaction, which travels in a cookie: a bigger
+// one is stored instead.
+const maxHeld = 3000
+
+// held is a transaction as the browser holds it.
+type held struct {
+	ID        string       `json:"id"`
+	ExpiresAt time.Time    `json:"exp"`
+	T         *Transaction `json:"t"`
+}
+
+// heldAAD binds a held transaction to its ID, so it cannot stand for
+// another.
+func heldAAD(id string) []byte { return []byte("clau login transaction\x00" + id) }
+
+// Hold returns a new transaction t, not yet stored, sealed for the
+// browser to keep until Resume finds it no longer stored elsewhere. It
+// returns "" once t is stored, and stores t itself when there is no
+// sealer or t is too big for a cookie.
+func (b *Broker) Hold(ctx context.Context, t *Transaction) (string, error) {
+	if t.Stored() {
+		return "", nil
+	}
+	if t.State != StateStarted {
+		return "", fmt.Errorf("broker: holding a transaction in state %s", t.State)
+	}
+	if b.opts.Sealer != nil {
+		data, err := json.Marshal(held{ID: t.ID, ExpiresAt: t.ExpiresAt, T: t})
+		if err != nil {
+			return "", err
+		}
+		sealed, err := b.opts.Sealer.Seal(data, heldAAD(t.ID))
+		if err != nil {
+			return "", err
+		}
+		if len(sealed) <= maxHeld {
+			return sealed, nil
+		}
+	}
+	return "", b.Save(ctx, b.store, t)
+}
+
+// Resume is Load for the sign-in pages: the stored transaction id, or,
+// while it has never been stored, the browser's sealed copy of it
+// (Hold). A copy that does not open, or is of another ID, is unknown.
+func (b *Broker) Resume(ctx context.Context, id, sealed string) (*Transaction, error) {
+	t, err := b.Load(ctx, id)
+	if !errors.Is(err, ErrTxUnknown) || sealed == "" || b.opts.Sealer == nil {
+		return t, err
+	}
+	data, err := b.opts.Sealer.Open(sealed, heldAAD(id))
 	if err != nil {
-		return nil, err
+		return nil, ErrTxUnknown
 	}
-	f := &store.Flow{ID: t.ID, Kind: FlowKind, State: t.State, Data: data, ExpiresAt: t.ExpiresAt}
-	if err := b.store.CreateFlow(ctx, f); err != nil {
-		return nil, err
+	var h held
+	if err := json.Unmarshal(data, &h); err != nil || h.ID != id || h.T == nil {
+		return nil, ErrTxUnknown
 	}
-	t.Version = f.Version
+	t = h.T
+	t.ID, t.State, t.Version, t.ExpiresAt = h.ID, StateStarted, 0, h.ExpiresAt
+	if !b.opts.Now().Before(t.ExpiresAt) {
+		return t, ErrTxExpired
+	}
 	return t, nil
 }
 
@@ -163,7 +245,8 @@ func (b *Broker) load(ctx context.Context, s store.Flows, id string) (*Transacti
 }
 
 // Save writes t if nobody changed it meanwhile; ErrTxStale otherwise (a
-// double submit or a second tab).
+// double submit or a second tab). A transaction never stored (Prepare) is
+// created, and then only once: the second of two first steps is stale.
 func (b *Broker) Save(ctx context.Context, s store.Flows, t *Transaction) error {
 	data, err := json.Marshal(t)
 	if err != nil {
@@ -171,7 +254,13 @@ func (b *Broker) Save(ctx context.Context, s store.Flows, t *Transaction) error 
 	}
 	f := &store.Flow{ID: t.ID, Kind: FlowKind, State: t.State, Subject: t.CitizenID, Data: data,
 		Version: t.Version, ExpiresAt: t.ExpiresAt}
-	if err := s.UpdateFlow(ctx, f); errors.Is(err, store.ErrStale) {
+	if !t.Stored() {
+		err = s.CreateFlow(ctx, f)
+	} else {
+		err = s.UpdateFlow(ctx, f)
+	}
+	var dup *store.DuplicateError
+	if errors.Is(err, store.ErrStale) || errors.As(err, &dup) {
 		return ErrTxStale
 	} else if err != nil {
 		return err

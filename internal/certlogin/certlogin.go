@@ -117,7 +117,7 @@ func (h *Handlers) Mount() {
 // start hands the transaction to the listener.
 func (h *Handlers) start(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t, err := h.Broker.Load(ctx, r.PathValue("id"))
+	t, err := h.Broker.Resume(ctx, r.PathValue("id"), account.Held(r))
 	if err == nil && !account.Bound(r) {
 		err = ErrNotThisBrowser
 	}
@@ -129,7 +129,21 @@ func (h *Handlers) start(w http.ResponseWriter, r *http.Request) {
 		h.refusedFor(w, r, h.MainR, t, err, "/")
 		return
 	}
-	tok, err := h.issue(ctx, h.Store, KindHandoff, t.ID, nil)
+	// The listener finds the transaction by its ID alone, without the
+	// browser's copy: store it with the handoff if it never was.
+	version := t.Version
+	var tok string
+	err = h.Store.InTx(ctx, func(tx store.Tx) error {
+		t.Version = version // a retried transaction saves from the same start
+		if !t.Stored() {
+			if err := h.Broker.Save(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		var err error
+		tok, err = h.issue(ctx, tx, KindHandoff, t.ID, nil)
+		return err
+	})
 	if err != nil {
 		h.refused(w, r, h.MainR, err, "/login/"+t.ID)
 		return

@@ -62,7 +62,7 @@ func newStack(t *testing.T, registrationServices ...string) *stack {
 	hasher := secure.NewHasher(secure.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4, nil)
 	tm, _ := notify.LoadTemplates()
 	n := notify.NewNotifier(tm, []notify.Channel{notify.SMS, notify.Email}, clk.Now)
-	b := broker.New(s, broker.Options{Now: clk.Now})
+	b := broker.New(s, broker.Options{Now: clk.Now, Sealer: kr})
 	opts := httpserver.Options{MaxBodyBytes: 1 << 20, ShutdownTimeout: time.Second}
 	main, err := httpserver.New(opts, log, cat, s)
 	if err != nil {

@@ -97,7 +97,7 @@ func newSite(t *testing.T, opts ...siteOption) *site {
 	}
 	web.Mount(srv, r)
 	reg := registration.New(s, codes, hasher, n, registration.Options{})
-	b := broker.New(s, broker.Options{})
+	b := broker.New(s, broker.Options{Sealer: kr})
 	pages, err := account.New(account.Deps{Store: s, Broker: b, Permanent: permanent.New(s, hasher, codes, n, nil),
 		Registration: reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {

@@ -267,13 +267,9 @@ func (p *Provider) toSignIn(w http.ResponseWriter, r *http.Request, a *authReque
 	if d, err := identity.ParseDocument(a.LoginHint); err == nil {
 		hint = d.Number
 	}
-	t, err := p.Broker.Start(ctx, broker.Request{SP: a.ClientID, SPName: broker.DisplayName(name, a.ClientID),
+	t := p.Broker.Prepare(broker.Request{SP: a.ClientID, SPName: broker.DisplayName(name, a.ClientID),
 		MinLoA: a.MinLoA, Methods: a.Methods, ForceAuthn: force, LoginHint: hint, Lang: pageLanguage(a.UILocales),
 		ContinueURL: continuePath + "?id=" + url.QueryEscape(a.ID)})
-	if err != nil {
-		p.internal(w, r, err)
-		return
-	}
 	a.Rounds++
 	a.TxID = t.ID
 	if err := p.storage().saveAuth(ctx, p.Store, a, f); err != nil {

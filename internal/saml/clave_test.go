@@ -101,7 +101,7 @@ func TestClaveKitRequest(t *testing.T) {
 	if !signInPath.MatchString(a.url.Path) {
 		t.Fatalf("sign-in page at %s", a.url)
 	}
-	if tx := s.transaction(a); tx.SP != sp.entityID || tx.SPName != "Ajuntament_Tramits" ||
+	if tx := s.transaction(b, a); tx.SP != sp.entityID || tx.SPName != "Ajuntament_Tramits" ||
 		!slices.Equal(tx.Methods, []string{"permanent", "pin"}) || !tx.ForceAuthn || tx.MinLoA != broker.Low {
 		t.Fatalf("the sign-in's transaction: %+v", tx)
 	}

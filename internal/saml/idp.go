@@ -752,12 +752,8 @@ func (p *IdP) toSignIn(w http.ResponseWriter, r *http.Request, st *authState, f 
 		p.Server.WriteError(w, r, errors.New("saml: no sign-in pages (Deps.SignIn)"))
 		return
 	}
-	t, err := p.Broker.Start(r.Context(), broker.Request{SP: sp.EntityID, SPName: p.spName(st, sp), MinLoA: st.MinLoA,
+	t := p.Broker.Prepare(broker.Request{SP: sp.EntityID, SPName: p.spName(st, sp), MinLoA: st.MinLoA,
 		Methods: st.Methods, ForceAuthn: force, ContinueURL: continuePath + "?id=" + url.QueryEscape(f.ID)})
-	if err != nil {
-		p.Server.WriteError(w, r, err)
-		return
-	}
 	st.Rounds++
 	st.TxID = t.ID
 	if err := p.saveAuth(r.Context(), st, f); err != nil {

@@ -48,7 +48,7 @@ func TestEachRequestIsAnsweredByItsOwnTransaction(t *testing.T) {
 	s := newSite(t, one, two)
 	b := newBrowser(t)
 	tabOne := b.postRequest(s, authnRequest(t, one.client(s)), "one")
-	cont := s.transaction(tabOne).ContinueURL // where tab one's sign-in would go
+	cont := s.transaction(b, tabOne).ContinueURL // where tab one's sign-in would go
 	if !strings.HasPrefix(cont, "/saml/continue?id=") {
 		t.Fatalf("continue URL %q", cont)
 	}
@@ -79,7 +79,7 @@ func TestEachRequestIsAnsweredByItsOwnTransaction(t *testing.T) {
 	if got := logins(); len(got[one.entityID]) != 1 || got[one.entityID][0] != "sso" {
 		t.Fatalf("tab one was answered without a transaction of its own: %v", got)
 	}
-	if tx := s.transaction(tabOne); tx.SP != one.entityID || tx.MinLoA != broker.Low {
+	if tx := s.transaction(b, tabOne); tx.SP != one.entityID || tx.MinLoA != broker.Low {
 		t.Fatalf("tab one's first transaction: %+v", tx)
 	}
 }

@@ -132,6 +132,7 @@ type site struct {
 	t     testing.TB
 	url   string
 	store store.Store
+	kr    *secure.Keyring
 	idp   *saml.IdP
 	log   *strings.Builder
 }
@@ -167,7 +168,7 @@ func newSite(t testing.TB, sps ...*testSP) *site {
 		t.Fatal(err)
 	}
 	reg := registration.New(s, codes, hasher, n, registration.Options{})
-	b := broker.New(s, broker.Options{})
+	b := broker.New(s, broker.Options{Sealer: kr})
 	pages, err := account.New(account.Deps{Store: s, Broker: b, Permanent: permanent.New(s, hasher, codes, n, nil),
 		Registration: reg, Server: srv, Renderer: r, Policy: secure.DefaultPasswordPolicy(), Log: log})
 	if err != nil {
@@ -216,7 +217,7 @@ func newSite(t testing.TB, sps ...*testSP) *site {
 	if err := s.UpdateCitizen(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	return &site{t: t, url: ts.URL, store: s, idp: idp, log: logs}
+	return &site{t: t, url: ts.URL, store: s, kr: kr, idp: idp, log: logs}
 }
 
 // browser follows redirects inside Clau.
@@ -267,12 +268,19 @@ func (b *browser) do(method, u string, form url.Values, fetchSite string) answer
 // its methods' pages.
 var signInPath = regexp.MustCompile(`^/login/[a-z0-9]{26}(/[a-z]+)?$`)
 
-// transaction is the broker's record of the sign-in whose page a shows:
-// what the IdP asked of the sign-in pages.
-func (s *site) transaction(a answer) broker.Request {
+// transaction is the sign-in whose page a shows, as b's sign-in pages
+// find it (stored, or held in b's cookie until stored): what the IdP
+// asked of them.
+func (s *site) transaction(b *browser, a answer) broker.Request {
 	s.t.Helper()
 	id := strings.Split(strings.TrimPrefix(a.url.Path, "/login/"), "/")[0]
-	tx, err := broker.New(s.store, broker.Options{}).Load(context.Background(), id)
+	held := ""
+	for _, c := range b.c.Jar.Cookies(a.url) {
+		if c.Name == "clau_tx" {
+			held = c.Value
+		}
+	}
+	tx, err := broker.New(s.store, broker.Options{Sealer: s.kr}).Resume(context.Background(), id, held)
 	if err != nil {
 		s.t.Fatalf("transaction %s: %v", id, err)
 	}
