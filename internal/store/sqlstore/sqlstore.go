@@ -71,12 +71,12 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 		opt.MaxOpenConns = 20
 	}
 	var (
-		db  *sql.DB
-		err error
+		db   *sql.DB
+		path string // SQLite's file, "" in memory
+		err  error
 	)
 	switch driver {
 	case SQLite:
-		var path string
 		dsn, path, err = sqliteDSN(dsn)
 		if err != nil {
 			return nil, err
@@ -101,6 +101,22 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	s := &Store{db: db, driver: driver, now: opt.Now}
 	if driver == SQLite {
 		s.stmts = &stmtCache{db: db, gate: newWriteGate()}
+		if path != "" {
+			// One connection for every write of this process: the gate
+			// lets only one write at a time anyway, and a connection's
+			// page cache is dropped whenever another connection has
+			// written, so only a connection that alone writes keeps the
+			// pages a write reads (the tables' and indexes' upper
+			// levels) from one write to the next.
+			w, err := sql.Open("sqlite", dsn)
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			w.SetMaxOpenConns(1)
+			w.SetMaxIdleConns(1)
+			s.stmts.writer = &stmtCache{db: w, gate: s.stmts.gate, single: true}
+		}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -207,7 +223,12 @@ func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) 
 		}
 		defer s.stmts.gate.leave()
 	}
-	tx, err := s.db.BeginTx(s.txContext(ctx), nil)
+	db, stmts := s.db, s.stmts
+	if stmts != nil {
+		stmts = stmts.forWrites()
+		db = stmts.db
+	}
+	tx, err := db.BeginTx(s.txContext(ctx), nil)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -217,12 +238,16 @@ func (s *Store) runTx(ctx context.Context, fn func(t *Store) error) (err error) 
 			panic(p)
 		}
 	}()
-	t := &Store{db: s.db, tx: tx, driver: s.driver, now: s.now, stmts: s.stmts}
+	t := &Store{db: s.db, tx: tx, driver: s.driver, now: s.now, stmts: stmts}
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return mapErr(tx.Commit())
+	err = mapErr(tx.Commit())
+	if stmts != nil && stmts.single {
+		stmts.cachePending(s.txContext(ctx))
+	}
+	return err
 }
 
 // txContext is the context a transaction runs under: on SQLite it waited

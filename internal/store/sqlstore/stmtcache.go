@@ -16,6 +16,22 @@ type stmtCache struct {
 	db   *sql.DB
 	m    sync.Map  // query text -> *sql.Stmt
 	gate writeGate // one writer at a time (see writeGate)
+	// writer is the cache of the one connection that writes, when there
+	// is one (see Open); nil on that cache itself.
+	writer *stmtCache
+	// single: db has one connection, which a transaction holds, so a
+	// statement first met inside a transaction is prepared on it for
+	// that transaction alone and cached once the transaction is over.
+	single  bool
+	pending sync.Map // query text -> struct{}, met in a transaction, not cached yet
+}
+
+// forWrites is the cache writes run through: the writer's, if any.
+func (c *stmtCache) forWrites() *stmtCache {
+	if c.writer != nil {
+		return c.writer
+	}
+	return c
 }
 
 func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -38,6 +54,10 @@ func (c *stmtCache) close() {
 		v.(*sql.Stmt).Close()
 		return true
 	})
+	if c.writer != nil {
+		c.writer.close()
+		c.writer.db.Close()
+	}
 }
 
 // cachedQueryer runs queries through the cache, bound to tx when set.
@@ -46,9 +66,23 @@ type cachedQueryer struct {
 	tx *sql.Tx
 }
 
+// cachePending caches the statements transactions met first; call it
+// between transactions, with the write gate held.
+func (c *stmtCache) cachePending(ctx context.Context) {
+	c.pending.Range(func(k, _ any) bool {
+		c.pending.Delete(k)
+		_, _ = c.stmt(ctx, k.(string)) // a failure prepares it again next time
+		return true
+	})
+}
+
 func (q cachedQueryer) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if q.tx != nil {
 		ctx = uncancelled(ctx)
+		if _, ok := q.c.m.Load(query); !ok && q.c.single {
+			q.c.pending.Store(query, struct{}{})
+			return q.tx.PrepareContext(ctx, query) // closed with the transaction
+		}
 	}
 	st, err := q.c.stmt(ctx, query)
 	if err != nil {
@@ -61,6 +95,9 @@ func (q cachedQueryer) prepared(ctx context.Context, query string) (*sql.Stmt, e
 }
 
 func (q cachedQueryer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.tx == nil && writes(query) {
+		q.c = q.c.forWrites()
+	}
 	st, err := q.prepared(ctx, query)
 	if err != nil {
 		return nil, err
