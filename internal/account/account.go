@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clau-eid/clau/internal/audit"
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
@@ -161,6 +162,15 @@ func (p *Pages) hold(ctx context.Context, w http.ResponseWriter, t *broker.Trans
 	http.SetCookie(w, &http.Cookie{Name: heldCookie, Value: sealed, Path: "/login/" + t.ID, HttpOnly: true,
 		Secure: p.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(t.ExpiresAt.Sub(p.Broker.Now()).Seconds()) + 1})
 	return nil
+}
+
+// heldRefused audits a sign-in page asked with a copy of its transaction
+// that does not open for it (altered, another sign-in's, or sealed under a
+// key since retired) while no transaction of that ID is stored.
+func (p *Pages) heldRefused(r *http.Request) {
+	ctx := r.Context()
+	_ = audit.New(p.Store, p.Broker.Now).Record(ctx, audit.Event{Actor: "anonymous", Action: "login.held_refused",
+		Source: httpserver.ClientIP(ctx), Outcome: audit.Denied, Details: map[string]string{"tx": r.PathValue("id")}})
 }
 
 // Held is the browser's sealed copy of the transaction of the sign-in

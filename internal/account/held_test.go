@@ -17,7 +17,8 @@ import (
 // A sign-in page costs the store nothing until a step writes: the
 // browser holds the transaction, sealed, in a cookie scoped to the
 // sign-in. Without that cookie, or with it altered, the page says the
-// sign-in does not exist, in the citizen's language. A wrong password
+// sign-in does not exist, in the citizen's language, and an altered copy
+// is audited. A wrong password
 // stores nothing either; two right ones sent at once sign in once.
 func TestSignInHeldUntilItsFirstWrite(t *testing.T) {
 	s := newSite(t)
@@ -72,6 +73,9 @@ func TestSignInHeldUntilItsFirstWrite(t *testing.T) {
 		}
 	}
 	unstored("after the refused copies")
+	if n := s.audited("login.held_refused"); n != 1 { // the altered copy; no copy is an unknown sign-in
+		t.Fatalf("refused copies audited %d times", n)
+	}
 
 	// A double submit of the right password: one sign-in.
 	form := url.Values{"document": {"12345678Z"}, "password": {good}}.Encode()

@@ -135,6 +135,9 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transac
 // shows why not.
 func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, want string) (*broker.Transaction, bool) {
 	t, err := p.Broker.Resume(r.Context(), r.PathValue("id"), Held(r))
+	if errors.Is(err, broker.ErrTxUnknown) && Held(r) != "" {
+		p.heldRefused(r)
+	}
 	if err == nil && !bound(r) {
 		err = errNotThisBrowser
 	}
