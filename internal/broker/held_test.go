@@ -10,6 +10,7 @@ import (
 	"github.com/clau-eid/clau/internal/broker"
 	"github.com/clau-eid/clau/internal/secure"
 	"github.com/clau-eid/clau/internal/store"
+	"github.com/clau-eid/clau/internal/store/sqlstore"
 	"github.com/clau-eid/clau/internal/store/sqlstore/sqltest"
 )
 
@@ -135,4 +136,38 @@ func testHeldTransaction(t *testing.T, driver string) {
 			t.Errorf("%s: held %d bytes, stored %v, %v", name, len(sealed), tx.Stored(), err)
 		}
 	}
+}
+
+// The held copy comes from the browser: whatever the cookie holds, Resume
+// answers with the sign-in it sealed, or that the sign-in is unknown,
+// and nothing but the copy the server sealed opens.
+func FuzzResume(f *testing.F) {
+	ctx := context.Background()
+	kr, err := secure.NewKeyring(nil, time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	b := broker.New(sqltest.Open(f, sqlstore.SQLite), broker.Options{Sealer: kr})
+	tx := b.Prepare(broker.Request{SP: "service-a", MinLoA: broker.Substantial, ContinueURL: "/oidc/continue?id=x"})
+	genuine, err := b.Hold(ctx, tx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(genuine)
+	f.Add(genuine[:len(genuine)-1])
+	f.Add(strings.Replace(genuine, ".", "..", 1))
+	f.Add("")
+	f.Add("v1.k0.AAAA")
+	f.Add("v1." + strings.Repeat("A", 5000))
+	f.Fuzz(func(t *testing.T, sealed string) {
+		got, err := b.Resume(ctx, tx.ID, sealed)
+		switch {
+		case err == nil && sealed != genuine:
+			t.Fatalf("a copy the server did not seal opened: %q", sealed)
+		case err == nil && (got.ID != tx.ID || got.Request.SP != "service-a" || got.Stored()):
+			t.Fatalf("resumed %+v", got)
+		case err != nil && !errors.Is(err, broker.ErrTxUnknown):
+			t.Fatalf("copy %q: %v", sealed, err)
+		}
+	})
 }
