@@ -134,8 +134,9 @@ func (p *Pages) finish(w http.ResponseWriter, r *http.Request, t *broker.Transac
 // transaction loads the request's transaction bound to this browser, or
 // shows why not.
 func (p *Pages) transaction(w http.ResponseWriter, r *http.Request, want string) (*broker.Transaction, bool) {
-	t, err := p.Broker.Resume(r.Context(), r.PathValue("id"), Held(r))
-	if errors.Is(err, broker.ErrTxUnknown) && Held(r) != "" {
+	held := Held(r)
+	t, err := p.Broker.Resume(r.Context(), r.PathValue("id"), held)
+	if errors.Is(err, broker.ErrTxUnknown) && held != "" {
 		p.heldRefused(r)
 	}
 	if err == nil && !bound(r) {

@@ -121,7 +121,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
-		db.Close()
+		s.Close() // the pool, and the writer's connection if any
 		return nil, fmt.Errorf("%s: cannot reach the database: %w", driver, err)
 	}
 	return s, nil

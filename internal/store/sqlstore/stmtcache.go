@@ -60,12 +60,6 @@ func (c *stmtCache) close() {
 	}
 }
 
-// cachedQueryer runs queries through the cache, bound to tx when set.
-type cachedQueryer struct {
-	c  *stmtCache
-	tx *sql.Tx
-}
-
 // cachePending caches the statements transactions met first; call it
 // between transactions, with the write gate held.
 func (c *stmtCache) cachePending(ctx context.Context) {
@@ -74,6 +68,12 @@ func (c *stmtCache) cachePending(ctx context.Context) {
 		_, _ = c.stmt(ctx, k.(string)) // a failure prepares it again next time
 		return true
 	})
+}
+
+// cachedQueryer runs queries through the cache, bound to tx when set.
+type cachedQueryer struct {
+	c  *stmtCache
+	tx *sql.Tx
 }
 
 func (q cachedQueryer) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -95,14 +95,15 @@ func (q cachedQueryer) prepared(ctx context.Context, query string) (*sql.Stmt, e
 }
 
 func (q cachedQueryer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if q.tx == nil && writes(query) {
+	gated := q.tx == nil && writes(query)
+	if gated {
 		q.c = q.c.forWrites()
 	}
 	st, err := q.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if q.tx == nil && writes(query) {
+	if gated {
 		if err := q.c.gate.enter(ctx); err != nil {
 			return nil, err
 		}
