@@ -33,6 +33,12 @@ func (c ceiling) cpuPerOp() time.Duration { return c.cpu / time.Duration(max(c.o
 // perCore is operations per second of CPU.
 func (c ceiling) perCore() float64 { return float64(c.ops) / c.cpu.Seconds() }
 
+// plus is c and o measured one after the other: their operations, times
+// and CPU added.
+func (c ceiling) plus(o ceiling) ceiling {
+	return ceiling{ops: c.ops + o.ops, goroutines: max(c.goroutines, o.goroutines), elapsed: c.elapsed + o.elapsed, cpu: c.cpu + o.cpu}
+}
+
 // measureCeiling runs op from GOMAXPROCS goroutines for d.
 func measureCeiling(ctx context.Context, d time.Duration, op func() error) (ceiling, error) {
 	c := ceiling{goroutines: runtime.GOMAXPROCS(0)}

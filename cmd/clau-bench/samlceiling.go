@@ -19,16 +19,19 @@ import (
 // an enveloped RSA-SHA256 signature over exclusive c14n, the certificate
 // in KeyInfo, an RSA-3072 key; then serialised. The key comes from
 // saml.NewSigningKey and both signatures go through saml.SignEnveloped,
-// as the IdP makes its key and signs.
-func samlCeiling(ctx context.Context, d time.Duration) (ceiling, error) {
+// as the IdP makes its key and signs. It returns the measurement, to be
+// run for d as often as needed with one key.
+func samlCeiling() (func(ctx context.Context, d time.Duration) (ceiling, error), error) {
 	key, cert, err := saml.NewSigningKey("clau-bench", time.Now(), 24*time.Hour)
 	if err != nil {
-		return ceiling{}, err
+		return nil, err
 	}
-	return measureCeiling(ctx, d, func() error {
-		_, err := signedResponse(key, cert, time.Now())
-		return err
-	})
+	return func(ctx context.Context, d time.Duration) (ceiling, error) {
+		return measureCeiling(ctx, d, func() error {
+			_, err := signedResponse(key, cert, time.Now())
+			return err
+		})
+	}, nil
 }
 
 const (

@@ -76,18 +76,22 @@ func TestEveryScenarioRuns(t *testing.T) {
 			}
 		}
 		i := slices.IndexFunc(r.Tables, func(tb table) bool { return strings.Contains(tb.Title, "ceiling") })
-		if i < 0 || len(r.Tables[i].Rows) != 1 {
+		if i < 0 || len(r.Tables[i].Rows) == 0 {
 			t.Errorf("%s: no ceiling table", r.Scenario)
 			continue
 		}
-		cpu := 0.0
-		for col, v := range r.Tables[i].Rows[0].Values {
-			if strings.HasPrefix(col, "CPU per") {
-				cpu = v
+		// saml's has a row per kind of response (the slices measured
+		// after its rounds) and one before the server started.
+		for _, row := range r.Tables[i].Rows {
+			cpu := 0.0
+			for col, v := range row.Values {
+				if strings.HasPrefix(col, "CPU per") {
+					cpu = v
+				}
 			}
-		}
-		if cpu <= 0 {
-			t.Errorf("%s ceiling: no CPU per operation in %v", r.Scenario, r.Tables[i].Rows[0].Cells)
+			if cpu <= 0 {
+				t.Errorf("%s ceiling: no CPU per operation in %v", r.Scenario, row.Cells)
+			}
 		}
 	}
 	// The token scenario measures both algorithms, each with exchanges.
