@@ -25,6 +25,7 @@ import (
 type app struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	logs     *logWriter // what log writes to, until close
 	store    *sqlstore.Store
 	keyring  *secure.Keyring
 	hasher   *secure.Hasher
@@ -64,14 +65,25 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path, os.Environ())
 }
 
-func newLogger(c *config.Config, w io.Writer) *slog.Logger {
+// Log lines wait at most logDelay, or until logLimit bytes do, before they
+// are written (see logWriter).
+const (
+	logDelay = 100 * time.Millisecond
+	logLimit = 32 << 10
+)
+
+// newLogger logs to w through a logWriter, which the caller flushes
+// before it exits.
+func newLogger(c *config.Config, w io.Writer) (*slog.Logger, *logWriter) {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
+	lw := newLogWriter(w, logDelay, logLimit)
+	var h slog.Handler = slog.NewJSONHandler(lw, opts)
 	if c.Log.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(lw, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(flushingHandler{h, lw}), lw
 }
 
 // openMode says what openApp does about the database's schema version.
@@ -91,9 +103,14 @@ func modeFor(cfg *config.Config) openMode {
 }
 
 // openApp builds the dependencies.
-func openApp(ctx context.Context, cfg *config.Config, mode openMode) (*app, error) {
-	log := newLogger(cfg, os.Stderr)
+func openApp(ctx context.Context, cfg *config.Config, mode openMode) (_ *app, err error) {
+	log, logs := newLogger(cfg, os.Stderr)
 	slog.SetDefault(log)
+	defer func() {
+		if err != nil {
+			_ = logs.Flush()
+		}
+	}()
 	st, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{MaxOpenConns: cfg.Storage.MaxOpenConns})
 	if err != nil {
 		return nil, fmt.Errorf("storage (%s): %w", cfg.Storage.Driver, err)
@@ -144,7 +161,7 @@ func openApp(ctx context.Context, cfg *config.Config, mode openMode) (*app, erro
 	hasher := secure.NewHasher(params, cfg.Security.MaxConcurrentHashes, nil)
 	hasher.SetQueueLimit(cfg.Security.MaxHashWait)
 	return &app{
-		cfg: cfg, log: log, store: st, keyring: kr,
+		cfg: cfg, log: log, logs: logs, store: st, keyring: kr,
 		hasher:   hasher,
 		trail:    audit.New(st, nil),
 		catalog:  i18n.MustLoad(),
@@ -167,7 +184,10 @@ func openFromFlags(ctx context.Context, fs *flag.FlagSet, cfgPath *string, args 
 	return openApp(ctx, cfg, modeFor(cfg))
 }
 
-func (a *app) close() { a.store.Close() }
+func (a *app) close() {
+	a.store.Close()
+	_ = a.logs.Flush()
+}
 
 // cliActor names the operator for the audit trail.
 func cliActor() string {

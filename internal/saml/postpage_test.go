@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 )
 
@@ -37,10 +38,13 @@ func TestPostPageFromShell(t *testing.T) {
 						if !bytes.Equal(fast.Body.Bytes(), full.Body.Bytes()) {
 							t.Fatalf("%s %s relay %q: the page differs from the template's:\n%s\n----\n%s", lang, path, rs.v, fast.Body, full.Body)
 						}
-						for _, h := range []string{"Content-Type", "Content-Language", "Vary"} {
+						for _, h := range []string{"Content-Type", "Content-Language", "Vary", "Content-Length"} {
 							if fast.Header().Get(h) != full.Header().Get(h) {
 								t.Errorf("%s: %q, template %q", h, fast.Header().Get(h), full.Header().Get(h))
 							}
+						}
+						if got, want := fast.Header().Get("Content-Length"), strconv.Itoa(fast.Body.Len()); got != want {
+							t.Errorf("Content-Length %q for a body of %s bytes", got, want)
 						}
 						if fast.Code != full.Code {
 							t.Errorf("status %d, template %d", fast.Code, full.Code)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 
 	"github.com/clau-eid/clau/internal/httpserver"
 	"github.com/clau-eid/clau/internal/i18n"
@@ -155,11 +156,18 @@ func (r *Renderer) Execute(w io.Writer, lang, path, name, title string, data any
 	return t.Execute(w, Page{Lang: lang, Title: title, Path: path, Languages: []string{"ca", "es", "en"}, Data: data})
 }
 
-// WriteHTML sends a page body with the headers Render sends.
+// WriteHTML sends a page body with the headers Render sends. The length
+// goes in Content-Length: a page is whole before it is sent, and without
+// the header net/http sends it chunked, in one more write to the socket.
 func WriteHTML(w http.ResponseWriter, lang string, status int, body ...[]byte) {
+	n := 0
+	for _, b := range body {
+		n += len(b)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", lang)
 	w.Header().Set("Vary", "Accept-Language, Cookie")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(status)
 	for _, b := range body {
 		_, _ = w.Write(b)
