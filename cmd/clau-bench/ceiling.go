@@ -96,8 +96,28 @@ func hashCeiling(ctx context.Context, params secure.Argon2Params, d time.Duratio
 // measured (column what, cell which) and the figures, counting op (plural
 // ops).
 func (c ceiling) print(out io.Writer, title, what, which, op, ops string) {
+	printCeilings(out, title, what, op, ops, namedCeiling{which, c})
+}
+
+// namedCeiling is a row of a ceiling table: which slices it adds up.
+type namedCeiling struct {
+	which string
+	c     ceiling
+}
+
+// printCeilings writes a ceiling table of one row per entry under title.
+func printCeilings(out io.Writer, title, what, op, ops string, rows ...namedCeiling) {
 	fmt.Fprintf(out, "\n%s\n\n", title)
 	fmt.Fprintf(out, "| %s | %s | seconds | %s/s on this machine | %s/s per core | CPU per %s |\n", what, ops, ops, ops, op)
 	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Fprintf(out, "| %s | %d | %.1f | %.1f | %.1f | %s |\n", which, c.ops, c.elapsed.Seconds(), c.perSecond(), c.perCore(), fmtDur(c.cpuPerOp()))
+	for _, r := range rows {
+		c := r.c
+		fmt.Fprintf(out, "| %s | %d | %.1f | %.1f | %.1f | %s |\n", r.which, c.ops, c.elapsed.Seconds(), c.perSecond(), c.perCore(), fmtDur(c.cpuPerOp()))
+	}
 }
+
+// sliceEvery is how long a measured round runs before the next slice of
+// its ceiling: this machine's speed drifts by a tenth and more within a
+// minute, so a ceiling measured once, before the server, can be read
+// against a window that ran on a faster or slower machine.
+const sliceEvery = 5 * time.Second

@@ -161,19 +161,15 @@ func runSAML(args []string, out, log io.Writer) error {
 			fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
 			fmtDur(per), 1/per.Seconds(), 100*r.sigs.cpuPerOp().Seconds()/per.Seconds())
 	}
-	fmt.Fprintf(out, "\nraw XML-signature ceiling: a response shaped like the signed one built, its assertion and itself "+
+	var sigs []namedCeiling
+	for _, r := range rows {
+		sigs = append(sigs, namedCeiling{"after the rounds of: " + r.label, r.sigs})
+	}
+	printCeilings(out, fmt.Sprintf("raw XML-signature ceiling: a response shaped like the signed one built, its assertion and itself "+
 		"signed (enveloped, RSA-SHA256, exclusive c14n, RSA-3072, goxmldsig) and serialised, alone in the bench process "+
 		"from %d goroutines, for a second after each measured round while the server was idle (each response row is read "+
-		"against the slices after its own rounds), and before the server started\n\n", alone.goroutines)
-	fmt.Fprintln(out, "| measured | responses | seconds | responses/s on this machine | responses/s per core | CPU per response |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: |")
-	cells := func(what string, c ceiling) {
-		fmt.Fprintf(out, "| %s | %d | %.1f | %.1f | %.1f | %s |\n", what, c.ops, c.elapsed.Seconds(), c.perSecond(), c.perCore(), fmtDur(c.cpuPerOp()))
-	}
-	for _, r := range rows {
-		cells("after the rounds of: "+r.label, r.sigs)
-	}
-	cells("before the server started", alone)
+		"against the slices after its own rounds), and before the server started", alone.goroutines),
+		"measured", "response", "responses", append(sigs, namedCeiling{"before the server started", alone})...)
 	return nil
 }
 

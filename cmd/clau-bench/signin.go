@@ -134,11 +134,15 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 
 	// Warm up (connections, caches), then measure.
 	b.run(ctx, srv.base, warmup(b.duration))
-	w, err := srv.measure(b.duration, b.profile, func(d time.Duration) loopResult { return b.run(ctx, srv.base, d) })
+	w, during, err := b.measureRounds(ctx, srv)
 	if err != nil {
 		return err
 	}
 	lat, elapsed := w.lat, w.elapsed
+	before := hash
+	if during.ops > 0 {
+		hash = during
+	}
 	if b.profile != "" {
 		fmt.Fprintf(log, "server CPU profile in %s: go tool pprof -top -focus='secure.\\(\\*Hasher\\).Verify' %s\n", b.profile, b.profile)
 	}
@@ -178,13 +182,62 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 		fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
 		fmtDur(perSignin), 1/perSignin.Seconds(), 100*rate/hash.perSecond(), 100*hash.cpuPerOp().Seconds()/perSignin.Seconds(),
 		fmtSignedDur(perSignin-hash.cpuPerOp()))
-	hash.print(out, fmt.Sprintf("hash-only ceiling: secure.Hasher.Verify alone in the bench process from %d goroutines, "+
-		"before the server started", hash.goroutines), "argon2id (m KiB, t, p)",
-		fmt.Sprintf("%d, %d, %d", b.params.Memory, b.params.Time, b.params.Threads), "hash", "hashes")
+	params := fmt.Sprintf("%d, %d, %d", b.params.Memory, b.params.Time, b.params.Threads)
+	printCeilings(out, fmt.Sprintf("hash-only ceiling: secure.Hasher.Verify alone in the bench process from %d goroutines, "+
+		"for a second after every %s of the measured window while the server was idle (the sign-ins are read against "+
+		"these), and before the server started", hash.goroutines, sliceEvery), "argon2id (m KiB, t, p), measured", "hash", "hashes",
+		namedCeiling{params + ", after the rounds", hash}, namedCeiling{params + ", before the server started", before})
 	if len(loads) > 0 {
 		return b.reportLoads(ctx, out, log, srv, float64(n)/elapsed.Seconds(), loads)
 	}
 	return nil
+}
+
+// measureRounds measures b.duration of sign-ins in rounds of about
+// sliceEvery, each followed by a second of the hash-only ceiling while the
+// server is idle, so that the ceiling sees the machine as the sign-ins
+// did. It returns the rounds together and the ceiling's slices together
+// (none for PIN sign-ins, which hash no password). With b.profile set,
+// the server's CPU profile covers each round, merged into one file.
+func (b *signinBench) measureRounds(ctx context.Context, srv *server) (window, ceiling, error) {
+	rounds := max(1, int(b.duration/sliceEvery))
+	var (
+		all      window
+		hash     ceiling
+		profiles []string
+	)
+	for r := range rounds {
+		prof := ""
+		if b.profile != "" {
+			prof = fmt.Sprintf("%s.round%d", b.profile, r)
+			profiles = append(profiles, prof)
+		}
+		w, err := srv.measure(b.duration/time.Duration(rounds), prof, func(d time.Duration) loopResult { return b.run(ctx, srv.base, d) })
+		if err != nil {
+			return all, hash, err
+		}
+		all.lat = append(all.lat, w.lat...)
+		all.errs += w.errs
+		all.busy += w.busy
+		if all.firstErr == nil {
+			all.firstErr = w.firstErr
+		}
+		all.cpu += w.cpu
+		all.elapsed += w.elapsed
+		if b.pin == nil {
+			c, err := hashCeiling(ctx, b.params, time.Second)
+			if err != nil {
+				return all, hash, fmt.Errorf("hash-only ceiling: %w", err)
+			}
+			hash = hash.plus(c)
+		}
+	}
+	if len(profiles) > 0 {
+		if err := mergeProfiles(b.profile, profiles); err != nil {
+			return all, hash, err
+		}
+	}
+	return all, hash, nil
 }
 
 // prepare makes the data folder: migrated, seeded, every citizen active
