@@ -92,13 +92,6 @@ func hashCeiling(ctx context.Context, params secure.Argon2Params, d time.Duratio
 	})
 }
 
-// print writes the ceiling as a table of one row under title: what was
-// measured (column what, cell which) and the figures, counting op (plural
-// ops).
-func (c ceiling) print(out io.Writer, title, what, which, op, ops string) {
-	printCeilings(out, title, what, op, ops, namedCeiling{which, c})
-}
-
 // namedCeiling is a row of a ceiling table: which slices it adds up.
 type namedCeiling struct {
 	which string
