@@ -382,78 +382,76 @@ func TestTwoProcessesOnOnePostgres(t *testing.T) {
 // A process killed with SIGKILL in the middle of a burst of writes loses no
 // committed record, and the database and audit trail stay sound.
 func TestSIGKILLLosesNothingCommitted(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			var e *env
-			if driver == sqlstore.Postgres {
-				e = newEnv(t, "CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN="+sqltest.PostgresDSN(t))
-			} else {
-				e = newEnv(t)
-			}
-			e.ok("migrate")
-			cmd := exec.Command(clauBin, "seed", "--citizens", "1000000", "--batch", "25", "--print")
-			cmd.Env, cmd.Dir = e.vars, e.dir
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Read continuously so the process never waits on its output:
-			// the kill lands while it is writing.
-			var (
-				mu        sync.Mutex
-				committed []string
-			)
-			reached, eof := make(chan struct{}), make(chan struct{})
-			go func() {
-				defer close(eof)
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					mu.Lock()
-					committed = append(committed, sc.Text())
-					if len(committed) == 1500 {
-						close(reached)
-					}
-					mu.Unlock()
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		var e *env
+		if driver == sqlstore.Postgres {
+			e = newEnv(t, "CLAU_STORAGE_DRIVER=postgres", "CLAU_STORAGE_DSN="+sqltest.PostgresDSN(t))
+		} else {
+			e = newEnv(t)
+		}
+		e.ok("migrate")
+		cmd := exec.Command(clauBin, "seed", "--citizens", "1000000", "--batch", "25", "--print")
+		cmd.Env, cmd.Dir = e.vars, e.dir
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Read continuously so the process never waits on its output:
+		// the kill lands while it is writing.
+		var (
+			mu        sync.Mutex
+			committed []string
+		)
+		reached, eof := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(eof)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				mu.Lock()
+				committed = append(committed, sc.Text())
+				if len(committed) == 1500 {
+					close(reached)
 				}
-			}()
-			select {
-			case <-reached:
-			case <-eof:
-			case <-time.After(2 * time.Minute):
+				mu.Unlock()
 			}
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			<-eof
-			if len(committed) < 1500 {
-				t.Fatalf("only %d citizens committed before the process ended", len(committed))
+		}()
+		select {
+		case <-reached:
+		case <-eof:
+		case <-time.After(2 * time.Minute):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		<-eof
+		if len(committed) < 1500 {
+			t.Fatalf("only %d citizens committed before the process ended", len(committed))
+		}
+		dsn := filepath.Join(e.dir, "clau.db")
+		for _, kv := range e.vars {
+			if v, ok := strings.CutPrefix(kv, "CLAU_STORAGE_DSN="); ok {
+				dsn = v
 			}
-			dsn := filepath.Join(e.dir, "clau.db")
-			for _, kv := range e.vars {
-				if v, ok := strings.CutPrefix(kv, "CLAU_STORAGE_DSN="); ok {
-					dsn = v
-				}
+		}
+		s := sqltest.OpenDSN(t, driver, dsn, nil)
+		ctx := context.Background()
+		for _, d := range committed {
+			if _, err := s.CitizenByDocument(ctx, d); err != nil {
+				t.Fatalf("committed citizen %s lost after SIGKILL: %v", d, err)
 			}
-			s := sqltest.OpenDSN(t, driver, dsn, nil)
-			ctx := context.Background()
-			for _, d := range committed {
-				if _, err := s.CitizenByDocument(ctx, d); err != nil {
-					t.Fatalf("committed citizen %s lost after SIGKILL: %v", d, err)
-				}
+		}
+		if driver == sqlstore.SQLite {
+			var check string
+			s.DB().QueryRow(`PRAGMA integrity_check`).Scan(&check)
+			if check != "ok" {
+				t.Fatalf("integrity_check = %s", check)
 			}
-			if driver == sqlstore.SQLite {
-				var check string
-				s.DB().QueryRow(`PRAGMA integrity_check`).Scan(&check)
-				if check != "ok" {
-					t.Fatalf("integrity_check = %s", check)
-				}
-			}
-			n, _ := s.CountCitizens(ctx)
-			t.Logf("%d citizens printed as committed, %d in the database", len(committed), n)
-			if out := e.ok("audit", "verify"); !strings.Contains(out, "intact") {
-				t.Fatal(out)
-			}
-		})
-	}
+		}
+		n, _ := s.CountCitizens(ctx)
+		t.Logf("%d citizens printed as committed, %d in the database", len(committed), n)
+		if out := e.ok("audit", "verify"); !strings.Contains(out, "intact") {
+			t.Fatal(out)
+		}
+	})
 }
 
 // `clau demo` on a fresh folder prints its guide with working links and

@@ -26,19 +26,17 @@ func fill(t *testing.T, s *sqlstore.Store, n int) {
 }
 
 func TestVerifyIntactTrail(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			s := sqltest.Open(t, driver)
-			fill(t, s, 5)
-			r, err := audit.Verify(context.Background(), s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !r.OK() || r.Events != 5 || r.HeadSeq != 5 {
-				t.Fatalf("intact trail reported %+v", r)
-			}
-		})
-	}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		s := sqltest.Open(t, driver)
+		fill(t, s, 5)
+		r, err := audit.Verify(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() || r.Events != 5 || r.HeadSeq != 5 {
+			t.Fatalf("intact trail reported %+v", r)
+		}
+	})
 }
 
 // Tampering straight in the database, as an intruder with SQL access would.
@@ -59,9 +57,9 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"truncated end", []string{`DELETE FROM audit_events WHERE seq=5`}, audit.Truncated, 4},
 		{"rehashed event", []string{`UPDATE audit_events SET actor='x', hash='00' WHERE seq=4`}, audit.Altered, 4},
 	}
-	for _, driver := range sqltest.Drivers {
+	sqltest.Run(t, func(t *testing.T, driver string) {
 		for _, tc := range cases {
-			t.Run(driver+"/"+tc.name, func(t *testing.T) {
+			t.Run(tc.name, func(t *testing.T) {
 				s := sqltest.Open(t, driver)
 				fill(t, s, 5)
 				for _, q := range tc.sql {
@@ -87,7 +85,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				}
 			})
 		}
-	}
+	})
 }
 
 func TestExportJSONLines(t *testing.T) {

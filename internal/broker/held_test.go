@@ -19,9 +19,7 @@ import (
 // the transaction expires, and only while the transaction was never
 // stored; the first write happens once.
 func TestHeldTransaction(t *testing.T) {
-	for _, d := range sqltest.Drivers {
-		t.Run(d, func(t *testing.T) { testHeldTransaction(t, d) })
-	}
+	sqltest.Run(t, testHeldTransaction)
 }
 
 func testHeldTransaction(t *testing.T, driver string) {

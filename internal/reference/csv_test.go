@@ -115,61 +115,59 @@ func TestParseFileErrors(t *testing.T) {
 }
 
 func TestImport(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			s := sqltest.Open(t, driver)
-			rep, err := reference.Import(ctx, s, []byte(good), opts(reference.Options{DryRun: true}))
-			if err != nil || rep.Written || rep.Inserted != 3 {
-				t.Fatalf("dry run = %+v, %v", rep, err)
-			}
-			if n, _ := s.CountReferences(ctx); n != 0 {
-				t.Fatalf("a dry run wrote %d records", n)
-			}
-			rep, err = reference.Import(ctx, s, []byte(good), opts(reference.Options{}))
-			if err != nil || !rep.Written || rep.Inserted != 3 || rep.Updated != 0 {
-				t.Fatalf("import = %+v, %v", rep, err)
-			}
-			// Reference records register nobody.
-			if n, _ := s.CountCitizens(ctx); n != 0 {
-				t.Errorf("an import created %d citizens", n)
-			}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := sqltest.Open(t, driver)
+		rep, err := reference.Import(ctx, s, []byte(good), opts(reference.Options{DryRun: true}))
+		if err != nil || rep.Written || rep.Inserted != 3 {
+			t.Fatalf("dry run = %+v, %v", rep, err)
+		}
+		if n, _ := s.CountReferences(ctx); n != 0 {
+			t.Fatalf("a dry run wrote %d records", n)
+		}
+		rep, err = reference.Import(ctx, s, []byte(good), opts(reference.Options{}))
+		if err != nil || !rep.Written || rep.Inserted != 3 || rep.Updated != 0 {
+			t.Fatalf("import = %+v, %v", rep, err)
+		}
+		// Reference records register nobody.
+		if n, _ := s.CountCitizens(ctx); n != 0 {
+			t.Errorf("an import created %d citizens", n)
+		}
 
-			// The same file again: every row already exists. Rejected, nothing written.
-			changed := strings.Replace(good, "Plaça Major 1", "Plaça Nova 9", 1) +
-				"00000000T,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n"
-			rep, err = reference.Import(ctx, s, []byte(changed), opts(reference.Options{}))
-			if err != nil || rep.Written || len(rep.Rejected) != 3 || rep.Rejected[0].Fields[0].MsgID != "reference.exists" {
-				t.Fatalf("re-import = %+v, %v; want 3 rows rejected as existing", rep, err)
-			}
-			if n, _ := s.CountReferences(ctx); n != 3 {
-				t.Errorf("a refused import changed the registry: %d records", n)
-			}
-			// With --existing=update the same file updates and adds.
-			rep, err = reference.Import(ctx, s, []byte(changed), opts(reference.Options{Existing: reference.ExistingUpdate}))
-			if err != nil || !rep.Written || rep.Inserted != 1 || rep.Updated != 3 {
-				t.Fatalf("update import = %+v, %v", rep, err)
-			}
-			r, err := s.ReferenceByDocument(ctx, "X1234567L")
-			if err != nil || r.AddressLine1 != "Plaça Nova 9" || r.Version != 2 {
-				t.Errorf("updated record = %+v, %v", r, err)
-			}
+		// The same file again: every row already exists. Rejected, nothing written.
+		changed := strings.Replace(good, "Plaça Major 1", "Plaça Nova 9", 1) +
+			"00000000T,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n"
+		rep, err = reference.Import(ctx, s, []byte(changed), opts(reference.Options{}))
+		if err != nil || rep.Written || len(rep.Rejected) != 3 || rep.Rejected[0].Fields[0].MsgID != "reference.exists" {
+			t.Fatalf("re-import = %+v, %v; want 3 rows rejected as existing", rep, err)
+		}
+		if n, _ := s.CountReferences(ctx); n != 3 {
+			t.Errorf("a refused import changed the registry: %d records", n)
+		}
+		// With --existing=update the same file updates and adds.
+		rep, err = reference.Import(ctx, s, []byte(changed), opts(reference.Options{Existing: reference.ExistingUpdate}))
+		if err != nil || !rep.Written || rep.Inserted != 1 || rep.Updated != 3 {
+			t.Fatalf("update import = %+v, %v", rep, err)
+		}
+		r, err := s.ReferenceByDocument(ctx, "X1234567L")
+		if err != nil || r.AddressLine1 != "Plaça Nova 9" || r.Version != 2 {
+			t.Errorf("updated record = %+v, %v", r, err)
+		}
 
-			// One bad row stops the whole file.
-			bad := header + "22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" +
-				"33333333P,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona,\n"
-			rep, err = reference.Import(ctx, s, []byte(bad), opts(reference.Options{}))
-			if err != nil || rep.Written || len(rep.Rejected) != 1 || rep.Rejected[0].Line != 3 {
-				t.Fatalf("bad import = %+v, %v", rep, err)
-			}
-			if _, err := s.ReferenceByDocument(ctx, "22222222J"); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("a good row of a refused file was written: %v", err)
-			}
-			evs, err := s.ListAudit(ctx, store.AuditFilter{Action: "registry.import"})
-			if err != nil || len(evs) != 4 || evs[0].Outcome != "denied" || evs[0].Details["rejected"] != "1" ||
-				evs[1].Outcome != "ok" || evs[1].Details["updated"] != "3" {
-				t.Errorf("audit = %+v, %v; want 4 import events, the last refused", evs, err)
-			}
-		})
-	}
+		// One bad row stops the whole file.
+		bad := header + "22222222J,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,08001,Barcelona,Barcelona,\n" +
+			"33333333P,2031-06-30,,,Ana,Roca,,1980-01-01,Carrer 1,,00001,Barcelona,Barcelona,\n"
+		rep, err = reference.Import(ctx, s, []byte(bad), opts(reference.Options{}))
+		if err != nil || rep.Written || len(rep.Rejected) != 1 || rep.Rejected[0].Line != 3 {
+			t.Fatalf("bad import = %+v, %v", rep, err)
+		}
+		if _, err := s.ReferenceByDocument(ctx, "22222222J"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a good row of a refused file was written: %v", err)
+		}
+		evs, err := s.ListAudit(ctx, store.AuditFilter{Action: "registry.import"})
+		if err != nil || len(evs) != 4 || evs[0].Outcome != "denied" || evs[0].Details["rejected"] != "1" ||
+			evs[1].Outcome != "ok" || evs[1].Details["updated"] != "3" {
+			t.Errorf("audit = %+v, %v; want 4 import events, the last refused", evs, err)
+		}
+	})
 }

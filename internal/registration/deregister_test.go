@@ -24,9 +24,9 @@ import (
 // what was ended.
 func TestDeregistrationEndsQuickSignIn(t *testing.T) {
 	rp := virtualwebauthn.RelyingParty{Name: "Clau", ID: "clau.example.org", Origin: "https://clau.example.org"}
-	for _, driver := range sqltest.Drivers {
+	sqltest.Run(t, func(t *testing.T, driver string) {
 		for _, path := range []string{"desk", "renounce"} {
-			t.Run(driver+"/"+path, func(t *testing.T) {
+			t.Run(path, func(t *testing.T) {
 				w := newWorld(t, driver)
 				iss := w.register()
 				c := w.activate(secure.FormatActivationCode(iss.Code), goodPassword)
@@ -127,7 +127,7 @@ func TestDeregistrationEndsQuickSignIn(t *testing.T) {
 				}
 			})
 		}
-	}
+	})
 }
 
 // assertion answers a fresh passkey challenge for tr with cred.

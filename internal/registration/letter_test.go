@@ -74,120 +74,118 @@ func (w *world) denials(reason string) int {
 // citizen at level basic and queues a letter; the batch shows the code,
 // which activates the citizen; marking the batch sent wipes it.
 func TestLetterJourney(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			w := newWorld(t, driver)
-			w.enableLetters()
-			if err := w.request("12345678-z", "30/04/2031", "612 345 678", "203.0.113.5"); err != nil {
-				t.Fatalf("request: %v", err)
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		w.enableLetters()
+		if err := w.request("12345678-z", "30/04/2031", "612 345 678", "203.0.113.5"); err != nil {
+			t.Fatalf("request: %v", err)
+		}
+		c, err := w.store.CitizenByDocument(w.ctx, "12345678Z")
+		if err != nil || c.Level != identity.LevelBasic || c.Channel != identity.ChannelLetter ||
+			c.Status != identity.StatusPending || c.GivenName != "Núria" || c.Language != "es" || c.OfficeID != "" {
+			t.Fatalf("citizen = %+v, %v", c, err)
+		}
+		// A second request (lost letter) kills the first letter's code.
+		w.clock.Add(time.Hour)
+		if err := w.request("12345678Z", "2031-04-30", "+34612345678", "203.0.113.5"); err != nil {
+			t.Fatal(err)
+		}
+		ls := w.letters("12345678Z")
+		if len(ls) != 2 || ls[0].Status != store.LetterQueued || ls[1].Status != store.LetterSuperseded || ls[1].CodeSealed != "" {
+			t.Fatalf("letters = %+v", ls)
+		}
+		batch, err := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+		if err != nil || len(batch) != 1 {
+			t.Fatalf("batch = %+v, %v", batch, err)
+		}
+		l := batch[0]
+		if l.Recipient != "Núria Puig Ferrer" || strings.Join(l.Address, "|") != "Carrer de la Pau 3, 2n 1a|08001 Barcelona" ||
+			len(l.Code) != 19 || l.ActivateURL != "https://clau.example/activate" || l.Language != "es" {
+			t.Errorf("print letter = %+v", l)
+		}
+		// The earlier letter's code was never printed and no longer exists;
+		// a code from a superseded letter is refused like any wrong code.
+		n, err := w.reg.MarkLettersSent(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+		if err != nil || n != 1 {
+			t.Fatalf("MarkLettersSent = %d, %v", n, err)
+		}
+		if again, _ := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second)); len(again) != 0 {
+			t.Errorf("a sent letter is still in the batch: %+v", again)
+		}
+		if ls := w.letters("12345678Z"); ls[0].Status != store.LetterSent || ls[0].CodeSealed != "" {
+			t.Errorf("sent letter keeps its code: %+v", ls[0])
+		}
+		msgs, _ := w.store.ListMessages(w.ctx, 20)
+		var posted, renewed int
+		for _, m := range msgs {
+			if strings.Contains(m.Body, "se envió por correo") && m.Channel == "email" {
+				posted++
 			}
-			c, err := w.store.CitizenByDocument(w.ctx, "12345678Z")
-			if err != nil || c.Level != identity.LevelBasic || c.Channel != identity.ChannelLetter ||
-				c.Status != identity.StatusPending || c.GivenName != "Núria" || c.Language != "es" || c.OfficeID != "" {
-				t.Fatalf("citizen = %+v, %v", c, err)
+			if strings.Contains(m.Body, "nueva carta de registro") {
+				renewed++
 			}
-			// A second request (lost letter) kills the first letter's code.
-			w.clock.Add(time.Hour)
-			if err := w.request("12345678Z", "2031-04-30", "+34612345678", "203.0.113.5"); err != nil {
-				t.Fatal(err)
-			}
-			ls := w.letters("12345678Z")
-			if len(ls) != 2 || ls[0].Status != store.LetterQueued || ls[1].Status != store.LetterSuperseded || ls[1].CodeSealed != "" {
-				t.Fatalf("letters = %+v", ls)
-			}
-			batch, err := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second))
-			if err != nil || len(batch) != 1 {
-				t.Fatalf("batch = %+v, %v", batch, err)
-			}
-			l := batch[0]
-			if l.Recipient != "Núria Puig Ferrer" || strings.Join(l.Address, "|") != "Carrer de la Pau 3, 2n 1a|08001 Barcelona" ||
-				len(l.Code) != 19 || l.ActivateURL != "https://clau.example/activate" || l.Language != "es" {
-				t.Errorf("print letter = %+v", l)
-			}
-			// The earlier letter's code was never printed and no longer exists;
-			// a code from a superseded letter is refused like any wrong code.
-			n, err := w.reg.MarkLettersSent(w.ctx, w.desk, w.clock.Now().Add(time.Second))
-			if err != nil || n != 1 {
-				t.Fatalf("MarkLettersSent = %d, %v", n, err)
-			}
-			if again, _ := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second)); len(again) != 0 {
-				t.Errorf("a sent letter is still in the batch: %+v", again)
-			}
-			if ls := w.letters("12345678Z"); ls[0].Status != store.LetterSent || ls[0].CodeSealed != "" {
-				t.Errorf("sent letter keeps its code: %+v", ls[0])
-			}
-			msgs, _ := w.store.ListMessages(w.ctx, 20)
-			var posted, renewed int
-			for _, m := range msgs {
-				if strings.Contains(m.Body, "se envió por correo") && m.Channel == "email" {
-					posted++
-				}
-				if strings.Contains(m.Body, "nueva carta de registro") {
-					renewed++
-				}
-			}
-			if posted != 1 || renewed != 2 {
-				t.Errorf("notices: %d posted, %d renewed (email+SMS); want 1 and 2", posted, renewed)
-			}
+		}
+		if posted != 1 || renewed != 2 {
+			t.Errorf("notices: %d posted, %d renewed (email+SMS); want 1 and 2", posted, renewed)
+		}
 
-			w.clock.Add(time.Minute) // the activation SMS is the newest message to the phone
-			got := w.activate(l.Code, goodPassword)
-			if got.Level != identity.LevelBasic || got.Status != identity.StatusActive {
-				t.Errorf("activated citizen = %+v", got)
+		w.clock.Add(time.Minute) // the activation SMS is the newest message to the phone
+		got := w.activate(l.Code, goodPassword)
+		if got.Level != identity.LevelBasic || got.Status != identity.StatusActive {
+			t.Errorf("activated citizen = %+v", got)
+		}
+		// Now registered and active: a new request is a reset letter
+		// (forgotten password); its code sets a new password and keeps
+		// the level; the citizen hears of the request and of the reset.
+		if err := w.request("12345678Z", "2031-04-30", "+34699999999", "203.0.113.9"); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.letters("12345678Z")) != 3 || w.denials("already registered") != 0 {
+			t.Errorf("a request for an active citizen queued no reset letter: %d letters", len(w.letters("12345678Z")))
+		}
+		if c, _ := w.store.CitizenByID(w.ctx, got.ID); c.Mobile != "+34612345678" {
+			t.Errorf("a reset letter request changed the mobile to %s", c.Mobile)
+		}
+		reset, err := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+		if err != nil || len(reset) != 1 {
+			t.Fatalf("reset batch = %+v, %v", reset, err)
+		}
+		w.reg.MarkLettersSent(w.ctx, w.desk, w.clock.Now().Add(time.Second))
+		w.clock.Add(time.Minute)
+		again := w.activate(reset[0].Code, goodPassword+"-2")
+		if again.Level != identity.LevelBasic || again.Status != identity.StatusActive || again.ID != got.ID {
+			t.Errorf("after the reset letter: %+v", again)
+		}
+		msgs, _ = w.store.ListMessages(w.ctx, 50)
+		var resetAsked, resetDone int
+		for _, m := range msgs {
+			if strings.Contains(m.Body, "establecer una nueva contraseña") {
+				resetAsked++
 			}
-			// Now registered and active: a new request is a reset letter
-			// (forgotten password); its code sets a new password and keeps
-			// the level; the citizen hears of the request and of the reset.
-			if err := w.request("12345678Z", "2031-04-30", "+34699999999", "203.0.113.9"); err != nil {
-				t.Fatal(err)
+			if strings.Contains(m.Body, "nueva contraseña permanente") {
+				resetDone++
 			}
-			if len(w.letters("12345678Z")) != 3 || w.denials("already registered") != 0 {
-				t.Errorf("a request for an active citizen queued no reset letter: %d letters", len(w.letters("12345678Z")))
-			}
-			if c, _ := w.store.CitizenByID(w.ctx, got.ID); c.Mobile != "+34612345678" {
-				t.Errorf("a reset letter request changed the mobile to %s", c.Mobile)
-			}
-			reset, err := w.reg.PrintBatch(w.ctx, w.desk, w.clock.Now().Add(time.Second))
-			if err != nil || len(reset) != 1 {
-				t.Fatalf("reset batch = %+v, %v", reset, err)
-			}
-			w.reg.MarkLettersSent(w.ctx, w.desk, w.clock.Now().Add(time.Second))
-			w.clock.Add(time.Minute)
-			again := w.activate(reset[0].Code, goodPassword+"-2")
-			if again.Level != identity.LevelBasic || again.Status != identity.StatusActive || again.ID != got.ID {
-				t.Errorf("after the reset letter: %+v", again)
-			}
-			msgs, _ = w.store.ListMessages(w.ctx, 50)
-			var resetAsked, resetDone int
-			for _, m := range msgs {
-				if strings.Contains(m.Body, "establecer una nueva contraseña") {
-					resetAsked++
-				}
-				if strings.Contains(m.Body, "nueva contraseña permanente") {
-					resetDone++
-				}
-			}
-			if resetAsked != 2 || resetDone != 2 {
-				t.Errorf("reset notices: %d asked, %d done (email+SMS each)", resetAsked, resetDone)
-			}
-			if evs, _ := w.store.ListAudit(w.ctx, store.AuditFilter{Subject: "citizen:" + got.ID,
-				Actions: []string{"password.reset", "password.reset_letter"}}); len(evs) != 2 {
-				t.Errorf("reset audit events = %+v", evs)
-			}
+		}
+		if resetAsked != 2 || resetDone != 2 {
+			t.Errorf("reset notices: %d asked, %d done (email+SMS each)", resetAsked, resetDone)
+		}
+		if evs, _ := w.store.ListAudit(w.ctx, store.AuditFilter{Subject: "citizen:" + got.ID,
+			Actions: []string{"password.reset", "password.reset_letter"}}); len(evs) != 2 {
+			t.Errorf("reset audit events = %+v", evs)
+		}
 
-			// At the office, after the in-person check, level advanced.
-			if _, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{}); msgID(err) != "desk.document_not_checked" {
-				t.Errorf("upgrade without the check: %v", err)
-			}
-			up, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{Shown: "dni", Checked: true})
-			if err != nil || up.Level != identity.LevelAdvanced || up.OfficeID != w.desk.Office.ID {
-				t.Fatalf("upgrade = %+v, %v", up, err)
-			}
-			if _, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{Shown: "dni", Checked: true}); msgID(err) != "desk.already_advanced" {
-				t.Errorf("second upgrade: %v", err)
-			}
-		})
-	}
+		// At the office, after the in-person check, level advanced.
+		if _, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{}); msgID(err) != "desk.document_not_checked" {
+			t.Errorf("upgrade without the check: %v", err)
+		}
+		up, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{Shown: "dni", Checked: true})
+		if err != nil || up.Level != identity.LevelAdvanced || up.OfficeID != w.desk.Office.ID {
+			t.Fatalf("upgrade = %+v, %v", up, err)
+		}
+		if _, err := w.reg.UpgradeToAdvanced(w.ctx, w.desk, got.ID, 0, registration.DocumentCheck{Shown: "dni", Checked: true}); msgID(err) != "desk.already_advanced" {
+			t.Errorf("second upgrade: %v", err)
+		}
+	})
 }
 
 func TestLetterCodeAfterNewerLetter(t *testing.T) {

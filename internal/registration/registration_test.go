@@ -141,105 +141,103 @@ const goodPassword = "Groc-Mar-Tramuntana-7"
 // The whole first journey, on both drivers: desk registration, activation
 // by code + SMS + password, then sign-in at low and at substantial.
 func TestJourney(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			w := newWorld(t, driver)
-			iss := w.register()
-			if iss.Citizen.Level != identity.LevelAdvanced || iss.Citizen.Status != identity.StatusPending ||
-				!regexp.MustCompile(`^[2-9A-Z]{4}(-[2-9A-Z]{4}){3}$`).MatchString(iss.Code) {
-				t.Fatalf("issued = %+v", iss)
-			}
-			c := w.activate(iss.Code, goodPassword)
-			if c.Status != identity.StatusActive {
-				t.Fatalf("after activation status = %s", c.Status)
-			}
-			// The code is consumed: it cannot activate again.
-			if _, err := w.reg.StartActivation(w.ctx, "12345678Z", "nuria@example.org", iss.Code, "x"); msgID(err) != "code.missing" {
-				t.Fatalf("reused activation code: %v", err)
-			}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		iss := w.register()
+		if iss.Citizen.Level != identity.LevelAdvanced || iss.Citizen.Status != identity.StatusPending ||
+			!regexp.MustCompile(`^[2-9A-Z]{4}(-[2-9A-Z]{4}){3}$`).MatchString(iss.Code) {
+			t.Fatalf("issued = %+v", iss)
+		}
+		c := w.activate(iss.Code, goodPassword)
+		if c.Status != identity.StatusActive {
+			t.Fatalf("after activation status = %s", c.Status)
+		}
+		// The code is consumed: it cannot activate again.
+		if _, err := w.reg.StartActivation(w.ctx, "12345678Z", "nuria@example.org", iss.Code, "x"); msgID(err) != "code.missing" {
+			t.Fatalf("reused activation code: %v", err)
+		}
 
-			// Sign in at low: password only.
-			tx, _ := w.broker.Start(w.ctx, broker.Request{SP: "local", MinLoA: broker.Low, ContinueURL: "/me"})
-			got, err := w.perm.CheckPassword(w.ctx, "12345678Z", goodPassword, "203.0.113.5")
-			if err != nil || got.ID != c.ID {
-				t.Fatalf("password sign-in: %v", err)
-			}
-			tx.Identified(got.ID, permanent.Name, permanent.PasswordLoA, []string{"pwd"}, w.clock.Now())
-			if tx.State != broker.StateDone {
-				t.Fatalf("low sign-in state = %s", tx.State)
-			}
-			se, err := w.broker.Complete(w.ctx, tx, "", broker.Meta{Source: "203.0.113.5"})
-			if err != nil || se.Token == "" || se.LoA != "low" {
-				t.Fatalf("session = %+v %v", se, err)
-			}
+		// Sign in at low: password only.
+		tx, _ := w.broker.Start(w.ctx, broker.Request{SP: "local", MinLoA: broker.Low, ContinueURL: "/me"})
+		got, err := w.perm.CheckPassword(w.ctx, "12345678Z", goodPassword, "203.0.113.5")
+		if err != nil || got.ID != c.ID {
+			t.Fatalf("password sign-in: %v", err)
+		}
+		tx.Identified(got.ID, permanent.Name, permanent.PasswordLoA, []string{"pwd"}, w.clock.Now())
+		if tx.State != broker.StateDone {
+			t.Fatalf("low sign-in state = %s", tx.State)
+		}
+		se, err := w.broker.Complete(w.ctx, tx, "", broker.Meta{Source: "203.0.113.5"})
+		if err != nil || se.Token == "" || se.LoA != "low" {
+			t.Fatalf("session = %+v %v", se, err)
+		}
 
-			// A service asking for substantial: the session steps up with the SMS code only.
-			w.clock.Add(time.Minute)
-			tx2, _ := w.broker.Start(w.ctx, broker.Request{SP: "local", MinLoA: broker.Substantial})
-			live, _ := w.broker.SessionFor(w.ctx, se.Token)
-			if w.broker.TrySSO(w.ctx, tx2, live) {
-				t.Fatal("a low session satisfied a substantial request")
-			}
-			if !w.broker.StepUpFrom(tx2, live, permanent.Name) {
-				t.Fatal("no step-up from the low session")
-			}
-			if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); msgID(err) != "sms.resend_wait" {
-				t.Fatalf("immediate resend: %v", err)
-			}
-			// A wrong code: its attempt and audit event commit, t stays put.
-			var wrong error
-			if err := w.store.InTx(w.ctx, func(tx store.Tx) error {
-				wrong = w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, "000000", "x")
-				return nil
-			}); err != nil || msgID(wrong) != "code.wrong" {
-				t.Fatalf("wrong sms code: %v, %v", err, wrong)
-			}
-			if live, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); err != nil || live.Attempts != 1 {
-				t.Fatalf("attempts after a wrong code: %+v, %v", live, err)
-			}
-			if tx2.State != broker.StateSecondFactor {
-				t.Fatalf("after a wrong code: %s", tx2.State)
-			}
-			// The right code and the step-up commit together.
-			var se2 *broker.Session
-			err = w.store.InTx(w.ctx, func(tx store.Tx) error {
-				if err := w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, w.lastSMS("+34612345678"), "x"); err != nil {
-					return err
-				}
-				var err error
-				se2, err = w.broker.CompleteIn(w.ctx, tx, tx2, se.Token, broker.Meta{})
+		// A service asking for substantial: the session steps up with the SMS code only.
+		w.clock.Add(time.Minute)
+		tx2, _ := w.broker.Start(w.ctx, broker.Request{SP: "local", MinLoA: broker.Substantial})
+		live, _ := w.broker.SessionFor(w.ctx, se.Token)
+		if w.broker.TrySSO(w.ctx, tx2, live) {
+			t.Fatal("a low session satisfied a substantial request")
+		}
+		if !w.broker.StepUpFrom(tx2, live, permanent.Name) {
+			t.Fatal("no step-up from the low session")
+		}
+		if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.perm.SendSMSCode(w.ctx, tx2, c, "203.0.113.5"); msgID(err) != "sms.resend_wait" {
+			t.Fatalf("immediate resend: %v", err)
+		}
+		// A wrong code: its attempt and audit event commit, t stays put.
+		var wrong error
+		if err := w.store.InTx(w.ctx, func(tx store.Tx) error {
+			wrong = w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, "000000", "x")
+			return nil
+		}); err != nil || msgID(wrong) != "code.wrong" {
+			t.Fatalf("wrong sms code: %v, %v", err, wrong)
+		}
+		if live, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); err != nil || live.Attempts != 1 {
+			t.Fatalf("attempts after a wrong code: %+v, %v", live, err)
+		}
+		if tx2.State != broker.StateSecondFactor {
+			t.Fatalf("after a wrong code: %s", tx2.State)
+		}
+		// The right code and the step-up commit together.
+		var se2 *broker.Session
+		err = w.store.InTx(w.ctx, func(tx store.Tx) error {
+			if err := w.perm.CheckSMSCodeIn(w.ctx, tx, tx2, w.lastSMS("+34612345678"), "x"); err != nil {
 				return err
-			})
-			if tx2.State != broker.StateDone || tx2.LoA != broker.Substantial {
-				t.Fatalf("after sms: %s %s", tx2.State, tx2.LoA)
 			}
-			if err != nil || se2.Token == se.Token {
-				t.Fatalf("step-up must rotate the session token: %v", err)
-			}
-			if _, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); !errors.Is(err, store.ErrNotFound) {
-				t.Fatalf("the SMS code is live after the step-up: %v", err)
-			}
-			if old, _ := w.broker.SessionFor(w.ctx, se.Token); old != nil {
-				t.Fatal("the old session token still works after rotation")
-			}
-			cur, _ := w.broker.SessionFor(w.ctx, se2.Token)
-			if cur == nil || cur.LoA != "substantial" || len(cur.AMR) < 3 {
-				t.Fatalf("stepped-up session = %+v", cur)
-			}
-			// Now a substantial request is met by SSO.
-			tx3, _ := w.broker.Start(w.ctx, broker.Request{SP: "other", MinLoA: broker.Substantial})
-			if !w.broker.TrySSO(w.ctx, tx3, cur) {
-				t.Fatal("SSO did not satisfy a second service")
-			}
-			tx4, _ := w.broker.Start(w.ctx, broker.Request{SP: "other", MinLoA: broker.Low, ForceAuthn: true})
-			if w.broker.TrySSO(w.ctx, tx4, cur) {
-				t.Fatal("force_authn was satisfied by SSO")
-			}
+			var err error
+			se2, err = w.broker.CompleteIn(w.ctx, tx, tx2, se.Token, broker.Meta{})
+			return err
 		})
-	}
+		if tx2.State != broker.StateDone || tx2.LoA != broker.Substantial {
+			t.Fatalf("after sms: %s %s", tx2.State, tx2.LoA)
+		}
+		if err != nil || se2.Token == se.Token {
+			t.Fatalf("step-up must rotate the session token: %v", err)
+		}
+		if _, err := w.store.LiveCode(w.ctx, permanent.SMSCode.Purpose, tx2.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the SMS code is live after the step-up: %v", err)
+		}
+		if old, _ := w.broker.SessionFor(w.ctx, se.Token); old != nil {
+			t.Fatal("the old session token still works after rotation")
+		}
+		cur, _ := w.broker.SessionFor(w.ctx, se2.Token)
+		if cur == nil || cur.LoA != "substantial" || len(cur.AMR) < 3 {
+			t.Fatalf("stepped-up session = %+v", cur)
+		}
+		// Now a substantial request is met by SSO.
+		tx3, _ := w.broker.Start(w.ctx, broker.Request{SP: "other", MinLoA: broker.Substantial})
+		if !w.broker.TrySSO(w.ctx, tx3, cur) {
+			t.Fatal("SSO did not satisfy a second service")
+		}
+		tx4, _ := w.broker.Start(w.ctx, broker.Request{SP: "other", MinLoA: broker.Low, ForceAuthn: true})
+		if w.broker.TrySSO(w.ctx, tx4, cur) {
+			t.Fatal("force_authn was satisfied by SSO")
+		}
+	})
 }
 
 func TestActivationBadInput(t *testing.T) {

@@ -27,68 +27,66 @@ var smsSpec = secure.CodeSpec{Purpose: "sms_otp", Kind: secure.Numeric, Digits: 
 
 func TestOneTimeCodes(t *testing.T) {
 	ctx := context.Background()
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			s := sqltest.Open(t, driver)
-			clk := fakeclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
-			codes := secure.NewOneTimeCodes(newKeyring(t), clk.Now, nil)
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		s := sqltest.Open(t, driver)
+		clk := fakeclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+		codes := secure.NewOneTimeCodes(newKeyring(t), clk.Now, nil)
 
-			code, exp, err := codes.Issue(ctx, s, smsSpec, "citizen-1")
-			if err != nil || len(code) != 6 || !exp.Equal(clk.Now().Add(5*time.Minute)) {
-				t.Fatalf("issue = %q %v %v", code, exp, err)
-			}
-			live, _ := s.LiveCode(ctx, "sms_otp", "citizen-1")
-			if live.Hash == code || len(live.Hash) < 20 {
-				t.Fatalf("code stored in clear or unhashed: %q", live.Hash)
-			}
-			wrong := "000000"
-			if code == wrong {
-				wrong = "111111"
-			}
-			r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", wrong)
-			if r.Err != secure.ErrCodeWrong || r.Remaining != 2 {
-				t.Fatalf("wrong code = %+v", r)
-			}
-			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-2", code); r.Err != secure.ErrCodeMissing {
-				t.Fatalf("code for another subject = %+v", r)
-			}
-			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", code); r.Err != nil {
-				t.Fatalf("right code = %+v", r)
-			}
-			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", code); r.Err != secure.ErrCodeMissing {
-				t.Fatalf("reused code = %+v", r)
-			}
+		code, exp, err := codes.Issue(ctx, s, smsSpec, "citizen-1")
+		if err != nil || len(code) != 6 || !exp.Equal(clk.Now().Add(5*time.Minute)) {
+			t.Fatalf("issue = %q %v %v", code, exp, err)
+		}
+		live, _ := s.LiveCode(ctx, "sms_otp", "citizen-1")
+		if live.Hash == code || len(live.Hash) < 20 {
+			t.Fatalf("code stored in clear or unhashed: %q", live.Hash)
+		}
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", wrong)
+		if r.Err != secure.ErrCodeWrong || r.Remaining != 2 {
+			t.Fatalf("wrong code = %+v", r)
+		}
+		if r, _ := codes.Check(ctx, s, smsSpec, "citizen-2", code); r.Err != secure.ErrCodeMissing {
+			t.Fatalf("code for another subject = %+v", r)
+		}
+		if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", code); r.Err != nil {
+			t.Fatalf("right code = %+v", r)
+		}
+		if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", code); r.Err != secure.ErrCodeMissing {
+			t.Fatalf("reused code = %+v", r)
+		}
 
-			// A new code kills the old one.
-			old, _, _ := codes.Issue(ctx, s, smsSpec, "citizen-1")
-			fresh, _, _ := codes.Issue(ctx, s, smsSpec, "citizen-1")
-			if old != fresh {
-				if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", old); r.Err == nil {
-					t.Fatal("an old code still worked after a new one was issued")
-				}
+		// A new code kills the old one.
+		old, _, _ := codes.Issue(ctx, s, smsSpec, "citizen-1")
+		fresh, _, _ := codes.Issue(ctx, s, smsSpec, "citizen-1")
+		if old != fresh {
+			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-1", old); r.Err == nil {
+				t.Fatal("an old code still worked after a new one was issued")
 			}
+		}
 
-			// Expiry, with the clock and no sleeping.
-			code, _, _ = codes.Issue(ctx, s, smsSpec, "citizen-3")
-			clk.Add(5 * time.Minute)
-			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-3", code); r.Err != secure.ErrCodeExpired {
-				t.Fatalf("expired code = %+v", r)
-			}
+		// Expiry, with the clock and no sleeping.
+		code, _, _ = codes.Issue(ctx, s, smsSpec, "citizen-3")
+		clk.Add(5 * time.Minute)
+		if r, _ := codes.Check(ctx, s, smsSpec, "citizen-3", code); r.Err != secure.ErrCodeExpired {
+			t.Fatalf("expired code = %+v", r)
+		}
 
-			// Three wrong tries kill the code, even the right one after.
-			code, _, _ = codes.Issue(ctx, s, smsSpec, "citizen-4")
-			for i := 0; i < 3; i++ {
-				bad := "99999" + string(rune('0'+i))
-				if bad == code {
-					bad = "888888"
-				}
-				codes.Check(ctx, s, smsSpec, "citizen-4", bad)
+		// Three wrong tries kill the code, even the right one after.
+		code, _, _ = codes.Issue(ctx, s, smsSpec, "citizen-4")
+		for i := 0; i < 3; i++ {
+			bad := "99999" + string(rune('0'+i))
+			if bad == code {
+				bad = "888888"
 			}
-			if r, _ := codes.Check(ctx, s, smsSpec, "citizen-4", code); r.Err != secure.ErrCodeExhausted {
-				t.Fatalf("right code after the limit = %+v", r)
-			}
-		})
-	}
+			codes.Check(ctx, s, smsSpec, "citizen-4", bad)
+		}
+		if r, _ := codes.Check(ctx, s, smsSpec, "citizen-4", code); r.Err != secure.ErrCodeExhausted {
+			t.Fatalf("right code after the limit = %+v", r)
+		}
+	})
 }
 
 func TestActivationCodeTypedLoosely(t *testing.T) {

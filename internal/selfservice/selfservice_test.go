@@ -111,47 +111,45 @@ var code = regexp.MustCompile(`\b\d{6}\b`)
 // times at once changes the email once with one set of notices, and the
 // same password change submitted four times at once changes it once.
 func TestParallelSubmitsChangeOnce(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			w := newWorld(t, driver)
-			strong := selfservice.SignIn{LoA: broker.Substantial, AMR: []string{"hwk"}}
-			ch, err := w.svc.Start(w.ctx, w.c, selfservice.Email, "new@example.org", strong, "192.0.2.1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			msgs, _ := w.store.ListMessages(w.ctx, 1)
-			sent := code.FindString(msgs[0].Body)
-			if errs := parallel(4, func() error {
-				c := *w.c
-				_, err := w.svc.Confirm(w.ctx, &c, selfservice.Email, ch.ID, sent, strong, "ca", "192.0.2.1")
-				return err
-			}); len(errs) > 0 {
-				t.Fatalf("confirm: %v", errs)
-			}
-			got, _ := w.store.CitizenByID(w.ctx, w.c.ID)
-			if got.Email != "new@example.org" {
-				t.Fatalf("email now %q", got.Email)
-			}
-			if notices, changes := w.count("old@example.org", "email.change"); notices != 1 || changes != 1 {
-				t.Fatalf("%d notices to the old address, %d changes recorded", notices, changes)
-			}
-			w.c = got
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		w := newWorld(t, driver)
+		strong := selfservice.SignIn{LoA: broker.Substantial, AMR: []string{"hwk"}}
+		ch, err := w.svc.Start(w.ctx, w.c, selfservice.Email, "new@example.org", strong, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := w.store.ListMessages(w.ctx, 1)
+		sent := code.FindString(msgs[0].Body)
+		if errs := parallel(4, func() error {
+			c := *w.c
+			_, err := w.svc.Confirm(w.ctx, &c, selfservice.Email, ch.ID, sent, strong, "ca", "192.0.2.1")
+			return err
+		}); len(errs) > 0 {
+			t.Fatalf("confirm: %v", errs)
+		}
+		got, _ := w.store.CitizenByID(w.ctx, w.c.ID)
+		if got.Email != "new@example.org" {
+			t.Fatalf("email now %q", got.Email)
+		}
+		if notices, changes := w.count("old@example.org", "email.change"); notices != 1 || changes != 1 {
+			t.Fatalf("%d notices to the old address, %d changes recorded", notices, changes)
+		}
+		w.c = got
 
-			before, _ := w.count("new@example.org", "")
-			fresh := "Blau-Cel-Serra-42"
-			if errs := parallel(4, func() error {
-				c := *w.c
-				_, err := w.svc.ChangePassword(w.ctx, &c, selfservice.PasswordChange{Current: current, New: fresh, Again: fresh,
-					EndOthers: true, Lang: "ca", Source: "192.0.2.1"})
-				return err
-			}); len(errs) > 0 {
-				t.Fatalf("password: %v", errs)
-			}
-			if notices, changes := w.count("new@example.org", "password.change"); notices != before+1 || changes != 1 {
-				t.Fatalf("%d notices to the email, %d changes recorded", notices-before, changes)
-			}
-		})
-	}
+		before, _ := w.count("new@example.org", "")
+		fresh := "Blau-Cel-Serra-42"
+		if errs := parallel(4, func() error {
+			c := *w.c
+			_, err := w.svc.ChangePassword(w.ctx, &c, selfservice.PasswordChange{Current: current, New: fresh, Again: fresh,
+				EndOthers: true, Lang: "ca", Source: "192.0.2.1"})
+			return err
+		}); len(errs) > 0 {
+			t.Fatalf("password: %v", errs)
+		}
+		if notices, changes := w.count("new@example.org", "password.change"); notices != before+1 || changes != 1 {
+			t.Fatalf("%d notices to the email, %d changes recorded", notices-before, changes)
+		}
+	})
 }
 
 // Only a certificate or passkey sign-in at substantial may change the

@@ -9,9 +9,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) store.Store { return sqltest.Open(t, driver) })
-		})
-	}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		storetest.Run(t, func(t *testing.T) store.Store { return sqltest.Open(t, driver) })
+	})
 }

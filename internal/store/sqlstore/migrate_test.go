@@ -132,19 +132,17 @@ func TestMigrationVersionsUnique(t *testing.T) {
 
 	// migrations(driver) refuses an override without a portable twin; each
 	// driver's set must load and end at the same latest version.
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			s := openFresh(t, driver)
-			_, latest, err := s.MigrationStatus(ctx)
-			if err != nil {
-				t.Fatalf("loading the %s migration set: %v", driver, err)
-			}
-			if want := versions[len(versions)-1]; latest != want {
-				t.Errorf("%s migration set ends at %d, want %d", driver, latest, want)
-			}
-		})
-	}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := openFresh(t, driver)
+		_, latest, err := s.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatalf("loading the %s migration set: %v", driver, err)
+		}
+		if want := versions[len(versions)-1]; latest != want {
+			t.Errorf("%s migration set ends at %d, want %d", driver, latest, want)
+		}
+	})
 }
 
 // TestUpgradeFromEveryVersion upgrades a database with data from every
@@ -154,55 +152,51 @@ func TestMigrationVersionsUnique(t *testing.T) {
 func TestUpgradeFromEveryVersion(t *testing.T) {
 	versions := migrationVersions(t)
 	latest := versions[len(versions)-1]
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			for _, v := range versions {
-				t.Run(fmt.Sprintf("from_%d", v), func(t *testing.T) {
-					ctx := context.Background()
-					s := openFresh(t, driver)
-					seedUpTo(t, ctx, s, v)
-					got, err := s.Migrate(ctx, 0)
-					if err != nil {
-						t.Fatalf("upgrade from %d: %v", v, err)
-					}
-					if got != latest {
-						t.Fatalf("upgrade from %d ended at version %d, want %d", v, got, latest)
-					}
-					checkUpTo(t, ctx, s, v)
-				})
-			}
-		})
-	}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		for _, v := range versions {
+			t.Run(fmt.Sprintf("from_%d", v), func(t *testing.T) {
+				ctx := context.Background()
+				s := openFresh(t, driver)
+				seedUpTo(t, ctx, s, v)
+				got, err := s.Migrate(ctx, 0)
+				if err != nil {
+					t.Fatalf("upgrade from %d: %v", v, err)
+				}
+				if got != latest {
+					t.Fatalf("upgrade from %d ended at version %d, want %d", v, got, latest)
+				}
+				checkUpTo(t, ctx, s, v)
+			})
+		}
+	})
 }
 
 func TestMigrateTwiceIsNoop(t *testing.T) {
 	versions := migrationVersions(t)
 	latest := versions[len(versions)-1]
-	for _, driver := range sqltest.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			ctx := context.Background()
-			s := openFresh(t, driver)
-			seedUpTo(t, ctx, s, latest)
-			applied := countVersionRows(t, ctx, s)
-			for i := range 2 {
-				got, err := s.Migrate(ctx, 0)
-				if err != nil {
-					t.Fatalf("migrate again (%d): %v", i+1, err)
-				}
-				if got != latest {
-					t.Fatalf("migrate again (%d) reports version %d, want %d", i+1, got, latest)
-				}
+	sqltest.Run(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := openFresh(t, driver)
+		seedUpTo(t, ctx, s, latest)
+		applied := countVersionRows(t, ctx, s)
+		for i := range 2 {
+			got, err := s.Migrate(ctx, 0)
+			if err != nil {
+				t.Fatalf("migrate again (%d): %v", i+1, err)
 			}
-			if n := countVersionRows(t, ctx, s); n != applied {
-				t.Errorf("migrating an up-to-date database recorded %d more migrations", n-applied)
+			if got != latest {
+				t.Fatalf("migrate again (%d) reports version %d, want %d", i+1, got, latest)
 			}
-			current, _, err := s.MigrationStatus(ctx)
-			if err != nil || current != latest {
-				t.Errorf("MigrationStatus = %d, %v; want %d", current, err, latest)
-			}
-			checkUpTo(t, ctx, s, latest)
-		})
-	}
+		}
+		if n := countVersionRows(t, ctx, s); n != applied {
+			t.Errorf("migrating an up-to-date database recorded %d more migrations", n-applied)
+		}
+		current, _, err := s.MigrationStatus(ctx)
+		if err != nil || current != latest {
+			t.Errorf("MigrationStatus = %d, %v; want %d", current, err, latest)
+		}
+		checkUpTo(t, ctx, s, latest)
+	})
 }
 
 // TestConcurrentMigrate is two `clau serve` processes starting at once on

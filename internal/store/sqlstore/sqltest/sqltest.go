@@ -28,6 +28,14 @@ const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // Drivers lists the drivers a conformance test runs on.
 var Drivers = []string{sqlstore.SQLite, sqlstore.Postgres}
 
+// Run runs test once per driver of Drivers, as a subtest named after it.
+func Run(t *testing.T, test func(t *testing.T, driver string)) {
+	t.Helper()
+	for _, d := range Drivers {
+		t.Run(d, func(t *testing.T) { test(t, d) })
+	}
+}
+
 // Open returns a migrated store on driver, closed and removed when t ends.
 func Open(t testing.TB, driver string) *sqlstore.Store {
 	t.Helper()
