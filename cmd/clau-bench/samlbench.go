@@ -209,9 +209,7 @@ func (b *samlBench) measure(ctx context.Context, srv *server, browsers []*http.C
 		if err != nil {
 			return all, sigs, err
 		}
-		all.lat = append(all.lat, w.lat...)
-		all.cpu += w.cpu
-		all.elapsed += w.elapsed
+		all.add(w)
 		// The ceiling again, on the machine as it is now, the server idle.
 		c, err := b.ceiling(ctx, time.Second)
 		if err != nil {

@@ -216,14 +216,7 @@ func (b *signinBench) measureRounds(ctx context.Context, srv *server) (window, c
 		if err != nil {
 			return all, hash, err
 		}
-		all.lat = append(all.lat, w.lat...)
-		all.errs += w.errs
-		all.busy += w.busy
-		if all.firstErr == nil {
-			all.firstErr = w.firstErr
-		}
-		all.cpu += w.cpu
-		all.elapsed += w.elapsed
+		all.add(w)
 		if b.pin == nil {
 			c, err := hashCeiling(ctx, b.params, time.Second)
 			if err != nil {
@@ -279,6 +272,18 @@ type window struct {
 	loopResult
 	elapsed time.Duration // wall time
 	cpu     time.Duration // the server's CPU time (user + system)
+}
+
+// add counts w, one round of a run measured in rounds, into all.
+func (all *window) add(w window) {
+	all.lat = append(all.lat, w.lat...)
+	all.errs += w.errs
+	all.busy += w.busy
+	if all.firstErr == nil {
+		all.firstErr = w.firstErr
+	}
+	all.cpu += w.cpu
+	all.elapsed += w.elapsed
 }
 
 // measure runs run for d (after the caller's warm-up), reading the server's
