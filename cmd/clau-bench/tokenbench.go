@@ -111,28 +111,24 @@ func runToken(args []string, out, log io.Writer) error {
 	for i, alg := range b.algs {
 		client := benchClientFor(alg)
 		// Warm-up: a small round, not counted.
-		if _, _, err := b.round(ctx, srv, browsers, client, min(b.batch, 200), ""); err != nil {
+		if _, err := b.round(ctx, srv, browsers, client, min(b.batch, 200), ""); err != nil {
 			return err
 		}
 		var (
-			lat      []time.Duration
-			cpu      time.Duration
-			elapsed  time.Duration
+			all      window
 			profiles []string
 		)
-		for r := 0; elapsed < b.duration || r == 0; r++ {
+		for r := 0; all.elapsed < b.duration || r == 0; r++ {
 			prof := ""
 			if i == 0 && b.profile != "" {
 				prof = fmt.Sprintf("%s.round%d", b.profile, r)
 				profiles = append(profiles, prof)
 			}
-			w, el, err := b.round(ctx, srv, browsers, client, b.batch, prof)
+			w, err := b.round(ctx, srv, browsers, client, b.batch, prof)
 			if err != nil {
 				return err
 			}
-			lat = append(lat, w.lat...)
-			cpu += w.cpu
-			elapsed += el
+			all.add(w)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -143,10 +139,11 @@ func runToken(args []string, out, log io.Writer) error {
 			}
 			fmt.Fprintf(log, "server CPU profile of the %s exchanges in %s: go tool pprof -top -cum %s\n", alg, b.profile, b.profile)
 		}
+		lat := all.lat
 		n := len(lat)
 		slices.Sort(lat)
-		per := cpu / time.Duration(max(n, 1))
-		fmt.Fprintf(out, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %.0f |\n", b.driver, alg, n, float64(n)/elapsed.Seconds(),
+		per := all.cpu / time.Duration(max(n, 1))
+		fmt.Fprintf(out, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %.0f |\n", b.driver, alg, n, float64(n)/all.elapsed.Seconds(),
 			fmtDur(percentile(lat, 0.50)), fmtDur(percentile(lat, 0.95)), fmtDur(percentile(lat, 0.99)),
 			fmtDur(per), 1/per.Seconds())
 	}
@@ -157,10 +154,10 @@ func runToken(args []string, out, log io.Writer) error {
 // b.concurrency connections, timing each exchange and reading the
 // server's CPU around the exchanges only. With profile set it saves the
 // server's CPU profile over the first second of the exchanges there.
-func (b *tokenBench) round(ctx context.Context, srv *server, browsers []*http.Client, client string, n int, profile string) (window, time.Duration, error) {
+func (b *tokenBench) round(ctx context.Context, srv *server, browsers []*http.Client, client string, n int, profile string) (window, error) {
 	codes, err := b.issue(ctx, browsers, client, n)
 	if err != nil {
-		return window{}, 0, err
+		return window{}, err
 	}
 	profDone := make(chan error, 1)
 	if profile != "" && srv.pprof != "" {
@@ -170,7 +167,7 @@ func (b *tokenBench) round(ctx context.Context, srv *server, browsers []*http.Cl
 	}
 	cpu0, err := procCPU(srv.cmd.Process.Pid)
 	if err != nil {
-		return window{}, 0, err
+		return window{}, err
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
 	defer tr.CloseIdleConnections()
@@ -184,13 +181,13 @@ func (b *tokenBench) round(ctx context.Context, srv *server, browsers []*http.Cl
 		}
 		return exchange(rp, b.oidc.token, client, codes[i])
 	})}
-	elapsed := time.Since(start)
+	w.elapsed = time.Since(start)
 	cpu1, _ := procCPU(srv.cmd.Process.Pid)
 	w.cpu = cpu1 - cpu0
 	if err := <-profDone; err != nil {
-		return w, elapsed, fmt.Errorf("profile: %w", err)
+		return w, fmt.Errorf("profile: %w", err)
 	}
-	return w, elapsed, w.failed("token exchanges")
+	return w, w.failed("token exchanges")
 }
 
 // issue gets n codes for client from the browsers' SSO sessions
