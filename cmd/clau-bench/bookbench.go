@@ -60,8 +60,8 @@ func runBook(args []string, out, log io.Writer) error {
 	}
 	defer ws.cleanup()
 	b.clau, b.dsn = ws.clau, ws.dsn
-	fmt.Fprintf(log, "clau-bench book: %d CPUs, %s, %s, %d popular slots, concurrency %d\n",
-		runtime.NumCPU(), runtime.Version(), b.driver, b.slots, b.concurrency)
+	fmt.Fprintf(log, "clau-bench book: %s, %s, %s, %d popular slots, concurrency %d\n",
+		cpus(), runtime.Version(), b.driver, b.slots, b.concurrency)
 	if err := b.prepare(ctx, b.dsn); err != nil {
 		return err
 	}

@@ -65,8 +65,8 @@ func runCert(args []string, out, log io.Writer) error {
 	defer ws.cleanup()
 	dir := ws.dir
 	b.clau = ws.clau
-	fmt.Fprintf(log, "clau-bench cert: %d CPUs, %s, %d citizens, concurrency %d, OCSP %s\n",
-		runtime.NumCPU(), runtime.Version(), b.citizens, b.concurrency, *ocspMode)
+	fmt.Fprintf(log, "clau-bench cert: %s, %s, %d citizens, concurrency %d, OCSP %s\n",
+		cpus(), runtime.Version(), b.citizens, b.concurrency, *ocspMode)
 	b.pki = pkitest.NewSpain(time.Now)
 	defer b.pki.Close()
 	if err := b.prepare(ctx, dir); err != nil {

@@ -62,8 +62,8 @@ func runPair(args []string, out, log io.Writer) error {
 	if err := b.prepare(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "clau-bench pair: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
-		runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
+	fmt.Fprintf(log, "clau-bench pair: %s, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d\n",
+		cpus(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
 		b.signin.citizens, b.signin.concurrency)
 
 	first, err := b.signin.start(dir, log)

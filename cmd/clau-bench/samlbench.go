@@ -116,7 +116,7 @@ func runSAML(args []string, out, log io.Writer) error {
 		return err
 	}
 	defer srv.stop()
-	fmt.Fprintf(log, "clau-bench saml: %d CPUs, %s, %d browsers with an SSO session\n", runtime.NumCPU(), runtime.Version(), b.concurrency)
+	fmt.Fprintf(log, "clau-bench saml: %s, %s, %d browsers with an SSO session\n", cpus(), runtime.Version(), b.concurrency)
 
 	// One browser per worker, signed in once.
 	browsers := make([]*http.Client, b.concurrency)
@@ -178,14 +178,20 @@ func runSAML(args []string, out, log io.Writer) error {
 // browsers get answers, the server's CPU read around the sending only, so
 // the SP's own RSA signing does not share the cores with the server while
 // it is measured (as the token scenario issues its codes before each
-// round). A warm-up round goes first; rounds repeat until their windows
+// round). A warm-up round goes first, and more until the server has
+// collected and returned the first sign-ins' hashing memory (settle);
+// rounds repeat until their windows
 // add up to b.duration, each followed by a second of the signing ceiling,
 // so that the ceiling sees the machine as the rounds did; it returns those
 // slices together. With profile set, the server's CPU profile covers
 // each round's window, merged into one file.
 func (b *samlBench) measure(ctx context.Context, srv *server, browsers []*http.Client, sp *benchSP, profile string, log io.Writer) (window, ceiling, error) {
 	warm := max(50, int(warmup(b.duration).Seconds()*50))
-	w, err := b.round(ctx, srv, browsers, sp, warm, 0, "")
+	var w window
+	err := srv.settle(ctx, min(time.Minute, 4*b.duration), log, func() (err error) {
+		w, err = b.round(ctx, srv, browsers, sp, warm, 0, "")
+		return err
+	})
 	if err != nil {
 		return w, ceiling{}, err
 	}

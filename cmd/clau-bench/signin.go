@@ -96,8 +96,8 @@ func runLogins(mode string, args []string, out, log io.Writer) error {
 	defer ws.cleanup()
 	dir := ws.dir
 	b.clau = ws.clau
-	fmt.Fprintf(log, "clau-bench %s: %d CPUs, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
-		mode, runtime.NumCPU(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
+	fmt.Fprintf(log, "clau-bench %s: %s, %s, argon2id m=%d KiB t=%d p=%d, %d citizens, concurrency %d, rate %.1f/s (0: closed loop)\n",
+		mode, cpus(), runtime.Version(), b.params.Memory, b.params.Time, b.params.Threads, b.citizens, b.concurrency, b.rate)
 
 	var hash ceiling
 	if b.pin == nil { // a PIN sign-in hashes no password
@@ -352,6 +352,9 @@ func (b *signinBench) start(dir string, log io.Writer) (*server, error) {
 // address (and its profiler's, when it serves one) come from its JSON log
 // on stderr, which goes on being drained while it runs.
 func launch(cmd *exec.Cmd) (*server, error) {
+	if serverProcs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(serverProcs))
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

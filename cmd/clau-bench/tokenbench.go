@@ -88,8 +88,8 @@ func runToken(args []string, out, log io.Writer) error {
 	if err := b.oidc.discover(srv.base); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "clau-bench token: %d CPUs, %s, %s, concurrency %d, %d codes per round\n",
-		runtime.NumCPU(), runtime.Version(), b.driver, b.concurrency, b.batch)
+	fmt.Fprintf(log, "clau-bench token: %s, %s, %s, concurrency %d, %d codes per round\n",
+		cpus(), runtime.Version(), b.driver, b.concurrency, b.batch)
 
 	transport := &http.Transport{MaxIdleConnsPerHost: b.concurrency * 2}
 	browsers := make([]*http.Client, b.concurrency)

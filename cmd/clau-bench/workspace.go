@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 
 	"github.com/clau-eid/clau/internal/identity"
 	"github.com/clau-eid/clau/internal/secure"
@@ -129,10 +130,25 @@ func scratch(name, clau string, log io.Writer) (dir, bin string, cleanup func(),
 }
 
 // serveFlags is the flag set of a scenario that runs clau serve, writing
-// its errors and -h to log, with the -clau flag into clau.
+// its errors and -h to log, with the -clau flag into clau and the
+// -server-procs flag into serverProcs.
 func serveFlags(name string, log io.Writer, clau *string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(log)
 	fs.StringVar(clau, "clau", "", "clau binary (default: built from ./cmd/clau)")
+	fs.IntVar(&serverProcs, "server-procs", 0, "run clau serve with GOMAXPROCS=N (default: the runtime's, every CPU)")
 	return fs
+}
+
+// serverProcs, when above zero, is the GOMAXPROCS every clau serve of
+// this invocation runs with.
+var serverProcs int
+
+// cpus says how many CPUs the machine has and, when -server-procs set
+// it, the server's GOMAXPROCS, for a scenario's first line.
+func cpus() string {
+	if serverProcs > 0 {
+		return fmt.Sprintf("%d CPUs (clau serve with GOMAXPROCS=%d)", runtime.NumCPU(), serverProcs)
+	}
+	return fmt.Sprintf("%d CPUs", runtime.NumCPU())
 }
