@@ -179,11 +179,10 @@ func runSAML(args []string, out, log io.Writer) error {
 // the SP's own RSA signing does not share the cores with the server while
 // it is measured (as the token scenario issues its codes before each
 // round). A warm-up round goes first, and more until the server has
-// collected and returned the first sign-ins' hashing memory (settle);
-// rounds repeat until their windows
-// add up to b.duration, each followed by a second of the signing ceiling,
-// so that the ceiling sees the machine as the rounds did; it returns those
-// slices together. With profile set, the server's CPU profile covers
+// collected and returned the first sign-ins' hashing memory (settle).
+// Rounds repeat until their windows add up to b.duration, each followed
+// by a second of the signing ceiling, so that the ceiling sees the
+// machine as the rounds did; it returns those slices together. With profile set, the server's CPU profile covers
 // each round's window, merged into one file.
 func (b *samlBench) measure(ctx context.Context, srv *server, browsers []*http.Client, sp *benchSP, profile string, log io.Writer) (window, ceiling, error) {
 	warm := max(50, int(warmup(b.duration).Seconds()*50))
