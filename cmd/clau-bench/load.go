@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,7 +164,7 @@ func (b *signinBench) reportLoads(ctx context.Context, out, log io.Writer, srv *
 		return errors.New("no single sign-in finished")
 	}
 	slices.Sort(single)
-	slots := secure.DefaultConcurrency(b.params, runtime.NumCPU())
+	slots := secure.DefaultConcurrency(b.params, serverCPUs())
 	fmt.Fprintf(out, "\nopen loop (Poisson arrivals, latency from the scheduled arrival); peak %.1f/s closed loop; one at a time: p50 %s, p99 %s; "+
 		"ideal server: %d sign-in(s) at once (the server's hashing slots), each as long as one drawn from the one-at-a-time sign-ins, first come first served, the same arrival rate\n\n",
 		peak, fmtDur(percentile(single, 0.5)), fmtDur(percentile(single, 0.99)), slots)

@@ -94,8 +94,8 @@ func (b *scaleBench) run(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b.log, "clau-bench scale: %s, %d CPUs, %s, argon2id m=%d KiB t=%d p=%d (%s of CPU alone), concurrency %d\n",
-		b.driver, runtime.NumCPU(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
+	fmt.Fprintf(b.log, "clau-bench scale: %s, %s, %s, argon2id m=%d KiB t=%d p=%d (%s of CPU alone), concurrency %d\n",
+		b.driver, cpus(), runtime.Version(), b.signin.params.Memory, b.signin.params.Time, b.signin.params.Threads,
 		fmtDur(hashCPU), b.signin.concurrency)
 	have, err := s.CountCitizens(ctx)
 	if err != nil {

@@ -64,8 +64,8 @@ func runSessions(args []string, out, log io.Writer) error {
 	if b.heapProfile != "" {
 		b.signin.profile = b.heapProfile // makes start serve pprof
 	}
-	fmt.Fprintf(log, "clau-bench sessions: %s, %d CPUs, %s, %d sessions (%d from real sign-ins), %d citizens\n",
-		b.driver, runtime.NumCPU(), runtime.Version(), b.sessions, b.sample, b.signin.citizens)
+	fmt.Fprintf(log, "clau-bench sessions: %s, %s, %s, %d sessions (%d from real sign-ins), %d citizens\n",
+		b.driver, cpus(), runtime.Version(), b.sessions, b.sample, b.signin.citizens)
 	return b.run(ctx, ws.dir, out, log)
 }
 

@@ -144,6 +144,16 @@ func serveFlags(name string, log io.Writer, clau *string) *flag.FlagSet {
 // this invocation runs with.
 var serverProcs int
 
+// serverCPUs is the GOMAXPROCS clau serve runs with: -server-procs, or
+// what the runtime chose here (the server inherits the environment),
+// which is what it counts its hashing slots from.
+func serverCPUs() int {
+	if serverProcs > 0 {
+		return serverProcs
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // cpus says how many CPUs the machine has and, when -server-procs set
 // it, the server's GOMAXPROCS, for a scenario's first line.
 func cpus() string {

@@ -51,13 +51,14 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 // (secure.Hasher.GCMemoryLimit and GCPercent) unless the operator set GOGC or GOMEMLIMIT.
 func tuneGC(a *app) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		a.log.Info("garbage collector as GOGC and GOMEMLIMIT set it")
+		a.log.Info("garbage collector as GOGC and GOMEMLIMIT set it", "hashing_slots", a.hasher.Slots())
 		return
 	}
 	limit, percent := a.hasher.GCMemoryLimit(), a.hasher.GCPercent()
 	debug.SetMemoryLimit(limit)
 	debug.SetGCPercent(percent)
-	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", percent)
+	a.log.Info("garbage collector sized for password hashing", "memory_limit_mib", limit>>20, "gc_percent", percent,
+		"hashing_slots", a.hasher.Slots())
 }
 
 // serve runs the server until ctx ends. ready, when set, is called once

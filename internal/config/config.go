@@ -219,8 +219,9 @@ type Security struct {
 	KeyringFile string `yaml:"keyring_file"`
 	Argon2      Argon2 `yaml:"argon2"`
 	// MaxConcurrentHashes bounds simultaneous password hashes so a burst of
-	// logins cannot exhaust memory; 0 means the CPUs divided by the argon2
-	// lanes (parallelism), at least one.
+	// logins cannot exhaust memory; 0 means the CPUs the Go runtime uses
+	// (GOMAXPROCS: the container's CPU limit, if any) divided by the
+	// argon2 lanes (parallelism), at least one.
 	MaxConcurrentHashes int `yaml:"max_concurrent_hashes"`
 	// MaxHashWait is admission control for password checks: a sign-in that
 	// would queue longer than this for a hashing slot gets a "busy, retry

@@ -120,7 +120,12 @@ func NewHasher(p Argon2Params, maxConcurrent int, rand io.Reader) *Hasher {
 		panic("secure: NewHasher: " + err.Error())
 	}
 	if maxConcurrent <= 0 {
-		maxConcurrent = DefaultConcurrency(p, runtime.NumCPU())
+		// The CPUs the Go runtime runs on: the container's CPU limit
+		// where there is one, or GOMAXPROCS as the operator set it.
+		// runtime.NumCPU counts the host's CPUs in a container, and a
+		// hash per host CPU would be the burst admission control is
+		// there to stop.
+		maxConcurrent = DefaultConcurrency(p, runtime.GOMAXPROCS(0))
 	}
 	return &Hasher{params: p, sem: make(chan struct{}, maxConcurrent), rand: randOrDefault(rand)}
 }
@@ -135,6 +140,9 @@ func DefaultConcurrency(p Argon2Params, cpus int) int {
 	lanes := max(int(p.Threads), 1)
 	return max(cpus/lanes, 1)
 }
+
+// Slots is how many hashes run at once.
+func (h *Hasher) Slots() int { return cap(h.sem) }
 
 // SetQueueLimit turns on admission control: a request that would wait more
 // than maxWait for a free slot, judged by the number waiting and the recent

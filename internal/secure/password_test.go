@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -340,5 +341,21 @@ func TestDefaultConcurrency(t *testing.T) {
 		if got := DefaultConcurrency(p, tc.cpus); got != tc.want {
 			t.Errorf("%d lanes on %d CPUs: %d hashes at once, want %d", tc.lanes, tc.cpus, got, tc.want)
 		}
+	}
+}
+
+// The default counts the CPUs the Go runtime runs on (GOMAXPROCS: the
+// container's CPU limit, or what the operator set), not the host's.
+func TestNewHasherDefaultFollowsGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	p := fastParams // one lane
+	for _, procs := range []int{1, 3, runtime.NumCPU() + 2} {
+		runtime.GOMAXPROCS(procs)
+		if got := NewHasher(p, 0, nil).Slots(); got != procs {
+			t.Errorf("GOMAXPROCS=%d: %d hashes at once, want %d", procs, got, procs)
+		}
+	}
+	if got := NewHasher(p, 5, nil).Slots(); got != 5 {
+		t.Errorf("a configured limit of 5: %d hashes at once", got)
 	}
 }
