@@ -38,7 +38,11 @@ func (s *server) settle(ctx context.Context, limit time.Duration, log io.Writer,
 			// A warm-up round at least, and another each time
 			// no collection has run since the sign-ins.
 			if err := load(); err != nil || time.Since(start) > limit {
-				if err == nil {
+				switch {
+				case err != nil:
+				case m[gcCount] == gc0:
+					fmt.Fprintf(log, "clau-bench: the server has not collected since the sign-ins after %s; measuring anyway\n", limit)
+				default:
 					fmt.Fprintf(log, "clau-bench: the server still holds %.0f MiB of free heap after %s; measuring anyway\n",
 						held/(1<<20), limit)
 				}
