@@ -30,35 +30,37 @@ func (s *server) settle(ctx context.Context, limit time.Duration, log io.Writer,
 	if err != nil {
 		return err
 	}
-	gc0 := m[gcCount]
+	// A warm-up round at least, and another each time no collection has
+	// run since the sign-ins.
+	for gc0 := m[gcCount]; m[gcCount] == gc0; {
+		if err := load(); err != nil {
+			return err
+		}
+		if time.Since(start) > limit {
+			fmt.Fprintf(log, "clau-bench: the server has not collected since the sign-ins after %s; measuring anyway\n", limit)
+			return nil
+		}
+		if m, err = s.memstats(ctx); err != nil {
+			return err
+		}
+	}
 	for {
 		held := m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"]
-		switch {
-		case m[gcCount] == gc0 || time.Since(start) > limit:
-			// A warm-up round at least, and another each time
-			// no collection has run since the sign-ins.
-			if err := load(); err != nil || time.Since(start) > limit {
-				switch {
-				case err != nil:
-				case m[gcCount] == gc0:
-					fmt.Fprintf(log, "clau-bench: the server has not collected since the sign-ins after %s; measuring anyway\n", limit)
-				default:
-					fmt.Fprintf(log, "clau-bench: the server still holds %.0f MiB of free heap after %s; measuring anyway\n",
-						held/(1<<20), limit)
-				}
-				return err
-			}
-		case held <= m["go_memstats_next_gc_bytes"]:
+		if held <= m["go_memstats_next_gc_bytes"] {
 			if d := time.Since(start); d > 5*time.Second {
 				fmt.Fprintf(log, "clau-bench: waited %.0fs for the server to return its sign-ins' free heap\n", d.Seconds())
 			}
 			return nil
-		default:
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(250 * time.Millisecond):
-			}
+		}
+		if time.Since(start) > limit {
+			fmt.Fprintf(log, "clau-bench: the server still holds %.0f MiB of free heap after %s; measuring anyway\n",
+				held/(1<<20), limit)
+			return load() // warm again after the wait
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
 		}
 		if m, err = s.memstats(ctx); err != nil {
 			return err
